@@ -1,0 +1,378 @@
+//! The driver: runs the stages over a definition directory for `check`,
+//! `build` and `manifest`.
+//!
+//! Concurrency and state (spec §9): instances are grouped by state owner and
+//! compiled in parallel, each group against a snapshot of its owner's state
+//! read without a lock. Nothing is written unless the whole run is free of
+//! errors. Then each group that generated values takes its owner's lock,
+//! re-reads the state and, if another build wrote it meanwhile, compiles the
+//! group again against what that build wrote (so both agree on every secret)
+//! before saving. Only one lock is held at a time.
+
+use crate::diagnostic::{Code, Diagnostic, Sink};
+use crate::eval::{self, Compiled, Paths, Value};
+use crate::resolve::{self, InstanceId, Resolved};
+use crate::source::{Fs, SourceMap, Span};
+use crate::state::{State, StateDir};
+use crate::syntax::{self, ast};
+use crate::types::{self, Schemas};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Where a run reads and writes.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The definition directory (absolute).
+    pub project_dir: PathBuf,
+    /// Output directory (absolute).
+    pub out_dir: PathBuf,
+    /// State directory (absolute).
+    pub state_dir: PathBuf,
+}
+
+impl Options {
+    /// Options with the default output and state directories under `.facsimile/`.
+    pub fn new(project_dir: &Path, out_dir: Option<&Path>, state_dir: Option<&Path>) -> Options {
+        let project_dir = absolute(project_dir);
+        let out_dir = out_dir.map_or_else(|| project_dir.join(".facsimile/out"), absolute);
+        let state_dir = state_dir.map_or_else(|| project_dir.join(".facsimile/state"), absolute);
+        Options {
+            project_dir,
+            out_dir,
+            state_dir,
+        }
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The parsed sources of a definition directory.
+pub struct Loaded {
+    /// Every source text (`.facs` files, then templates as they are read).
+    pub sources: SourceMap,
+    /// The parsed files, in declaration order.
+    pub files: Vec<ast::File>,
+}
+
+/// Reads and parses every `.facs` file. Syntax errors go to `sink`.
+pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
+    let names = fs
+        .facs_files()
+        .map_err(|e| format!("cannot list the definition directory: {e}"))?;
+    let mut sources = SourceMap::new();
+    let mut invalid_utf8 = Vec::new();
+    for name in &names {
+        let bytes = fs
+            .read(name)
+            .map_err(|e| format!("cannot read {name}: {e}"))?;
+        let (text, bad_at) = match String::from_utf8(bytes) {
+            Ok(t) => (t, None),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
+            }
+        };
+        let id = sources.add(name.clone(), text);
+        if let Some(at) = bad_at {
+            invalid_utf8.push((id, at));
+        }
+    }
+    for (id, at) in &invalid_utf8 {
+        sink.push(
+            Diagnostic::error(
+                Code::E001,
+                Span::new(*id, *at, *at + 1),
+                "file is not valid UTF-8",
+            )
+            .with_primary_label("invalid byte here")
+            .with_help("Save the file as UTF-8."),
+        );
+    }
+    let parsed: Vec<(ast::File, Vec<Diagnostic>)> = sources
+        .ids()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|id| syntax::parse_file(&sources, id))
+        .collect();
+    let mut files = Vec::with_capacity(parsed.len());
+    for (file, diagnostics) in parsed {
+        if !invalid_utf8.iter().any(|(id, _)| *id == file.id) {
+            sink.extend(diagnostics);
+        }
+        files.push(file);
+    }
+    Ok(Loaded { sources, files })
+}
+
+/// What a compile run produced.
+pub struct Output {
+    /// Compiled instances: id, name, manifest.
+    pub manifests: Vec<(InstanceId, String, Value)>,
+    /// Failures outside any source file (unreadable or unwritable state).
+    pub failures: Vec<String>,
+}
+
+/// How a run treats state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Evaluate with placeholders; write nothing.
+    Check,
+    /// Generate, persist.
+    Build,
+}
+
+/// Front half shared by every command: resolve, types, body checks.
+pub fn analyse<'a>(files: &'a [ast::File], sink: &mut Sink) -> (Resolved<'a>, Schemas<'a>) {
+    let resolved = resolve::resolve(files, sink);
+    let schemas = types::build(&resolved, sink);
+    eval::check_bodies(&resolved, sink);
+    (resolved, schemas)
+}
+
+/// Picks the instances a command names (default: every concrete one).
+pub fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec<InstanceId> {
+    if names.is_empty() {
+        return (0..resolved.instances.len())
+            .filter(|&i| {
+                resolved
+                    .instances
+                    .get(i)
+                    .is_some_and(|info| info.is_concrete() && info.lineage.is_some())
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for name in names {
+        match resolved.by_name.get(name.as_str()) {
+            Some(&id) => {
+                let info = resolved.instances.get(id);
+                if info.is_some_and(|i| !i.is_concrete()) {
+                    sink.push(
+                        Diagnostic::global(
+                            Code::E003,
+                            format!("`{name}` is abstract and has no manifest"),
+                        )
+                        .with_help("Name a concrete instance or overlay that inherits from it."),
+                    );
+                } else if info.is_some_and(|i| i.lineage.is_some()) && !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+            None => {
+                let d = Diagnostic::global(
+                    Code::E003,
+                    format!("no instance or overlay named `{name}`"),
+                );
+                sink.push(
+                    match crate::diagnostic::closest(name, resolved.by_name.keys().copied()) {
+                        Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+                        None => {
+                            d.with_help("Run `facs list instances` to see the declared instances.")
+                        }
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The `facs.src_dir` of a project (spec §10): `project.src_dir`, else
+/// `project.repo` when it is a local directory, else the definition directory.
+pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
+    let literal = |key: &str| {
+        resolved.project.and_then(|p| {
+            p.body.items.iter().find_map(|item| match item {
+                ast::Item::Field(f)
+                    if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == key) =>
+                {
+                    f.value.as_plain_str()
+                }
+                _ => None,
+            })
+        })
+    };
+    if let Some(dir) = literal("src_dir") {
+        return absolute(&project_dir.join(dir));
+    }
+    if let Some(repo) = literal("repo") {
+        let candidate = project_dir.join(&repo);
+        if candidate.is_dir() {
+            return std::fs::canonicalize(&candidate).unwrap_or(candidate);
+        }
+    }
+    project_dir.to_path_buf()
+}
+
+struct Group {
+    owner: String,
+    members: Vec<InstanceId>,
+    snapshot: State,
+    state: State,
+    compiled: Vec<(InstanceId, Compiled)>,
+    load_error: Option<String>,
+}
+
+fn compile_group(
+    resolved: &Resolved<'_>,
+    schemas: &Schemas<'_>,
+    members: &[InstanceId],
+    state: &mut State,
+    paths: &Paths,
+) -> Vec<(InstanceId, Compiled)> {
+    members
+        .iter()
+        .filter_map(|&id| {
+            eval::compile_instance(resolved, schemas, id, state, paths).map(|c| (id, c))
+        })
+        .collect()
+}
+
+/// Compiles the selected instances; in `Build` mode persists state. Errors
+/// (and warnings) go to `sink`; nothing is persisted when there are errors.
+pub fn compile(
+    resolved: &Resolved<'_>,
+    schemas: &Schemas<'_>,
+    selected: &[InstanceId],
+    options: &Options,
+    mode: Mode,
+    sink: &mut Sink,
+) -> Output {
+    let paths = Paths {
+        src_dir: src_dir(resolved, &options.project_dir)
+            .to_string_lossy()
+            .into_owned(),
+        out_dir: options.out_dir.to_string_lossy().into_owned(),
+    };
+    let state_dir = StateDir::new(&options.state_dir);
+    // Group by state owner, keeping declaration order inside a group.
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_owner: std::collections::HashMap<InstanceId, usize> =
+        std::collections::HashMap::new();
+    for &id in selected {
+        let Some(info) = resolved.instances.get(id) else {
+            continue;
+        };
+        let owner = info.state_owner;
+        let idx = *by_owner.entry(owner).or_insert_with(|| {
+            groups.push(Group {
+                owner: resolved
+                    .instances
+                    .get(owner)
+                    .map_or_else(String::new, |o| o.name().to_string()),
+                members: Vec::new(),
+                snapshot: State::default(),
+                state: State::default(),
+                compiled: Vec::new(),
+                load_error: None,
+            });
+            groups.len() - 1
+        });
+        if let Some(g) = groups.get_mut(idx) {
+            g.members.push(id);
+        }
+    }
+    groups
+        .par_iter_mut()
+        .for_each(|group| match state_dir.load(&group.owner) {
+            Ok(state) => {
+                group.snapshot = state.clone();
+                group.state = state;
+                group.state.placeholders = mode == Mode::Check;
+                group.compiled =
+                    compile_group(resolved, schemas, &group.members, &mut group.state, &paths);
+            }
+            Err(e) => group.load_error = Some(e.to_string()),
+        });
+    let mut failures = Vec::new();
+    for group in &mut groups {
+        if let Some(e) = group.load_error.take() {
+            failures.push(e);
+        }
+        for (_, compiled) in &mut group.compiled {
+            sink.extend(std::mem::take(&mut compiled.diagnostics));
+        }
+    }
+    if mode == Mode::Build && !sink.has_errors() && failures.is_empty() {
+        for group in groups.iter_mut().filter(|g| g.state.changed) {
+            if let Err(e) = persist(group, resolved, schemas, &state_dir, &paths, sink) {
+                failures.push(format!(
+                    "cannot write the state of `{}` in {}: {e}; the previous state is intact",
+                    group.owner,
+                    state_dir.owner_dir(&group.owner).display()
+                ));
+                break;
+            }
+        }
+    }
+    let mut manifests = Vec::new();
+    for group in groups {
+        for (id, compiled) in group.compiled {
+            let name = resolved
+                .instances
+                .get(id)
+                .map_or_else(String::new, |i| i.name().to_string());
+            manifests.push((id, name, compiled.manifest));
+        }
+    }
+    manifests.sort_by_key(|(id, _, _)| *id);
+    Output {
+        manifests,
+        failures,
+    }
+}
+
+fn persist(
+    group: &mut Group,
+    resolved: &Resolved<'_>,
+    schemas: &Schemas<'_>,
+    dir: &StateDir,
+    paths: &Paths,
+    sink: &mut Sink,
+) -> std::io::Result<()> {
+    let lock = dir.lock(&group.owner)?;
+    let current = dir
+        .load(&group.owner)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if current.doc() == group.snapshot.doc() {
+        return dir.save(&group.owner, &group.state, &lock);
+    }
+    // Another build wrote this owner's state since we read it: use its values.
+    let mut state = current;
+    let compiled = compile_group(resolved, schemas, &group.members, &mut state, paths);
+    for (_, c) in &compiled {
+        sink.extend(c.diagnostics.iter().cloned());
+    }
+    if sink.has_errors() {
+        return Ok(());
+    }
+    group.compiled = compiled;
+    if state.changed {
+        dir.save(&group.owner, &state, &lock)?;
+    }
+    Ok(())
+}
+
+/// Writes `<out>/<name>.json` atomically with mode 0600.
+pub fn write_manifest(out_dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = out_dir.join(format!("{name}.json"));
+    let tmp = out_dir.join(format!(".{name}.json.tmp.{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    if let Err(e) = file.write_all(text.as_bytes()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    drop(file);
+    std::fs::rename(&tmp, &path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,162 @@
+//! The command line (spec §12). The only module that prints, reads arguments
+//! or touches the terminal; it maps results to exit statuses: 0 success
+//! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
+
+mod commands;
+
+use crate::build::{self, Loaded, Options};
+use crate::diagnostic::{render_human, render_json, Diagnostic, Sink};
+use crate::source::{DiskFs, SourceMap};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// facsimile: compile `.facs` environment definitions into manifests and file trees.
+#[derive(Parser, Debug)]
+#[command(name = "facs", version, about, long_about = None)]
+pub struct Cli {
+    /// The definition directory.
+    #[arg(short = 'p', long = "project", global = true, default_value = ".")]
+    pub project: PathBuf,
+    /// How diagnostics are printed on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--message-format`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// rustc-style text with source excerpts.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and type-check everything and evaluate every instance; writes nothing.
+    Check,
+    /// Write manifests, state and trees for the named (default: all) instances.
+    Build {
+        /// Instances and overlays to build (default: every non-abstract one).
+        names: Vec<String>,
+        /// Output directory (default: DIR/.facsimile/out).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Print one instance's manifest (secrets redacted).
+    Manifest {
+        /// The instance or overlay.
+        name: String,
+        /// Print secrets instead of `********`.
+        #[arg(long)]
+        reveal_secrets: bool,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line and returns the exit status.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let mut ui = Ui {
+        format: cli.message_format,
+        color: std::io::stderr().is_terminal(),
+    };
+    match &cli.command {
+        Command::Check => commands::check(&cli, &mut ui),
+        Command::Build { names, out, state } => {
+            let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            commands::build(&options, names, &mut ui)
+        }
+        Command::Manifest {
+            name,
+            reveal_secrets,
+            state,
+        } => {
+            let options = Options::new(&cli.project, None, state.as_deref());
+            commands::manifest(&options, name, *reveal_secrets, &mut ui)
+        }
+    }
+}
+
+/// Terminal output settings.
+pub struct Ui {
+    format: MessageFormat,
+    color: bool,
+}
+
+impl Ui {
+    /// Prints diagnostics on stderr.
+    pub fn diagnostics(&mut self, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+        let mut err = std::io::stderr().lock();
+        match self.format {
+            MessageFormat::Human => {
+                let _ = err.write_all(render_human(sources, diagnostics, self.color).as_bytes());
+            }
+            MessageFormat::Json => {
+                for d in diagnostics {
+                    let _ = writeln!(err, "{}", render_json(sources, d));
+                }
+            }
+        }
+    }
+
+    /// Prints an error that has no place in a source file.
+    pub fn failure(&mut self, message: &str) {
+        let mut err = std::io::stderr().lock();
+        match self.format {
+            MessageFormat::Human => {
+                let _ = writeln!(err, "error: {message}");
+            }
+            MessageFormat::Json => {
+                let obj = serde_json::json!({"severity": "error", "code": null, "message": message, "file": null, "line": null, "column": null, "labels": [], "help": null});
+                let _ = writeln!(err, "{obj}");
+            }
+        }
+    }
+
+    /// A closing summary for people (not printed in JSON mode).
+    pub fn summary(&mut self, sink_errors: usize, warnings: usize) {
+        if self.format == MessageFormat::Human && (sink_errors > 0 || warnings > 0) {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{sink_errors} error(s), {warnings} warning(s)");
+        }
+    }
+}
+
+/// Loads a definition directory, printing what goes wrong.
+pub(crate) fn load(options: &Options, sink: &mut Sink, ui: &mut Ui) -> Option<Loaded> {
+    if !options.project_dir.is_dir() {
+        ui.failure(&format!(
+            "{} is not a directory",
+            options.project_dir.display()
+        ));
+        return None;
+    }
+    let fs = DiskFs::new(
+        &options.project_dir,
+        &[options.out_dir.clone(), options.state_dir.clone()],
+    );
+    match build::load(&fs, sink) {
+        Ok(loaded) => Some(loaded),
+        Err(e) => {
+            ui.failure(&e);
+            None
+        }
+    }
+}

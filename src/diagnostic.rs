@@ -1,0 +1,182 @@
+//! Diagnostics: the one error type every stage reports with (spec §11).
+//!
+//! A [`Diagnostic`] has a severity, a stable [`Code`], a message, a primary
+//! label (absent only for errors that have no place in any file, such as a
+//! missing `project`), related labels in any file and an optional help
+//! sentence. Stages push them into a [`Sink`]; only `cli` prints them.
+
+mod code;
+mod render;
+
+pub use code::Code;
+pub use render::{render_human, render_json};
+
+use crate::source::Span;
+
+/// Error or warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// Fails the run (exit status 1).
+    Error,
+    /// Printed; the run still succeeds.
+    Warning,
+}
+
+/// A span and what it says about that place.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What is wrong or relevant there.
+    pub message: String,
+}
+
+/// One reported problem.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// Error or warning (warnings are the `W` codes).
+    pub severity: Severity,
+    /// The stable code.
+    pub code: Code,
+    /// A short phrase without a final period.
+    pub message: String,
+    /// The place the problem is reported at.
+    pub primary: Option<Label>,
+    /// Related places.
+    pub labels: Vec<Label>,
+    /// A full sentence proposing a fix.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with a primary span.
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        let severity = if code.as_str().starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            primary: Some(Label {
+                span,
+                message: String::new(),
+            }),
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// An error that has no place in a file.
+    pub fn global(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            primary: None,
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// Sets what the primary label says.
+    pub fn with_primary_label(mut self, message: impl Into<String>) -> Diagnostic {
+        if let Some(primary) = &mut self.primary {
+            primary.message = message.into();
+        }
+        self
+    }
+
+    /// Adds a related label.
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Sets the help sentence.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn sort_key(&self) -> (Option<(crate::source::FileId, u32)>, Code, &str) {
+        (
+            self.primary.as_ref().map(|l| (l.span.file, l.span.start)),
+            self.code,
+            self.message.as_str(),
+        )
+    }
+}
+
+/// Where stages report diagnostics. Identical diagnostics are kept once: a
+/// mistake in a base body inherited by a hundred instances is one error.
+#[derive(Debug, Default)]
+pub struct Sink {
+    items: Vec<Diagnostic>,
+    seen: std::collections::HashSet<Diagnostic>,
+}
+
+impl Sink {
+    /// An empty sink.
+    pub fn new() -> Sink {
+        Sink::default()
+    }
+
+    /// Reports one diagnostic (ignored when identical to an earlier one).
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        if self.seen.insert(diagnostic.clone()) {
+            self.items.push(diagnostic);
+        }
+    }
+
+    /// Reports several.
+    pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        for d in diagnostics {
+            self.push(d);
+        }
+    }
+
+    /// True when an error (not a warning) was reported.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// The diagnostics, sorted by file, position and code.
+    pub fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.items.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.items
+    }
+
+    /// The diagnostics so far, in report order.
+    pub fn items(&self) -> &[Diagnostic] {
+        &self.items
+    }
+}
+
+/// "did you mean" for a misspelt name: the closest candidate by optimal string
+/// alignment distance, when it is close enough to be a plausible typo.
+pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wrong.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .filter(|c| *c != wrong)
+        .map(|c| (strsim::osa_distance(wrong, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}

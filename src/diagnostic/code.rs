@@ -1,0 +1,103 @@
+//! The registry of diagnostic codes (spec §11). Never renumber a code: users
+//! search for them and scripts match on them.
+
+use std::fmt;
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = $text:literal, $summary:literal; )*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $( $(#[$doc])* $variant, )* }
+
+        impl Code {
+            /// Every code, in table order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code as printed (`E007`).
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+
+            /// One line saying what the code means (the spec's table).
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// What it does: reports text that is not valid `.facs`.
+    /// Why: nothing else can be checked in a file that does not parse.
+    /// Example: `home: = "/srv"` (a value is missing after `:`).
+    E001 = "E001", "syntax error";
+    /// What it does: flags a second declaration of one name, or a second `project`.
+    /// Why: names are how declarations refer to each other.
+    /// Example: two `instance dev { }` blocks.
+    E002 = "E002", "duplicate declaration";
+    /// What it does: flags an `inherits` or `on` name that no instance declares.
+    /// Example: `instance beta inherits nope { }`.
+    E003 = "E003", "unknown instance in `inherits` or `on`";
+    /// What it does: flags instances that inherit from themselves through a chain.
+    /// Example: `instance a inherits b {}` and `instance b inherits a {}`.
+    E004 = "E004", "inheritance cycle";
+    /// What it does: flags multiple inheritance with no consistent C3 order.
+    /// Example: `x inherits a, b` while `y inherits b, a` and `z inherits x, y`.
+    E005 = "E005", "no consistent (C3) inheritance order";
+    /// What it does: flags one body setting the same leaf twice.
+    /// Example: `instance beta { home: "/a", home: "/b" }`.
+    E006 = "E006", "the same field set twice in one body";
+    /// What it does: flags a value whose type differs from the declared or inferred one.
+    /// Example: `port: "8080"` where the schema says `port: int`.
+    E007 = "E007", "type mismatch";
+    /// What it does: flags a field a closed schema does not declare.
+    /// Example: `regoin: "eu"` when the schema has `region`.
+    E008 = "E008", "unknown field in a closed schema";
+    /// What it does: flags a required field that no body sets, or a missing `project`.
+    /// Example: `schema Instance { db: Db }` and an instance without `db`.
+    E009 = "E009", "required field missing";
+    /// What it does: flags a reference or interpolation that names nothing.
+    /// Example: `url: "pg://${db.host}"` with no `db.host` anywhere.
+    E010 = "E010", "unresolved reference or interpolation";
+    /// What it does: flags references that depend on themselves.
+    /// Example: `a: b, b: a`.
+    E011 = "E011", "reference cycle";
+    /// What it does: flags `+=` onto something that is not a list.
+    /// Example: `home += ["x"]` where `home` is a string.
+    E012 = "E012", "`+=` on something that is not a list";
+    /// What it does: flags a field named like a reserved root or derived key.
+    /// Example: `env: "staging"` in an instance.
+    E013 = "E013", "reserved name used as a field";
+    /// What it does: flags an instance that inherits from an overlay.
+    /// Why: overlays share their base's state; inheriting one would make ownership ambiguous.
+    E014 = "E014", "instance inherits from an overlay";
+    /// What it does: reports a template that does not parse or render.
+    /// Example: `{{instance.port}}` when the instance has no `port`.
+    E015 = "E015", "template error";
+    /// What it does: flags `module NAME { }` in an instance for a module the project lacks.
+    E016 = "E016", "module overlay for an unknown module";
+    /// What it does: flags a type name no schema declares.
+    /// Example: `db: Databse`.
+    E017 = "E017", "unknown type name";
+    /// What it does: refuses a path that would leave the allowed directories.
+    /// Why: a definition must never write or read outside the release, deploy,
+    /// definition and source directories.
+    E018 = "E018", "path would leave the allowed directories";
+    /// What it does: flags an invalid regular expression in `skip` or `pattern`.
+    E019 = "E019", "invalid regular expression";
+    /// What it does: flags `${x}` where `x` is a list, a map or null.
+    E020 = "E020", "interpolating a list, map or null";
+    /// What it does: flags a service instance whose uiid would pass 255.
+    E021 = "E021", "uiid space exhausted";
+    /// What it does: flags a `copy` group's listed file that does not exist.
+    E022 = "E022", "a listed file to copy does not exist";
+    /// What it does: warns about a key set once whose name is close to a sibling's.
+    /// Why: `regoin` next to `region` is almost always a typo.
+    W001 = "W001", "field introduced once whose name is close to a sibling's";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,325 @@
+//! Stage 4, eval: one resolved instance → its manifest value (spec §5–§9).
+//!
+//! Input: the resolved declarations, the schemas, the instance's lineage and
+//! its owner's [`State`]. Output: the manifest [`Value`] and diagnostics.
+//! Steps: merge the lineage's bodies (and module overlays) into trees of
+//! unevaluated nodes; fill schema defaults, generated secrets and derived
+//! module fields; allocate service uiids in module order; evaluate late-bound
+//! references against the final trees; check the result against the schemas.
+//! Invariants: no I/O; state changes only by adding values.
+
+mod bodies;
+mod evaluate;
+mod fill;
+mod finish;
+pub mod merge;
+pub mod value;
+
+pub use bodies::check_bodies;
+pub use value::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::resolve::{InstanceId, Resolved};
+use crate::state::State;
+use crate::syntax::ast::Item;
+use crate::types::{Const, Schemas, Type};
+use evaluate::{Evaluator, Roots};
+use finish::{Finisher, Owner};
+use indexmap::IndexMap;
+use merge::{Merger, Node, NodeKind, Scope};
+
+/// Paths the `facs` root exposes during evaluation (absolute).
+#[derive(Clone, Debug, Default)]
+pub struct Paths {
+    /// `facs.src_dir`
+    pub src_dir: String,
+    /// The output directory; `facs.release_dir` is `<out>/<instance>/<project>`.
+    pub out_dir: String,
+}
+
+/// One compiled instance.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The manifest (secrets wrapped).
+    pub manifest: Value,
+    /// Errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The constant value of a built-in default.
+pub fn fill_const(c: &Const) -> Value {
+    match c {
+        Const::EmptyString => Value::Str(String::new()),
+        Const::False => Value::Bool(false),
+        Const::Int(n) => Value::Int(*n),
+        Const::EmptyList => Value::List(Vec::new()),
+        Const::EmptyMap => Value::Map(IndexMap::new()),
+    }
+}
+
+/// Compiles one instance with a complete lineage.
+pub fn compile_instance<'a>(
+    resolved: &'a Resolved<'a>,
+    schemas: &'a Schemas<'a>,
+    id: InstanceId,
+    state: &mut State,
+    paths: &Paths,
+) -> Option<Compiled> {
+    let info = resolved.instances.get(id)?;
+    let lineage = info.lineage.as_ref()?;
+    let project_decl = resolved.project?;
+    let mut errors = Vec::new();
+    let instance_ty = Type::Record(schemas.instance);
+    let module_ty = Type::Record(schemas.module);
+
+    // 1. Merge the lineage into the instance tree; collect module overlays.
+    let mut instance = Node::empty_map("instance", info.decl.name.span, Scope::Instance);
+    let mut overlays = Vec::new();
+    for (body_idx, &ancestor) in lineage.iter().enumerate() {
+        let Some(ancestor) = resolved.instances.get(ancestor) else {
+            continue;
+        };
+        let mut merger = Merger {
+            schemas,
+            errors: &mut errors,
+            body: body_idx as u32,
+            scope: Scope::Instance,
+        };
+        if let Some(map) = instance.map_mut() {
+            merger.apply_block(map, &ancestor.decl.body, &instance_ty);
+        }
+        for item in &ancestor.decl.body.items {
+            if let Item::Module(overlay) = item {
+                overlays.push((body_idx as u32 + 1, overlay));
+            }
+        }
+    }
+
+    // 2. Modules: the project-wide body, then this lineage's overlays.
+    let module_names: Vec<&str> = resolved.modules.keys().copied().collect();
+    let module_spans: Vec<_> = resolved.modules.values().map(|m| m.name.span).collect();
+    let mut modules = Vec::with_capacity(module_names.len());
+    for (idx, (name, decl)) in resolved.modules.iter().enumerate() {
+        let mut node = Node::empty_map(name, decl.name.span, Scope::Module(idx));
+        let mut merger = Merger {
+            schemas,
+            errors: &mut errors,
+            body: 0,
+            scope: Scope::Module(idx),
+        };
+        if let Some(map) = node.map_mut() {
+            merger.apply_block(map, &decl.body, &module_ty);
+            for (body, overlay) in overlays.iter().filter(|(_, o)| o.name.text == *name) {
+                merger.body = *body;
+                merger.apply_block(map, &overlay.body, &module_ty);
+            }
+        }
+        fill::fill(
+            &mut merger,
+            schemas,
+            &mut node,
+            &module_ty,
+            &format!("module.{name}"),
+        );
+        fill::insert_name(&mut node, name, decl.name.span);
+        fill::module_derived(&mut node, idx, decl.name.span);
+        modules.push(node);
+    }
+
+    // 3. The project, and defaults of the instance.
+    let project_ty = Type::Record(schemas.project);
+    let mut project = Node::empty_map("project", project_decl.name.span, Scope::Project);
+    {
+        let mut merger = Merger {
+            schemas,
+            errors: &mut errors,
+            body: 0,
+            scope: Scope::Project,
+        };
+        if let Some(map) = project.map_mut() {
+            merger.apply_block(map, &project_decl.body, &project_ty);
+        }
+        fill::fill(&mut merger, schemas, &mut project, &project_ty, "project");
+        fill::insert_name(
+            &mut project,
+            &project_decl.name.text,
+            project_decl.name.span,
+        );
+        merger.scope = Scope::Instance;
+        fill::fill(
+            &mut merger,
+            schemas,
+            &mut instance,
+            &instance_ty,
+            "instance",
+        );
+        fill::insert_name(&mut instance, info.name(), info.decl.name.span);
+    }
+
+    // 4. The `facs` root.
+    let lineage_names: Vec<Value> = lineage
+        .iter()
+        .filter_map(|&i| resolved.instances.get(i))
+        .map(|i| Value::Str(i.name().to_string()))
+        .collect();
+    let owner_name = resolved
+        .instances
+        .get(info.state_owner)
+        .map_or(info.name(), |o| o.name());
+    let release_dir = format!(
+        "{}/{}/{}",
+        paths.out_dir,
+        info.name(),
+        project_decl.name.text
+    );
+    let facs = facs_root(
+        info,
+        project_decl,
+        &lineage_names,
+        owner_name,
+        paths,
+        &release_dir,
+    );
+
+    // 5. Evaluate and check.
+    let roots = Roots {
+        project: &project,
+        instance: &instance,
+        modules: &modules,
+        module_names: &module_names,
+        module_spans: &module_spans,
+        facs: &facs,
+    };
+    let mut eval = Evaluator::new(roots, state);
+    eval.allocate_services();
+    let project_value = finish_root(
+        &mut eval,
+        schemas,
+        &project,
+        &project_ty,
+        "project",
+        project_decl.name.span,
+    );
+    let instance_what = format!("instance `{}`", info.name());
+    let instance_value = finish_root(
+        &mut eval,
+        schemas,
+        &instance,
+        &instance_ty,
+        &instance_what,
+        info.decl.name.span,
+    );
+    let mut module_values = IndexMap::new();
+    for (idx, node) in modules.iter().enumerate() {
+        let name = module_names.get(idx).copied().unwrap_or("");
+        let what = format!("module `{name}`");
+        let span = module_spans
+            .get(idx)
+            .copied()
+            .unwrap_or(info.decl.name.span);
+        if let Some(v) = finish_root(&mut eval, schemas, node, &module_ty, &what, span) {
+            module_values.insert(
+                name.to_string(),
+                reorder(v, &["name", "daemon", "genconfig", "username", "password"]),
+            );
+        }
+    }
+    errors.append(&mut eval.errors);
+    let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
+        return Some(Compiled {
+            manifest: Value::Null,
+            diagnostics: errors,
+        });
+    };
+    let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
+    let version = project_value
+        .get_path(&["version"])
+        .cloned()
+        .unwrap_or(Value::Str(String::new()));
+    let mut facs_block = IndexMap::new();
+    facs_block.insert("instance".to_string(), Value::Str(info.name().to_string()));
+    facs_block.insert(
+        "project".to_string(),
+        Value::Str(project_decl.name.text.clone()),
+    );
+    facs_block.insert("version".to_string(), version);
+    facs_block.insert("lineage".to_string(), Value::List(lineage_names));
+    facs_block.insert("state".to_string(), Value::Str(owner_name.to_string()));
+    let mut manifest = IndexMap::new();
+    manifest.insert("facs".to_string(), Value::Map(facs_block));
+    manifest.insert("project".to_string(), project_value);
+    manifest.insert("instance".to_string(), instance_value);
+    manifest.insert("module".to_string(), Value::Map(module_values));
+    Some(Compiled {
+        manifest: Value::Map(manifest),
+        diagnostics: errors,
+    })
+}
+
+fn finish_root<'a>(
+    eval: &mut Evaluator<'a, '_>,
+    schemas: &'a Schemas<'a>,
+    node: &Node<'a>,
+    ty: &Type,
+    what: &str,
+    span: crate::source::Span,
+) -> Option<Value> {
+    let mut finisher = Finisher::new(eval, schemas, Owner { what, span });
+    finisher.finish(node, ty, true).ok().flatten()
+}
+
+fn facs_root<'a>(
+    info: &crate::resolve::InstanceInfo<'a>,
+    project: &'a crate::syntax::ast::BlockDecl,
+    lineage: &[Value],
+    owner: &str,
+    paths: &Paths,
+    release_dir: &str,
+) -> Node<'a> {
+    let span = info.decl.name.span;
+    let mut node = Node::empty_map("facs", span, Scope::Instance);
+    let entries = [
+        ("instance", Value::Str(info.name().to_string())),
+        ("project", Value::Str(project.name.text.clone())),
+        ("lineage", Value::List(lineage.to_vec())),
+        ("state", Value::Str(owner.to_string())),
+        ("src_dir", Value::Str(paths.src_dir.clone())),
+        ("release_dir", Value::Str(release_dir.to_string())),
+        ("deploy_dir", Value::Str(format!("{release_dir}/_DEPLOY_"))),
+    ];
+    if let Some(map) = node.map_mut() {
+        for (key, value) in entries {
+            map.insert(
+                key.to_string(),
+                Node::new(NodeKind::Const(value), key, span, span, Scope::Instance),
+            );
+        }
+        // `facs.version` is the project's version, late-bound like any reference.
+        let version = Node::new(
+            NodeKind::Derived(merge::Derived::ProjectVersion),
+            "version",
+            span,
+            span,
+            Scope::Project,
+        );
+        map.shift_insert(2, "version".to_string(), version);
+    }
+    node
+}
+
+/// Moves the named keys (those present) to the front, in the given order.
+fn reorder(value: Value, first: &[&str]) -> Value {
+    match value {
+        Value::Map(mut map) => {
+            let mut out = IndexMap::with_capacity(map.len());
+            for key in first {
+                if let Some(v) = map.shift_remove(*key) {
+                    out.insert(key.to_string(), v);
+                }
+            }
+            out.extend(map);
+            Value::Map(out)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,196 @@
+//! Checks of each body on its own, once per declaration rather than once per
+//! instance that inherits it: E006 (a leaf set twice in one body), E013
+//! (reserved names), E016 (module overlay for an unknown module).
+
+use crate::diagnostic::{closest, Code, Diagnostic, Sink};
+use crate::resolve::Resolved;
+use crate::source::Span;
+use crate::syntax::ast::{Block, ExprKind, Item, Name, Op};
+use std::collections::HashMap;
+
+/// Root names that cannot be instance fields (spec §5, §8).
+pub const RESERVED_INSTANCE_FIELDS: &[&str] =
+    &["project", "module", "instance", "env", "facs", "name"];
+
+/// Runs the body checks over every declaration.
+pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
+    if let Some(project) = resolved.project {
+        reserved(
+            &project.body,
+            &["name"],
+            "project",
+            "the project's name comes from its declaration",
+            sink,
+        );
+        duplicates(&project.body, sink);
+    }
+    for module in resolved.modules.values() {
+        module_body(&module.body, sink);
+    }
+    for info in &resolved.instances {
+        let body = &info.decl.body;
+        reserved(
+            body,
+            RESERVED_INSTANCE_FIELDS,
+            "instance",
+            "these names are the roots of paths (`env` is an alias of `instance`) and `name` comes from the declaration",
+            sink,
+        );
+        duplicates(body, sink);
+        for item in &body.items {
+            if let Item::Module(overlay) = item {
+                if !resolved.modules.contains_key(overlay.name.text.as_str()) {
+                    let d = Diagnostic::error(
+                        Code::E016,
+                        overlay.name.span,
+                        format!("unknown module `{}`", overlay.name.text),
+                    )
+                    .with_primary_label("no project module has this name");
+                    sink.push(match closest(&overlay.name.text, resolved.modules.keys().copied()) {
+                        Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+                        None => d.with_help("Declare the module with `module NAME { ... }` at the top level first."),
+                    });
+                }
+                module_body(&overlay.body, sink);
+            }
+        }
+    }
+}
+
+fn module_body(body: &Block, sink: &mut Sink) {
+    reserved(
+        body,
+        &["name", "username"],
+        "module",
+        "`name` is the module's declared name and `username` is derived from `daemon`",
+        sink,
+    );
+    duplicates(body, sink);
+}
+
+fn reserved(body: &Block, names: &[&str], what: &str, why: &str, sink: &mut Sink) {
+    for item in &body.items {
+        let key = match item {
+            Item::Field(f) => f.path.first(),
+            _ => None,
+        };
+        if let Some(key) = key.filter(|k| names.contains(&k.text.as_str())) {
+            let help = if key.text == "username" {
+                "Set `daemon` to choose the module's user name.".to_string()
+            } else {
+                format!(
+                    "Rename the field (for example `{}_name` or `{}s`); {why}.",
+                    key.text, key.text
+                )
+            };
+            sink.push(
+                Diagnostic::error(
+                    Code::E013,
+                    key.span,
+                    format!("`{}` is reserved and cannot be a {what} field", key.text),
+                )
+                .with_primary_label("reserved name")
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// What one body has set so far at a path.
+enum Seen {
+    Leaf(Span),
+    Map(Span, HashMap<String, Seen>),
+}
+
+fn duplicates(body: &Block, sink: &mut Sink) {
+    let mut root = HashMap::new();
+    let mut modules: HashMap<String, HashMap<String, Seen>> = HashMap::new();
+    walk(body, &mut root, &mut modules, sink);
+}
+
+fn walk(
+    block: &Block,
+    seen: &mut HashMap<String, Seen>,
+    modules: &mut HashMap<String, HashMap<String, Seen>>,
+    sink: &mut Sink,
+) {
+    for item in &block.items {
+        match item {
+            Item::Field(f) => {
+                let merges = f.op == Op::Set && matches!(f.value.kind, ExprKind::Map(_));
+                let inner = match &f.value.kind {
+                    ExprKind::Map(b) if merges => Some(b),
+                    _ => None,
+                };
+                set_path(seen, &f.path, inner, modules, sink);
+            }
+            Item::Target(t) => {
+                let targets = Name {
+                    text: "targets".into(),
+                    span: t.name.span,
+                };
+                let path = [targets, t.name.clone()];
+                set_path(seen, &path, Some(&t.body), modules, sink);
+            }
+            Item::Module(m) => {
+                let mut module_seen = modules.remove(&m.name.text).unwrap_or_default();
+                let mut nested = HashMap::new();
+                walk(&m.body, &mut module_seen, &mut nested, sink);
+                modules.insert(m.name.text.clone(), module_seen);
+            }
+            Item::Unset(_) => {}
+        }
+    }
+}
+
+fn set_path(
+    seen: &mut HashMap<String, Seen>,
+    path: &[Name],
+    merge_block: Option<&Block>,
+    modules: &mut HashMap<String, HashMap<String, Seen>>,
+    sink: &mut Sink,
+) {
+    let Some((key, rest)) = path.split_first() else {
+        return;
+    };
+    let is_map_here = !rest.is_empty() || merge_block.is_some();
+    match seen.get_mut(&key.text) {
+        Some(Seen::Leaf(first)) => {
+            sink.push(twice(key, *first));
+            return;
+        }
+        Some(Seen::Map(first, _)) if !is_map_here => {
+            sink.push(twice(key, *first));
+            return;
+        }
+        Some(Seen::Map(..)) => {}
+        None => {
+            let entry = if is_map_here {
+                Seen::Map(key.span, HashMap::new())
+            } else {
+                Seen::Leaf(key.span)
+            };
+            seen.insert(key.text.clone(), entry);
+        }
+    }
+    if let Some(Seen::Map(_, children)) = seen.get_mut(&key.text) {
+        if !rest.is_empty() {
+            set_path(children, rest, merge_block, modules, sink);
+        } else if let Some(block) = merge_block {
+            walk(block, children, modules, sink);
+        }
+    }
+}
+
+fn twice(key: &Name, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::E006,
+        key.span,
+        format!("`{}` is set twice in this body", key.text),
+    )
+    .with_primary_label("set again here")
+    .with_label(first, "first set here")
+    .with_help(
+        "Keep one of the two; to add to an inherited list use `+=`, to combine maps use one block.",
+    )
+}

@@ -1,0 +1,622 @@
+//! Late-bound evaluation of a merged tree (spec §5): references and
+//! interpolations see the final instance; each node is evaluated once and
+//! cached; a node met again while it is being evaluated is a reference cycle
+//! (E011), reported once with every step.
+
+use super::merge::{Derived, Node, NodeKind, Slot};
+use super::value::Value;
+use crate::diagnostic::{closest, Code, Diagnostic};
+use crate::source::Span;
+use crate::state::State;
+use crate::syntax::ast::{Expr, ExprKind, Item, Name, StrPart};
+use indexmap::IndexMap;
+
+/// How deep references may chain before evaluation gives up (no stack overflow).
+pub const MAX_EVAL_DEPTH: usize = 400;
+
+/// The most service copies one module may ask for.
+const MAX_SERVICE_COPIES: i64 = 10_000;
+
+/// The roots an instance's references resolve against.
+pub struct Roots<'a, 'e> {
+    /// `project`
+    pub project: &'e Node<'a>,
+    /// `instance` / `env`
+    pub instance: &'e Node<'a>,
+    /// `module.NAME`, in declaration order.
+    pub modules: &'e [Node<'a>],
+    /// Module names, in declaration order.
+    pub module_names: &'e [&'a str],
+    /// Where each module is declared (E021).
+    pub module_spans: &'e [Span],
+    /// `facs`
+    pub facs: &'e Node<'a>,
+}
+
+/// Evaluates the nodes of one instance.
+pub struct Evaluator<'a, 'e> {
+    roots: Roots<'a, 'e>,
+    state: &'e mut State,
+    /// Errors found.
+    pub errors: Vec<Diagnostic>,
+    stack: Vec<(*const Node<'a>, &'a str, Span)>,
+    services: Vec<Option<Result<Vec<crate::state::ServiceInstance>, ()>>>,
+}
+
+impl<'a, 'e> Evaluator<'a, 'e> {
+    /// An evaluator over the roots, reading and extending `state`.
+    pub fn new(roots: Roots<'a, 'e>, state: &'e mut State) -> Evaluator<'a, 'e> {
+        let n = roots.modules.len();
+        Evaluator {
+            roots,
+            state,
+            errors: Vec::new(),
+            stack: Vec::new(),
+            services: vec![None; n],
+        }
+    }
+
+    /// Allocates every module's service instances in declaration order, so
+    /// uiids do not depend on which value happens to be evaluated first.
+    pub fn allocate_services(&mut self) {
+        for idx in 0..self.roots.modules.len() {
+            let _ = self.services(idx);
+        }
+    }
+
+    /// The value of a node (`None` for a derived value that does not apply,
+    /// such as `service.uiid` of a service without `logical_name`).
+    pub fn eval_child(&mut self, node: &Node<'a>) -> Result<Option<Value>, ()> {
+        if let NodeKind::Derived(d) = &node.kind {
+            if self.is_absent(d)? {
+                return Ok(None);
+            }
+        }
+        self.eval_node(node).map(Some)
+    }
+
+    fn is_absent(&mut self, d: &Derived) -> Result<bool, ()> {
+        Ok(match d {
+            Derived::ServiceInstanceName(m)
+            | Derived::ServiceUiid(m)
+            | Derived::ServiceInstances(m) => self.services(*m)?.is_empty(),
+            _ => false,
+        })
+    }
+
+    /// The value of a node, cached.
+    pub fn eval_node(&mut self, node: &Node<'a>) -> Result<Value, ()> {
+        match &*node.slot.borrow() {
+            Slot::Done(v) => return Ok(v.clone()),
+            Slot::Failed => return Err(()),
+            Slot::InProgress => {}
+            Slot::Empty => {}
+        }
+        if matches!(&*node.slot.borrow(), Slot::InProgress) {
+            return self.cycle(node);
+        }
+        if self.stack.len() >= MAX_EVAL_DEPTH {
+            self.errors.push(
+                Diagnostic::error(Code::E011, node.span, format!("references nested deeper than {MAX_EVAL_DEPTH} levels"))
+                    .with_primary_label("while evaluating this")
+                    .with_help("Shorten the chain of references: copy values directly instead of through long chains."),
+            );
+            return Err(());
+        }
+        *node.slot.borrow_mut() = Slot::InProgress;
+        self.stack
+            .push((node as *const Node<'a>, node.key, node.span));
+        let result = self.compute(node);
+        self.stack.pop();
+        let result = result.map(|v| {
+            if node.secret && !v.is_secret() {
+                Value::Secret(Box::new(v))
+            } else {
+                v
+            }
+        });
+        *node.slot.borrow_mut() = match &result {
+            // Maps and lists are rebuilt from their (cached) children; caching them
+            // too would hold every value twice.
+            Ok(_) if matches!(node.kind, NodeKind::Map(_) | NodeKind::List(_)) => Slot::Empty,
+            Ok(v) => Slot::Done(v.clone()),
+            Err(()) => Slot::Failed,
+        };
+        result
+    }
+
+    fn compute(&mut self, node: &Node<'a>) -> Result<Value, ()> {
+        match &node.kind {
+            NodeKind::Map(map) => {
+                let mut out = IndexMap::with_capacity(map.len());
+                let mut failed = false;
+                for (k, child) in map {
+                    match self.eval_child(child) {
+                        Ok(Some(v)) => {
+                            out.insert(k.clone(), v);
+                        }
+                        Ok(None) => {}
+                        Err(()) => failed = true,
+                    }
+                }
+                if failed {
+                    Err(())
+                } else {
+                    Ok(Value::Map(out))
+                }
+            }
+            NodeKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut failed = false;
+                for item in items {
+                    match self.eval_node(item) {
+                        Ok(v) => out.push(v),
+                        Err(()) => failed = true,
+                    }
+                }
+                if failed {
+                    Err(())
+                } else {
+                    Ok(Value::List(out))
+                }
+            }
+            NodeKind::Expr(expr) => self.eval_expr(expr, node.scope),
+            NodeKind::Append(base, tail) => {
+                let b = self.eval_node(base)?;
+                let t = self.eval_node(tail)?;
+                let secret = b.is_secret() || t.is_secret();
+                match (b.unwrap_secret(), t.unwrap_secret()) {
+                    (Value::List(x), Value::List(y)) => {
+                        let joined = Value::List(x.iter().chain(y.iter()).cloned().collect());
+                        Ok(if secret {
+                            Value::Secret(Box::new(joined))
+                        } else {
+                            joined
+                        })
+                    }
+                    (Value::List(_), other) => {
+                        self.errors
+                            .push(not_a_list(tail.span, "the appended value", other.kind()));
+                        Err(())
+                    }
+                    (other, _) => {
+                        self.errors.push(not_a_list(
+                            tail.span,
+                            &format!("`{}`", node.key),
+                            other.kind(),
+                        ));
+                        Err(())
+                    }
+                }
+            }
+            NodeKind::Const(v) => Ok(v.clone()),
+            NodeKind::Derived(d) => match self.eval_derived(d)? {
+                Some(v) => Ok(v),
+                None => {
+                    self.errors.push(
+                        Diagnostic::error(Code::E010, node.span, format!("`service.{}` is not set for this module", node.key))
+                            .with_help("Service instances exist only for a service with `logical_name`; set it in the module's `service` block."),
+                    );
+                    Err(())
+                }
+            },
+        }
+    }
+
+    /// Evaluates an expression in a scope.
+    pub fn eval_expr(&mut self, expr: &'a Expr, scope: super::merge::Scope) -> Result<Value, ()> {
+        match &expr.kind {
+            ExprKind::Null => Ok(Value::Null),
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::Int(n) => Ok(Value::Int(*n)),
+            ExprKind::Float(f) => Ok(Value::Float(*f)),
+            ExprKind::Str(parts) => {
+                let mut out = String::new();
+                let mut secret = false;
+                let mut failed = false;
+                for part in parts {
+                    match part {
+                        StrPart::Lit(s) => out.push_str(s),
+                        StrPart::Interp(path, span) => {
+                            let Ok(v) = self.resolve(path, scope, *span) else {
+                                failed = true;
+                                continue;
+                            };
+                            secret |= v.contains_secret();
+                            match v.interpolated() {
+                                Some(text) => out.push_str(&text),
+                                None => {
+                                    self.errors.push(cannot_interpolate(path, *span, v.kind()));
+                                    failed = true;
+                                }
+                            }
+                        }
+                    }
+                }
+                if failed {
+                    return Err(());
+                }
+                Ok(if secret {
+                    Value::Secret(Box::new(Value::Str(out)))
+                } else {
+                    Value::Str(out)
+                })
+            }
+            ExprKind::List(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    out.push(self.eval_expr(item, scope)?);
+                }
+                Ok(Value::List(out))
+            }
+            ExprKind::Map(block) => {
+                // Only schema defaults reach here (bodies become map nodes): a
+                // default is a literal map of plain fields.
+                let mut out = IndexMap::new();
+                for item in &block.items {
+                    if let Item::Field(f) = item {
+                        let key: Vec<&str> = f.path.iter().map(|n| n.text.as_str()).collect();
+                        out.insert(key.join("."), self.eval_expr(&f.value, scope)?);
+                    }
+                }
+                Ok(Value::Map(out))
+            }
+            ExprKind::Ref(path) => self.resolve(path, scope, expr.span),
+        }
+    }
+
+    /// Resolves a reference path (spec §5, "Paths").
+    pub fn resolve(
+        &mut self,
+        path: &'a [Name],
+        scope: super::merge::Scope,
+        span: Span,
+    ) -> Result<Value, ()> {
+        use super::merge::Scope;
+        let Some(first) = path.first() else {
+            return Err(());
+        };
+        let roots = &self.roots;
+        let (mut node, rest): (&'e Node<'a>, &'a [Name]) = match first.text.as_str() {
+            "instance" | "env" => (roots.instance, path.get(1..).unwrap_or_default()),
+            "project" => (roots.project, path.get(1..).unwrap_or_default()),
+            "facs" => (roots.facs, path.get(1..).unwrap_or_default()),
+            "module" => {
+                let Some(module) = path.get(1) else {
+                    self.errors.push(unresolved(
+                        path,
+                        0,
+                        span,
+                        roots.module_names.iter().copied(),
+                        "module",
+                    ));
+                    return Err(());
+                };
+                match roots.module_names.iter().position(|m| *m == module.text) {
+                    Some(idx) => match roots.modules.get(idx) {
+                        Some(n) => (n, path.get(2..).unwrap_or_default()),
+                        None => return Err(()),
+                    },
+                    None => {
+                        self.errors.push(unresolved(
+                            path,
+                            1,
+                            span,
+                            roots.module_names.iter().copied(),
+                            "module",
+                        ));
+                        return Err(());
+                    }
+                }
+            }
+            _ => match scope {
+                Scope::Instance => (roots.instance, path),
+                Scope::Project => (roots.project, path),
+                Scope::Module(m) => match roots.modules.get(m) {
+                    Some(n) => (n, path),
+                    None => return Err(()),
+                },
+            },
+        };
+        let offset = path.len() - rest.len();
+        for (idx, seg) in rest.iter().enumerate() {
+            match node.map() {
+                Some(map) => match map.get(&seg.text) {
+                    Some(child) if !matches!(&child.kind, NodeKind::Derived(d) if self.is_absent(d) == Ok(true)) => {
+                        node = child
+                    }
+                    _ => {
+                        self.errors.push(unresolved(
+                            path,
+                            offset + idx,
+                            span,
+                            map.keys().map(String::as_str),
+                            "key",
+                        ));
+                        return Err(());
+                    }
+                },
+                None => {
+                    let value = self.eval_node(node)?;
+                    let segs: Vec<&str> = rest
+                        .get(idx..)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|n| n.text.as_str())
+                        .collect();
+                    return match value.get_path(&segs) {
+                        Some(v) => Ok(if value.is_secret() && !v.is_secret() {
+                            Value::Secret(Box::new(v.clone()))
+                        } else {
+                            v.clone()
+                        }),
+                        None => {
+                            let keys: Vec<String> = match value.unwrap_secret() {
+                                Value::Map(m) => m.keys().cloned().collect(),
+                                _ => Vec::new(),
+                            };
+                            self.errors.push(unresolved(
+                                path,
+                                offset + idx,
+                                span,
+                                keys.iter().map(String::as_str),
+                                "key",
+                            ));
+                            Err(())
+                        }
+                    };
+                }
+            }
+        }
+        self.eval_node(node)
+    }
+
+    fn module_name(&self, m: usize) -> &'a str {
+        self.roots.module_names.get(m).copied().unwrap_or("")
+    }
+
+    fn daemon_or_name(&mut self, m: usize) -> Result<String, ()> {
+        let daemon = self
+            .roots
+            .modules
+            .get(m)
+            .and_then(|n| n.map())
+            .and_then(|map| map.get("daemon"));
+        match daemon {
+            Some(node) => match self.eval_node(node)? {
+                Value::Null => Ok(self.module_name(m).to_string()),
+                v => match v.as_str() {
+                    Some(s) => Ok(s.to_string()),
+                    None => {
+                        self.errors.push(
+                            Diagnostic::error(Code::E007, node.span, format!("expected string, found {}", v.kind()))
+                                .with_primary_label("`daemon` must be a string")
+                                .with_help("Set `daemon` to the daemon's user name, such as `daemon: \"www\"`."),
+                        );
+                        Err(())
+                    }
+                },
+            },
+            None => Ok(self.module_name(m).to_string()),
+        }
+    }
+
+    fn eval_derived(&mut self, d: &Derived) -> Result<Option<Value>, ()> {
+        Ok(Some(match d {
+            Derived::Username(m) => Value::Str(self.daemon_or_name(*m)?),
+            Derived::Password(m) => {
+                let user = self.daemon_or_name(*m)?;
+                Value::Secret(Box::new(Value::Str(self.state.password(&user))))
+            }
+            Derived::ServiceName(m) => Value::Str(format!("{}d", self.daemon_or_name(*m)?)),
+            Derived::ServiceInstanceName(m) => match self.services(*m)?.first() {
+                Some(s) => Value::Str(s.instance_name.clone()),
+                None => return Ok(None),
+            },
+            Derived::ServiceUiid(m) => match self.services(*m)?.first() {
+                Some(s) => Value::Str(s.uiid.to_string()),
+                None => return Ok(None),
+            },
+            Derived::ServiceInstances(m) => {
+                let all = self.services(*m)?;
+                if all.is_empty() {
+                    return Ok(None);
+                }
+                Value::List(
+                    all.into_iter()
+                        .map(|s| {
+                            let mut entry = IndexMap::new();
+                            entry.insert("instance_name".to_string(), Value::Str(s.instance_name));
+                            entry.insert("uiid".to_string(), Value::Int(s.uiid as i64));
+                            entry.insert("logical_name".to_string(), Value::Str(s.logical_name));
+                            Value::Map(entry)
+                        })
+                        .collect(),
+                )
+            }
+            Derived::Secret(key) => Value::Secret(Box::new(Value::Str(self.state.secret(key)))),
+            Derived::ProjectVersion => {
+                match self.roots.project.map().and_then(|m| m.get("version")) {
+                    Some(node) => self.eval_node(node)?,
+                    None => Value::Str(String::new()),
+                }
+            }
+        }))
+    }
+
+    /// The service instances of module `m` (empty without `logical_name`).
+    fn services(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, ()> {
+        if let Some(Some(done)) = self.services.get(m) {
+            return done.clone();
+        }
+        let result = self.allocate(m);
+        if let Some(slot) = self.services.get_mut(m) {
+            *slot = Some(result.clone());
+        }
+        result
+    }
+
+    fn allocate(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, ()> {
+        let Some(service) = self
+            .roots
+            .modules
+            .get(m)
+            .and_then(|n| n.map())
+            .and_then(|map| map.get("service"))
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(fields) = service.map() else {
+            return Ok(Vec::new());
+        };
+        let Some(logical_node) = fields.get("logical_name") else {
+            return Ok(Vec::new());
+        };
+        let logical = match self.eval_node(logical_node)? {
+            Value::Null => return Ok(Vec::new()),
+            v => v.as_str().map(str::to_string).unwrap_or_default(),
+        };
+        let count = match fields.get("n_instances") {
+            Some(n) => match self.eval_node(n)?.unwrap_secret() {
+                Value::Int(k) => *k,
+                _ => 1,
+            },
+            None => 1,
+        };
+        let name = self.module_name(m);
+        let mut out = Vec::new();
+        for i in 0..count.clamp(0, MAX_SERVICE_COPIES) {
+            let instance_name = format!("{name}d.{i}");
+            match self.state.service_uiid(&instance_name, &logical) {
+                Ok(uiid) => out.push(crate::state::ServiceInstance {
+                    instance_name,
+                    uiid,
+                    logical_name: logical.clone(),
+                }),
+                Err(next) => {
+                    let span = self
+                        .roots
+                        .module_spans
+                        .get(m)
+                        .copied()
+                        .unwrap_or(service.span);
+                    self.errors.push(
+                        Diagnostic::error(Code::E021, span, format!("uiid space exhausted: `{instance_name}` would get uiid {next}"))
+                            .with_primary_label(format!("module `{name}` asks for {count} service instances"))
+                            .with_label(service.span, "service declared here")
+                            .with_help("Service uiids run from 1 to 255 per state owner and are never reused; lower `n_instances`, or give the instance its own state by making it a non-overlay instance."),
+                    );
+                    return Err(());
+                }
+            }
+        }
+        if count > MAX_SERVICE_COPIES {
+            return Err(());
+        }
+        Ok(out)
+    }
+
+    fn cycle(&mut self, node: &Node<'a>) -> Result<Value, ()> {
+        let ptr = node as *const Node<'a>;
+        let start = self
+            .stack
+            .iter()
+            .position(|(p, _, _)| *p == ptr)
+            .unwrap_or(0);
+        let members: Vec<(&'a str, Span)> = self
+            .stack
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, k, s)| (*k, *s))
+            .collect();
+        let first = members
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, s))| (s.file, s.start))
+            .map_or(0, |(i, _)| i);
+        let ordered: Vec<(&str, Span)> = members
+            .iter()
+            .cycle()
+            .skip(first)
+            .take(members.len())
+            .copied()
+            .collect();
+        let mut chain: Vec<String> = ordered.iter().map(|(k, _)| format!("`{k}`")).collect();
+        if let Some(head) = chain.first().cloned() {
+            chain.push(head);
+        }
+        let Some(&(head_key, head_span)) = ordered.first() else {
+            return Err(());
+        };
+        let mut d = Diagnostic::error(
+            Code::E011,
+            head_span,
+            format!("reference cycle: {}", chain.join(" → ")),
+        )
+        .with_primary_label(format!("`{head_key}` depends on itself"));
+        for (idx, (key, span)) in ordered.iter().enumerate().skip(1) {
+            let next = ordered
+                .get((idx + 1) % ordered.len())
+                .map_or("", |(k, _)| *k);
+            d = d.with_label(*span, format!("`{key}` refers to `{next}`"));
+        }
+        self.errors.push(d.with_help(
+            "Break the cycle: give one of these fields a value that does not refer back.",
+        ));
+        Err(())
+    }
+}
+
+fn not_a_list(span: Span, what: &str, kind: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::E012,
+        span,
+        format!("`+=` needs lists, but {what} is a {kind}"),
+    )
+    .with_primary_label("appended here")
+    .with_help("Only lists can be appended to; use `:` to replace the value instead.")
+}
+
+fn cannot_interpolate(path: &[Name], span: Span, kind: &str) -> Diagnostic {
+    let text: Vec<&str> = path.iter().map(|n| n.text.as_str()).collect();
+    Diagnostic::error(Code::E020, span, format!("cannot interpolate `{}`: it is {}", text.join("."), article(kind)))
+        .with_primary_label(format!("{} here", article(kind)))
+        .with_help(format!(
+            "Interpolate a string, number or bool; to copy the whole value, write the bare reference `{}` instead of a string.",
+            text.join(".")
+        ))
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "null" => "null".into(),
+        "int" => "an int".into(),
+        other => format!("a {other}"),
+    }
+}
+
+fn unresolved<'k>(
+    path: &[Name],
+    failed_at: usize,
+    span: Span,
+    candidates: impl Iterator<Item = &'k str>,
+    what: &str,
+) -> Diagnostic {
+    let text: Vec<&str> = path.iter().map(|n| n.text.as_str()).collect();
+    let failing = path.get(failed_at).map_or("", |n| n.text.as_str());
+    let candidates: Vec<&str> = candidates.collect();
+    let d = Diagnostic::error(
+        Code::E010,
+        span,
+        format!("unresolved reference `{}`", text.join(".")),
+    )
+    .with_primary_label(format!("no {what} `{failing}` here"));
+    match closest(failing, candidates.iter().copied()) {
+        Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+        None => d.with_help(format!(
+            "Nothing in the final instance sets `{}`; set it in this instance or one of its parents, or fix the path.",
+            text.get(..=failed_at).unwrap_or_default().join(".")
+        )),
+    }
+}

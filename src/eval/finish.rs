@@ -1,0 +1,423 @@
+//! The typed walk that turns an evaluated tree into the manifest value,
+//! checking it against its schema (spec §7): E007 type mismatches, E008
+//! unknown fields of closed records, E009 missing required fields, W001
+//! probable typos.
+
+use super::evaluate::Evaluator;
+use super::merge::{Node, NodeKind};
+use super::value::Value;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
+use crate::types::{Record, Schemas, Type};
+use indexmap::IndexMap;
+
+/// Where missing required fields are reported (spec §11: the declaration's name).
+pub struct Owner<'r> {
+    /// `instance prod`, `module app`, `project demo`.
+    pub what: &'r str,
+    /// The declaration's name span.
+    pub span: Span,
+}
+
+/// The typed walk over one root.
+pub struct Finisher<'a, 'e, 'r> {
+    /// The evaluator holding the roots.
+    pub eval: &'r mut Evaluator<'a, 'e>,
+    /// Record types.
+    pub schemas: &'a Schemas<'a>,
+    /// Who missing fields are reported against.
+    pub owner: Owner<'r>,
+    path: Vec<String>,
+}
+
+impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
+    /// A walk reporting against `owner`.
+    pub fn new(
+        eval: &'r mut Evaluator<'a, 'e>,
+        schemas: &'a Schemas<'a>,
+        owner: Owner<'r>,
+    ) -> Self {
+        Finisher {
+            eval,
+            schemas,
+            owner,
+            path: Vec::new(),
+        }
+    }
+
+    fn record_for(&self, node: &Node<'a>, ty: &Type) -> Option<&'a Record<'a>> {
+        match ty {
+            Type::Record(id) => self.schemas.record(*id),
+            Type::Nullable(inner) => self.record_for(node, inner),
+            Type::Install => {
+                let is_tmpl = node.map().and_then(|m| m.get("type")).is_some_and(|t| {
+                    matches!(&t.kind, NodeKind::Expr(e) if e.as_plain_str().as_deref() == Some("tmpl"))
+                });
+                self.schemas.record(if is_tmpl {
+                    self.schemas.tmpl_group
+                } else {
+                    self.schemas.copy_group
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The final value of `node` checked against `ty` (`None`: a derived
+    /// value that does not apply).
+    pub fn finish(
+        &mut self,
+        node: &Node<'a>,
+        ty: &Type,
+        required: bool,
+    ) -> Result<Option<Value>, ()> {
+        match &node.kind {
+            NodeKind::Map(map) => self.finish_map(node, map, ty).map(Some),
+            NodeKind::List(items) => {
+                let elem = match strip_nullable(ty) {
+                    Type::List(t) => (**t).clone(),
+                    Type::Any => Type::Any,
+                    Type::Inferred => Type::Inferred,
+                    other => {
+                        self.mismatch(node.span, other, "list", None);
+                        return Err(());
+                    }
+                };
+                let mut out = Vec::with_capacity(items.len());
+                let mut failed = false;
+                for (idx, item) in items.iter().enumerate() {
+                    self.path.push(idx.to_string());
+                    match self.finish(item, &elem, true) {
+                        Ok(Some(v)) => out.push(v),
+                        Ok(None) => {}
+                        Err(()) => failed = true,
+                    }
+                    self.path.pop();
+                }
+                if failed {
+                    Err(())
+                } else {
+                    Ok(Some(Value::List(out)))
+                }
+            }
+            _ => {
+                let Some(value) = self.eval.eval_child(node)? else {
+                    return Ok(None);
+                };
+                self.check_value(value, ty, node.span, required).map(Some)
+            }
+        }
+    }
+
+    fn finish_map(
+        &mut self,
+        node: &Node<'a>,
+        map: &IndexMap<String, Node<'a>>,
+        ty: &Type,
+    ) -> Result<Value, ()> {
+        let record = self.record_for(node, ty);
+        let stripped = strip_nullable(ty);
+        if record.is_none() && !matches!(stripped, Type::Map(_) | Type::Any | Type::Inferred) {
+            self.mismatch(node.span, stripped, "map", None);
+            return Err(());
+        }
+        let mut out = IndexMap::with_capacity(map.len());
+        let mut failed = false;
+        for (idx, (key, child)) in map.iter().enumerate() {
+            let (child_ty, child_required, declared) = match record {
+                Some(r) => match r.fields.get(key) {
+                    Some(f) => (f.type_.clone(), f.required, true),
+                    None if r.is_closed() => {
+                        self.unknown_field(child, key, r);
+                        failed = true;
+                        continue;
+                    }
+                    None if r.open => (Type::Any, false, false),
+                    None => (Type::Inferred, false, false),
+                },
+                None => match stripped {
+                    Type::Map(t) => ((**t).clone(), true, true),
+                    Type::Any => (Type::Any, false, true),
+                    _ => (Type::Inferred, false, false),
+                },
+            };
+            if !declared {
+                self.typo_warning(map, idx, key, child, record);
+            }
+            self.path.push(key.clone());
+            match self.finish(child, &child_ty, child_required) {
+                Ok(Some(v)) => {
+                    out.insert(key.clone(), v);
+                }
+                Ok(None) => {}
+                Err(()) => failed = true,
+            }
+            self.path.pop();
+        }
+        if let Some(r) = record {
+            for (key, field) in &r.fields {
+                if field.required && !map.contains_key(key) {
+                    self.missing(key, field.span);
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            Err(())
+        } else {
+            Ok(Value::Map(out))
+        }
+    }
+
+    /// Checks an evaluated value (from an expression or a reference).
+    fn check_value(
+        &mut self,
+        value: Value,
+        ty: &Type,
+        span: Span,
+        required: bool,
+    ) -> Result<Value, ()> {
+        let secret = value.is_secret();
+        let inner = value.unwrap_secret();
+        let ok = match (strip_nullable(ty), inner) {
+            (_, Value::Null) => {
+                !required || matches!(ty, Type::Nullable(_) | Type::Any | Type::Inferred)
+            }
+            (Type::Any | Type::Inferred, _) => true,
+            (Type::String | Type::Secret, Value::Str(_)) => true,
+            (Type::Int, Value::Int(_)) => true,
+            (Type::Float, Value::Int(_) | Value::Float(_)) => true,
+            (Type::Bool, Value::Bool(_)) => true,
+            (Type::Enum(options), Value::Str(s)) => {
+                if !options.contains(s) {
+                    let opts: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
+                    self.eval.errors.push(
+                        Diagnostic::error(
+                            Code::E007,
+                            span,
+                            format!("expected one of {}, found \"{s}\"", opts.join(" | ")),
+                        )
+                        .with_primary_label("not an allowed value")
+                        .with_help(format!("Use one of {}.", opts.join(", "))),
+                    );
+                    return Err(());
+                }
+                true
+            }
+            (Type::List(elem), Value::List(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.check_value(item.clone(), elem, span, true)?);
+                }
+                return Ok(rewrap(Value::List(out), secret));
+            }
+            (Type::Map(elem), Value::Map(m)) => {
+                let mut out = IndexMap::new();
+                for (k, v) in m {
+                    out.insert(k.clone(), self.check_value(v.clone(), elem, span, true)?);
+                }
+                return Ok(rewrap(Value::Map(out), secret));
+            }
+            (Type::Record(_) | Type::Install, Value::Map(m)) => {
+                let record = match strip_nullable(ty) {
+                    Type::Record(id) => self.schemas.record(*id),
+                    _ => {
+                        let tmpl = m.get("type").and_then(Value::as_str) == Some("tmpl");
+                        self.schemas.record(if tmpl {
+                            self.schemas.tmpl_group
+                        } else {
+                            self.schemas.copy_group
+                        })
+                    }
+                };
+                return self
+                    .check_record_value(m, record, span)
+                    .map(|v| rewrap(v, secret));
+            }
+            _ => false,
+        };
+        if !ok {
+            self.mismatch(span, strip_nullable(ty), inner.kind(), Some(inner));
+            return Err(());
+        }
+        let secret_type = matches!(strip_nullable(ty), Type::Secret);
+        Ok(rewrap(
+            value.clone(),
+            secret || (secret_type && !matches!(inner, Value::Null)),
+        ))
+    }
+
+    /// A map that arrived through a reference, checked against a record.
+    fn check_record_value(
+        &mut self,
+        m: &IndexMap<String, Value>,
+        record: Option<&'a Record<'a>>,
+        span: Span,
+    ) -> Result<Value, ()> {
+        let Some(record) = record else {
+            return Ok(Value::Map(m.clone()));
+        };
+        let mut out = IndexMap::new();
+        for (k, v) in m {
+            match record.fields.get(k) {
+                Some(f) => {
+                    out.insert(
+                        k.clone(),
+                        self.check_value(v.clone(), &f.type_, span, f.required)?,
+                    );
+                }
+                None if record.is_closed() => {
+                    let d = Diagnostic::error(
+                        Code::E008,
+                        span,
+                        format!("unknown field `{k}` in {}", record.name),
+                    )
+                    .with_primary_label(format!("this value has a field `{k}`"));
+                    self.eval.errors.push(match record.closest_field(k) {
+                        Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+                        None => d.with_help(format!("{} declares no such field.", record.name)),
+                    });
+                    return Err(());
+                }
+                None => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        for (k, f) in &record.fields {
+            if out.contains_key(k) {
+                continue;
+            }
+            if let Some(crate::types::DefaultValue::Const(c)) = &f.default {
+                out.insert(k.clone(), super::fill_const(c));
+            } else if f.required {
+                self.missing(k, f.span);
+                return Err(());
+            }
+        }
+        Ok(Value::Map(out))
+    }
+
+    fn mismatch(&mut self, span: Span, expected: &Type, found: &str, value: Option<&Value>) {
+        let expected_text = expected.describe(self.schemas);
+        let field = self.path.last().cloned().unwrap_or_default();
+        let mut help = format!("Give `{field}` a value of type {expected_text}.");
+        if let (Type::Int | Type::Float, Some(Value::Str(s))) = (expected, value) {
+            if s.parse::<f64>().is_ok() {
+                help = format!("Remove the quotes: write `{s}` as a number.");
+            }
+        }
+        self.eval.errors.push(
+            Diagnostic::error(
+                Code::E007,
+                span,
+                format!("expected {expected_text}, found {found}"),
+            )
+            .with_primary_label(format!("this is {}", article(found)))
+            .with_help(help),
+        );
+    }
+
+    fn unknown_field(&mut self, child: &Node<'a>, key: &str, record: &Record<'a>) {
+        let d = Diagnostic::error(
+            Code::E008,
+            child.key_span,
+            format!("unknown field `{key}` in {}", record.name),
+        )
+        .with_primary_label(format!("{} declares no field `{key}`", record.name));
+        let d = match record.closest_field(key) {
+            Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+            None => d.with_help(format!(
+                "Declare `{key}` in `schema {} {{ ... }}`, or add a `...` line to the schema to allow any field.",
+                record.name
+            )),
+        };
+        self.eval.errors.push(d);
+    }
+
+    fn missing(&mut self, key: &str, declared: Option<Span>) {
+        let mut path = self.path.join(".");
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        let mut d = Diagnostic::error(
+            Code::E009,
+            self.owner.span,
+            format!("{} is missing required field `{path}`", self.owner.what),
+        )
+        .with_primary_label(format!("`{path}` is never set"));
+        if let Some(span) = declared {
+            d = d.with_label(span, "declared here without a default");
+        }
+        self.eval.errors.push(d.with_help(format!(
+            "Set `{path}` in this declaration or one of its parents, or give it a default in the schema."
+        )));
+    }
+
+    /// W001 (spec §7): an undeclared key set in exactly one body, at least 4
+    /// characters, within edit distance 1–2 of an earlier sibling or a
+    /// declared field. Names that differ only in digits (`web1`, `web2`) are
+    /// deliberate series, not typos.
+    fn typo_warning(
+        &mut self,
+        map: &IndexMap<String, Node<'a>>,
+        idx: usize,
+        key: &str,
+        child: &Node<'a>,
+        record: Option<&Record<'a>>,
+    ) {
+        if child.setters != 1 || key.chars().count() < 4 || child.history.is_empty() {
+            return;
+        }
+        let earlier = map.keys().take(idx).map(String::as_str);
+        let declared = record
+            .into_iter()
+            .flat_map(|r| r.fields.keys().map(String::as_str));
+        let near = declared.chain(earlier).find(|s| {
+            let d = strsim::osa_distance(key, s);
+            (1..=2).contains(&d) && !differ_only_in_digits(key, s)
+        });
+        if let Some(similar) = near {
+            self.eval.errors.push(
+                Diagnostic::error(Code::W001, child.key_span, format!("`{key}` is set only here and is close to `{similar}`"))
+                    .with_primary_label("probable typo")
+                    .with_help(format!(
+                        "Did you mean `{similar}`? If `{key}` is intended, declaring it in a schema silences this warning."
+                    )),
+            );
+        }
+    }
+}
+
+fn differ_only_in_digits(a: &str, b: &str) -> bool {
+    let strip = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect::<String>()
+    };
+    strip(a) == strip(b)
+}
+
+fn strip_nullable(t: &Type) -> &Type {
+    match t {
+        Type::Nullable(inner) => strip_nullable(inner),
+        other => other,
+    }
+}
+
+fn rewrap(v: Value, secret: bool) -> Value {
+    if secret && !v.is_secret() {
+        Value::Secret(Box::new(v))
+    } else {
+        v
+    }
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "null" => "null".into(),
+        "int" => "an int".into(),
+        other => format!("a {other}"),
+    }
+}

@@ -1,0 +1,13 @@
+//! facsimile: the `.facs` compiler.
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::indexing_slicing)]
+
+pub mod build;
+pub mod cli;
+pub mod diagnostic;
+pub mod eval;
+pub mod resolve;
+pub mod source;
+pub mod state;
+pub mod syntax;
+pub mod types;

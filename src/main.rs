@@ -1,0 +1,18 @@
+//! The `facs` binary: runs [`facs::cli::run`] on a thread with a large stack
+//! (deeply nested input is bounded by the parser, but the margin is cheap)
+//! and exits with its status.
+
+fn main() {
+    let worker = std::thread::Builder::new()
+        .name("facs".into())
+        .stack_size(256 * 1024 * 1024)
+        .spawn(|| facs::cli::run(std::env::args_os()));
+    let code = match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: internal error, please report: facs stopped unexpectedly");
+            101
+        }
+    };
+    std::process::exit(code);
+}

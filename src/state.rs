@@ -1,0 +1,200 @@
+//! Stage 5, state: the generated passwords, secrets and service uiids that
+//! make every build of an instance reproduce the same values (spec §9).
+//!
+//! Input: `<state>/<owner>/state.json` in the original facsimile's format.
+//! Output: the same document with only new entries added. Invariants: a value
+//! once written is never changed or dropped (unknown keys are kept as read);
+//! the file is replaced atomically (temp file, fsync, rename, fsync of the
+//! directory) with mode 0600 under an exclusive lock on `<owner>/.lock`; the
+//! previous generation is kept as `state.json.bak`; a file that cannot be read
+//! as state is refused, never treated as empty (that would silently rotate
+//! every password).
+
+mod store;
+
+pub use store::{LoadError, StateDir, StateLock};
+
+use serde_json::{Map, Value as Json};
+
+/// The state of one owner, in memory.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    doc: Map<String, Json>,
+    /// True when a value was generated or allocated since loading.
+    pub changed: bool,
+    /// `facs check`: generate placeholders, never real secrets.
+    pub placeholders: bool,
+}
+
+/// The uiid space is 1..=255 (spec §9).
+pub const MAX_UIID: u64 = 255;
+
+/// A service instance as state records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceInstance {
+    /// `<module>d.<i>`
+    pub instance_name: String,
+    /// Its unique id.
+    pub uiid: u64,
+    /// The service's logical name.
+    pub logical_name: String,
+}
+
+/// The placeholder `facs check` uses for secrets it does not generate.
+pub const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
+
+impl State {
+    /// State from a parsed document.
+    pub fn from_doc(doc: Map<String, Json>) -> State {
+        State {
+            doc,
+            changed: false,
+            placeholders: false,
+        }
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Map<String, Json> {
+        &self.doc
+    }
+
+    fn new_secret(&self) -> String {
+        if self.placeholders {
+            PLACEHOLDER.to_string()
+        } else {
+            // UUID v4 from the OS random generator (uuid uses getrandom).
+            uuid::Uuid::new_v4().to_string()
+        }
+    }
+
+    /// A top-level section, created when missing. `load` has already refused
+    /// documents whose sections are not objects, so `None` cannot occur for
+    /// loaded state; it is still handled rather than overwriting data.
+    fn section(&mut self, name: &str) -> Option<&mut Map<String, Json>> {
+        self.doc
+            .entry(name.to_string())
+            .or_insert_with(|| Json::Object(Map::new()))
+            .as_object_mut()
+    }
+
+    /// `passwd[username]`, generated when missing.
+    pub fn password(&mut self, username: &str) -> String {
+        if let Some(p) = self
+            .doc
+            .get("passwd")
+            .and_then(|p| p.get(username))
+            .and_then(Json::as_str)
+        {
+            return p.to_string();
+        }
+        let fresh = self.new_secret();
+        if let Some(passwd) = self.section("passwd") {
+            passwd.insert(username.to_string(), Json::String(fresh.clone()));
+        }
+        self.changed = true;
+        fresh
+    }
+
+    /// `secrets[key]`, generated when missing.
+    pub fn secret(&mut self, key: &str) -> String {
+        if let Some(s) = self
+            .doc
+            .get("secrets")
+            .and_then(|p| p.get(key))
+            .and_then(Json::as_str)
+        {
+            return s.to_string();
+        }
+        let fresh = self.new_secret();
+        if let Some(secrets) = self.section("secrets") {
+            secrets.insert(key.to_string(), Json::String(fresh.clone()));
+        }
+        self.changed = true;
+        fresh
+    }
+
+    /// The uiid of a service instance: kept from `inmap`, else the largest
+    /// uiid of `uiidmap` plus one. `Err(n)` when `n` would pass [`MAX_UIID`].
+    pub fn service_uiid(&mut self, instance_name: &str, logical_name: &str) -> Result<u64, u64> {
+        let existing = self
+            .doc
+            .get("instances")
+            .and_then(|i| i.get("inmap"))
+            .and_then(|m| m.get(instance_name))
+            .and_then(|e| e.get("uiid"))
+            .and_then(json_uiid);
+        if let Some(uiid) = existing {
+            return Ok(uiid);
+        }
+        let max = self
+            .doc
+            .get("instances")
+            .and_then(|i| i.get("uiidmap"))
+            .and_then(Json::as_object)
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.parse::<u64>().ok())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        let uiid = max + 1;
+        if uiid > MAX_UIID {
+            return Err(uiid);
+        }
+        let entry = serde_json::json!({"uiid": uiid, "logical_name": logical_name, "instance_name": instance_name});
+        if let Some(instances) = self.section("instances") {
+            for (name, key) in [
+                ("inmap", instance_name.to_string()),
+                ("uiidmap", uiid.to_string()),
+            ] {
+                let map = instances
+                    .entry(name.to_string())
+                    .or_insert_with(|| Json::Object(Map::new()));
+                if let Json::Object(m) = map {
+                    m.insert(key, entry.clone());
+                }
+            }
+        }
+        self.changed = true;
+        Ok(uiid)
+    }
+}
+
+fn json_uiid(v: &Json) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_values_are_reused_and_new_ones_added() {
+        let doc: Map<String, Json> = serde_json::from_str(
+            r#"{"passwd":{"app":"p1"},"instances":{"inmap":{"appd.0":{"uiid":7,"logical_name":"app","instance_name":"appd.0"}},"uiidmap":{"7":{}}}}"#,
+        )
+        .expect("json");
+        let mut s = State::from_doc(doc);
+        assert_eq!(s.password("app"), "p1");
+        assert_eq!(s.service_uiid("appd.0", "app"), Ok(7));
+        assert!(!s.changed);
+        assert_eq!(s.service_uiid("appd.1", "app"), Ok(8));
+        assert!(s.changed);
+        let fresh = s.password("other");
+        assert_eq!(
+            uuid::Uuid::parse_str(&fresh).map(|u| u.get_version_num()),
+            Ok(4)
+        );
+    }
+
+    #[test]
+    fn uiids_stop_at_255() {
+        let mut s = State::default();
+        for i in 0..255 {
+            assert!(s.service_uiid(&format!("x.{i}"), "x").is_ok());
+        }
+        assert_eq!(s.service_uiid("x.255", "x"), Err(256));
+    }
+}

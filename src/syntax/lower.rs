@@ -1,0 +1,517 @@
+//! Lowering pest pairs into the AST, one function per grammar rule, adding
+//! spans as it goes.
+//!
+//! Terminology: a *pair* is pest's matched rule; a *body* is an instance or
+//! overlay block (which may hold `target` and `module` items); a *block* is any
+//! other `{ ... }` of fields.
+
+use super::ast::*;
+use super::parser::Rule;
+use super::strings;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use pest::iterators::{Pair, Pairs};
+
+pub(crate) struct Lowerer<'t> {
+    pub file: FileId,
+    pub text: &'t str,
+    pub comments: &'t [Comment],
+    pub errors: Vec<Diagnostic>,
+}
+
+type Lowered<T> = Option<T>;
+
+impl<'t> Lowerer<'t> {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    /// Records a grammar/lowering disagreement; never expected to happen.
+    fn internal(&mut self, span: Span) -> Lowered<()> {
+        self.errors.push(
+            Diagnostic::error(
+                Code::E001,
+                span,
+                "internal error while reading this file, please report",
+            )
+            .with_help("This is a bug in facs: please report it with the file that triggers it."),
+        );
+        None
+    }
+
+    fn next<'i>(&mut self, pairs: &mut Pairs<'i, Rule>, parent: Span) -> Lowered<Pair<'i, Rule>> {
+        match pairs.next() {
+            Some(p) => Some(p),
+            None => {
+                self.internal(parent);
+                None
+            }
+        }
+    }
+
+    /// The joined text of the `///` comments right before `start`.
+    fn doc_before(&self, start: usize) -> Option<String> {
+        let idx = self
+            .comments
+            .partition_point(|c| (c.span.end as usize) <= start);
+        let mut lines = Vec::new();
+        let mut boundary = start;
+        for c in self.comments[..idx].iter().rev() {
+            let gap = self.text.get(c.span.end as usize..boundary).unwrap_or("x");
+            if c.kind != CommentKind::Doc || !gap.trim().is_empty() {
+                break;
+            }
+            let raw = self
+                .text
+                .get(c.span.start as usize..c.span.end as usize)
+                .unwrap_or("");
+            let body = raw.trim_start_matches("///");
+            lines.push(
+                body.strip_prefix(' ')
+                    .unwrap_or(body)
+                    .trim_end()
+                    .to_string(),
+            );
+            boundary = c.span.start as usize;
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        lines.reverse();
+        Some(lines.join("\n"))
+    }
+
+    pub fn file(&mut self, pair: Pair<'_, Rule>) -> Vec<Decl> {
+        let mut decls = Vec::new();
+        for p in pair.into_inner() {
+            let decl = match p.as_rule() {
+                Rule::project_decl => self.block_decl(p).map(Decl::Project),
+                Rule::module_decl => self.block_decl(p).map(Decl::Module),
+                Rule::schema_decl => self.schema_decl(p).map(Decl::Schema),
+                Rule::instance_decl => self.instance_decl(p).map(Decl::Instance),
+                Rule::overlay_decl => self.overlay_decl(p).map(Decl::Instance),
+                _ => continue,
+            };
+            decls.extend(decl);
+        }
+        decls
+    }
+
+    fn name(&mut self, pair: Pair<'_, Rule>) -> Name {
+        Name {
+            text: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn block_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<BlockDecl> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut inner = pair.into_inner();
+        let name_pair = self.next(&mut inner, span)?;
+        let name = self.name(name_pair);
+        let block_pair = self.next(&mut inner, span)?;
+        let body = self.block(block_pair)?;
+        Some(BlockDecl {
+            name,
+            body,
+            doc,
+            span,
+        })
+    }
+
+    fn instance_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<InstanceDecl> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut is_abstract = false;
+        let mut name = None;
+        let mut parents = Vec::new();
+        let mut body = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::abstract_kw => is_abstract = true,
+                Rule::name => name = Some(self.name(p)),
+                Rule::inherits_clause => parents = p.into_inner().map(|n| self.name(n)).collect(),
+                Rule::body => body = self.block(p),
+                _ => {}
+            }
+        }
+        match (name, body) {
+            (Some(name), Some(body)) => Some(InstanceDecl {
+                name,
+                is_abstract,
+                parents,
+                overlay_base: None,
+                body,
+                doc,
+                span,
+            }),
+            _ => self.internal(span).and(None),
+        }
+    }
+
+    fn overlay_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<InstanceDecl> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut inner = pair.into_inner();
+        let name_pair = self.next(&mut inner, span)?;
+        let name = self.name(name_pair);
+        let base_pair = self.next(&mut inner, span)?;
+        let base = self.name(base_pair);
+        let body_pair = self.next(&mut inner, span)?;
+        let body = self.block(body_pair)?;
+        Some(InstanceDecl {
+            name,
+            is_abstract: false,
+            parents: Vec::new(),
+            overlay_base: Some(base),
+            body,
+            doc,
+            span,
+        })
+    }
+
+    /// `block`, `body`: both become a [`Block`]; the grammar already limits
+    /// `target`/`module` items to bodies.
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Lowered<Block> {
+        let span = self.span(&pair);
+        let mut items = Vec::new();
+        for p in pair.into_inner() {
+            let item = match p.as_rule() {
+                Rule::field => self.field(p).map(Item::Field),
+                Rule::unset_item => self.unset_item(p).map(Item::Unset),
+                Rule::target_item => self.named_block(p).map(Item::Target),
+                Rule::module_item => self.named_block(p).map(Item::Module),
+                _ => None,
+            };
+            items.extend(item);
+        }
+        Some(Block { items, span })
+    }
+
+    fn named_block(&mut self, pair: Pair<'_, Rule>) -> Lowered<NamedBlock> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut inner = pair.into_inner();
+        let name_pair = self.next(&mut inner, span)?;
+        let name = self.name(name_pair);
+        let block_pair = self.next(&mut inner, span)?;
+        let body = self.block(block_pair)?;
+        Some(NamedBlock {
+            name,
+            body,
+            doc,
+            span,
+        })
+    }
+
+    fn unset_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<UnsetItem> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let path_pair = self.next(&mut inner, span)?;
+        let path = self.key_path(path_pair)?;
+        Some(UnsetItem { path, span })
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Lowered<Field> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut inner = pair.into_inner();
+        let path_pair = self.next(&mut inner, span)?;
+        let path = self.key_path(path_pair)?;
+        let next = self.next(&mut inner, span)?;
+        let (op, value) = if next.as_rule() == Rule::field_op {
+            let op = match next.as_str() {
+                ":=" => Op::Replace,
+                "+=" => Op::Append,
+                _ => Op::Set,
+            };
+            let value_pair = self.next(&mut inner, span)?;
+            (op, self.value(value_pair)?)
+        } else {
+            let block_span = self.span(&next);
+            (
+                Op::Set,
+                Expr {
+                    kind: ExprKind::Map(self.block(next)?),
+                    span: block_span,
+                },
+            )
+        };
+        Some(Field {
+            path,
+            op,
+            value,
+            doc,
+            span,
+        })
+    }
+
+    fn key_path(&mut self, pair: Pair<'_, Rule>) -> Lowered<Vec<Name>> {
+        let mut names = Vec::new();
+        for p in pair.into_inner() {
+            names.push(self.key(p)?);
+        }
+        Some(names)
+    }
+
+    /// A key: a name, or a quoted string without interpolation.
+    fn key(&mut self, pair: Pair<'_, Rule>) -> Lowered<Name> {
+        let span = self.span(&pair);
+        if pair.as_rule() != Rule::string {
+            return Some(self.name(pair));
+        }
+        let parts = self.string_parts(&pair, false)?;
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                StrPart::Lit(s) => text.push_str(&s),
+                StrPart::Interp(_, interp_span) => {
+                    self.errors.push(
+                        Diagnostic::error(Code::E001, interp_span, "interpolation in a quoted key")
+                            .with_help("Keys are fixed names; write `\\${` for a literal `${`."),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Name { text, span })
+    }
+
+    fn string_parts(&mut self, pair: &Pair<'_, Rule>, multiline: bool) -> Lowered<Vec<StrPart>> {
+        let start = pair.as_span().start();
+        let decoded = if multiline {
+            strings::decode_multiline(self.file, pair.as_str(), start)
+        } else {
+            strings::decode_string(self.file, pair.as_str(), start)
+        };
+        match decoded {
+            Ok(parts) => Some(parts),
+            Err(e) => {
+                self.errors.push(
+                    Diagnostic::error(Code::E001, Span::new(self.file, e.start, e.end), e.message)
+                        .with_help(e.help),
+                );
+                None
+            }
+        }
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::string => ExprKind::Str(self.string_parts(&pair, false)?),
+            Rule::ml_string => ExprKind::Str(self.string_parts(&pair, true)?),
+            Rule::int => {
+                let digits = pair.as_str().replace('_', "");
+                match digits.parse::<i64>() {
+                    Ok(n) => ExprKind::Int(n),
+                    Err(_) => {
+                        self.errors.push(
+                            Diagnostic::error(Code::E001, span, "integer out of range")
+                                .with_help("Integers are 64-bit: from -9223372036854775808 to 9223372036854775807; quote larger numbers as strings."),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Rule::float => {
+                let digits = pair.as_str().replace('_', "");
+                match digits.parse::<f64>() {
+                    Ok(f) if f.is_finite() => ExprKind::Float(f),
+                    _ => {
+                        self.errors.push(
+                            Diagnostic::error(Code::E001, span, "number out of range")
+                                .with_help("Floats must be finite 64-bit numbers; quote larger numbers as strings."),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::null => ExprKind::Null,
+            Rule::list => {
+                let mut items = Vec::new();
+                for p in pair.into_inner() {
+                    items.push(self.value(p)?);
+                }
+                ExprKind::List(items)
+            }
+            Rule::block => ExprKind::Map(self.block(pair)?),
+            Rule::reference => {
+                let mut names = Vec::new();
+                for p in pair.into_inner() {
+                    if p.as_rule() == Rule::ref_segment && p.as_str().starts_with('"') {
+                        let seg_span = self.span(&p);
+                        let text = self.string_parts(&p, false)?.into_iter().fold(
+                            String::new(),
+                            |mut acc, part| {
+                                if let StrPart::Lit(s) = part {
+                                    acc.push_str(&s);
+                                }
+                                acc
+                            },
+                        );
+                        names.push(Name {
+                            text,
+                            span: seg_span,
+                        });
+                    } else {
+                        names.push(self.name(p));
+                    }
+                }
+                ExprKind::Ref(names)
+            }
+            _ => {
+                self.internal(span);
+                return None;
+            }
+        };
+        Some(Expr { kind, span })
+    }
+
+    fn schema_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<SchemaDecl> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut inner = pair.into_inner();
+        let name_pair = self.next(&mut inner, span)?;
+        let name = self.name(name_pair);
+        let block_pair = self.next(&mut inner, span)?;
+        let record = self.record_type(block_pair)?;
+        Some(SchemaDecl {
+            name,
+            record,
+            doc,
+            span,
+        })
+    }
+
+    /// `schema_block` and `record_type`.
+    fn record_type(&mut self, pair: Pair<'_, Rule>) -> Lowered<RecordTypeExpr> {
+        let span = self.span(&pair);
+        let mut fields = Vec::new();
+        let mut open = false;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::open_marker => open = true,
+                Rule::field_decl => fields.extend(self.field_decl(p)),
+                _ => {}
+            }
+        }
+        Some(RecordTypeExpr { fields, open, span })
+    }
+
+    fn field_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
+        let span = self.span(&pair);
+        let doc = self.doc_before(span.start as usize);
+        let mut inner = pair.into_inner();
+        let key_pair = self.next(&mut inner, span)?;
+        let name = self.key(key_pair)?;
+        let mut optional = false;
+        let mut type_ = None;
+        let mut default = None;
+        for p in inner {
+            match p.as_rule() {
+                Rule::optional_mark => optional = true,
+                Rule::type_expr => type_ = Some(self.type_expr(p)?),
+                _ => default = Some(self.value(p)?),
+            }
+        }
+        let Some(type_) = type_ else {
+            self.internal(span);
+            return None;
+        };
+        Some(FieldDecl {
+            name,
+            optional,
+            type_,
+            default,
+            doc,
+            span,
+        })
+    }
+
+    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
+        let span = self.span(&pair);
+        let mut terms = Vec::new();
+        for p in pair.into_inner() {
+            terms.push(self.type_term(p)?);
+        }
+        if terms.len() == 1 {
+            return terms.pop();
+        }
+        // A union: only string literals may be joined with `|`.
+        let mut options = Vec::new();
+        for t in &terms {
+            match &t.kind {
+                TypeExprKind::Enum(values) => options.extend(values.iter().cloned()),
+                _ => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            Code::E001,
+                            t.span,
+                            "only string literals can be joined with `|`",
+                        )
+                        .with_help(
+                            "Write a union of strings such as `\"ro\" | \"rw\"`, or use `any`.",
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(TypeExpr {
+            kind: TypeExprKind::Enum(options),
+            span,
+        })
+    }
+
+    fn type_term(&mut self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let atom = self.next(&mut inner, span)?;
+        let atom_span = self.span(&atom);
+        let kind = match atom.as_rule() {
+            Rule::type_name => TypeExprKind::Named(atom.as_str().to_string()),
+            Rule::list_type | Rule::map_type => {
+                let is_list = atom.as_rule() == Rule::list_type;
+                let mut inner_atom = atom.into_inner();
+                let elem_pair = self.next(&mut inner_atom, atom_span)?;
+                let elem = Box::new(self.type_expr(elem_pair)?);
+                if is_list {
+                    TypeExprKind::List(elem)
+                } else {
+                    TypeExprKind::Map(elem)
+                }
+            }
+            Rule::record_type => TypeExprKind::Record(self.record_type(atom)?),
+            Rule::string => {
+                let parts = self.string_parts(&atom, false)?;
+                let text = parts
+                    .into_iter()
+                    .map(|p| match p {
+                        StrPart::Lit(s) => s,
+                        StrPart::Interp(..) => String::new(),
+                    })
+                    .collect();
+                TypeExprKind::Enum(vec![text])
+            }
+            _ => {
+                self.internal(atom_span);
+                return None;
+            }
+        };
+        let base = TypeExpr {
+            kind,
+            span: atom_span,
+        };
+        if inner.next().is_some() {
+            return Some(TypeExpr {
+                kind: TypeExprKind::Nullable(Box::new(base)),
+                span,
+            });
+        }
+        Some(base)
+    }
+}

@@ -1,0 +1,170 @@
+//! The built-in schemas of spec §7.
+
+use super::{Const, DefaultValue, FieldType, Record, RecordId, Schemas, Type};
+use indexmap::IndexMap;
+
+fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'static> {
+    FieldType {
+        type_,
+        required,
+        default: default.map(DefaultValue::Const),
+        derived: false,
+        span: None,
+        doc: None,
+    }
+}
+
+fn optional(type_: Type) -> FieldType<'static> {
+    field(type_, None, false)
+}
+
+fn record(name: &str, inferred: bool, fields: Vec<(&str, FieldType<'static>)>) -> Record<'static> {
+    Record {
+        name: name.into(),
+        fields: fields
+            .into_iter()
+            .map(|(k, f)| (k.to_string(), f))
+            .collect::<IndexMap<_, _>>(),
+        open: false,
+        inferred,
+    }
+}
+
+/// The built-in records, with ids recorded in [`Schemas`].
+pub fn schemas<'a>() -> Schemas<'a> {
+    let strings = || Type::List(Box::new(Type::String));
+    let mut records: Vec<Record<'a>> = Vec::new();
+    let mut push = |r: Record<'a>| -> RecordId {
+        records.push(r);
+        records.len() - 1
+    };
+    let derived = |type_| FieldType {
+        type_,
+        required: false,
+        default: None,
+        derived: true,
+        span: None,
+        doc: None,
+    };
+    let project = push(record(
+        "Project",
+        true,
+        vec![
+            ("name", derived(Type::String)),
+            (
+                "version",
+                field(Type::String, Some(Const::EmptyString), false),
+            ),
+            ("repo", optional(Type::String)),
+            ("src_dir", optional(Type::String)),
+        ],
+    ));
+    let deploy = push(record(
+        "Deploy",
+        false,
+        vec![
+            ("user", optional(Type::String)),
+            ("destdir", optional(Type::String)),
+            ("postcmd", field(strings(), Some(Const::EmptyList), false)),
+        ],
+    ));
+    let target = push(record(
+        "Target",
+        true,
+        vec![
+            ("nodes", field(strings(), None, true)),
+            ("user", optional(Type::String)),
+        ],
+    ));
+    let instance = push(record(
+        "Instance",
+        true,
+        vec![
+            ("name", derived(Type::String)),
+            ("home", optional(Type::String)),
+            ("deploy", optional(Type::Record(deploy))),
+            (
+                "install",
+                field(
+                    Type::List(Box::new(Type::Install)),
+                    Some(Const::EmptyList),
+                    false,
+                ),
+            ),
+            (
+                "targets",
+                field(
+                    Type::Map(Box::new(Type::Record(target))),
+                    Some(Const::EmptyMap),
+                    false,
+                ),
+            ),
+        ],
+    ));
+    let service = push(record(
+        "Service",
+        false,
+        vec![
+            ("name", optional(Type::String)),
+            ("logical_name", optional(Type::String)),
+            ("n_instances", field(Type::Int, Some(Const::Int(1)), false)),
+            ("instance_name", derived(Type::String)),
+            ("uiid", derived(Type::String)),
+            ("instances", derived(Type::List(Box::new(Type::Any)))),
+        ],
+    ));
+    let module = push(record(
+        "Module",
+        true,
+        vec![
+            ("name", derived(Type::String)),
+            ("daemon", optional(Type::String)),
+            ("genconfig", field(Type::Bool, Some(Const::False), false)),
+            ("service", optional(Type::Record(service))),
+            ("username", derived(Type::String)),
+            ("password", derived(Type::Secret)),
+        ],
+    ));
+    let tmpl_group = push(record(
+        "Install (tmpl)",
+        false,
+        vec![
+            ("type", field(Type::Enum(vec!["tmpl".into()]), None, true)),
+            ("dir", field(Type::String, None, true)),
+            ("skip", optional(Type::String)),
+        ],
+    ));
+    let copy_group = push(record(
+        "Install (copy)",
+        false,
+        vec![
+            ("type", optional(Type::Enum(vec!["copy".into()]))),
+            ("files", field(strings(), Some(Const::EmptyList), false)),
+            ("optfiles", field(strings(), Some(Const::EmptyList), false)),
+            ("pattern", optional(Type::String)),
+            ("replace", optional(Type::String)),
+        ],
+    ));
+    let by_name = [
+        ("Project", project),
+        ("Instance", instance),
+        ("Module", module),
+        ("Target", target),
+        ("Deploy", deploy),
+        ("Service", service),
+    ]
+    .into_iter()
+    .map(|(n, id)| (n.to_string(), id))
+    .collect();
+    Schemas {
+        records,
+        by_name,
+        project,
+        instance,
+        module,
+        target,
+        service,
+        tmpl_group,
+        copy_group,
+    }
+}
