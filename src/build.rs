@@ -3,14 +3,15 @@
 //!
 //! Concurrency and state (spec §9): instances are grouped by state owner and
 //! compiled in parallel, each group against a snapshot of its owner's state
-//! read without a lock. Nothing is written unless the whole run is free of
-//! errors. Then each group that generated values takes its owner's lock,
-//! re-reads the state and, if another build wrote it meanwhile, compiles the
-//! group again against what that build wrote (so both agree on every secret)
-//! before saving. Only one lock is held at a time.
+//! read without a lock. Nothing is written unless the whole run (templates
+//! included) is free of errors. Then each group that generated values takes
+//! its owner's lock, re-reads the state and, if another build wrote it
+//! meanwhile, compiles the group again against what that build wrote (so
+//! both agree on every secret) before saving. One lock is held at a time.
 
 use crate::diagnostic::{Code, Diagnostic, Sink};
-use crate::eval::{self, Compiled, Paths, Value};
+use crate::eval::{self, Compiled, Paths};
+use crate::render::{self, FileTree, Job, Renderer};
 use crate::resolve::{self, InstanceId, Resolved};
 use crate::source::{Fs, SourceMap, Span};
 use crate::state::{State, StateDir};
@@ -36,11 +37,7 @@ impl Options {
         let project_dir = absolute(project_dir);
         let out_dir = out_dir.map_or_else(|| project_dir.join(".facsimile/out"), absolute);
         let state_dir = state_dir.map_or_else(|| project_dir.join(".facsimile/state"), absolute);
-        Options {
-            project_dir,
-            out_dir,
-            state_dir,
-        }
+        Options { project_dir, out_dir, state_dir }
     }
 }
 
@@ -58,15 +55,11 @@ pub struct Loaded {
 
 /// Reads and parses every `.facs` file. Syntax errors go to `sink`.
 pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
-    let names = fs
-        .facs_files()
-        .map_err(|e| format!("cannot list the definition directory: {e}"))?;
+    let names = fs.facs_files().map_err(|e| format!("cannot list the definition directory: {e}"))?;
     let mut sources = SourceMap::new();
     let mut invalid_utf8 = Vec::new();
     for name in &names {
-        let bytes = fs
-            .read(name)
-            .map_err(|e| format!("cannot read {name}: {e}"))?;
+        let bytes = fs.read(name).map_err(|e| format!("cannot read {name}: {e}"))?;
         let (text, bad_at) = match String::from_utf8(bytes) {
             Ok(t) => (t, None),
             Err(e) => {
@@ -81,21 +74,13 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
     }
     for (id, at) in &invalid_utf8 {
         sink.push(
-            Diagnostic::error(
-                Code::E001,
-                Span::new(*id, *at, *at + 1),
-                "file is not valid UTF-8",
-            )
-            .with_primary_label("invalid byte here")
-            .with_help("Save the file as UTF-8."),
+            Diagnostic::error(Code::E001, Span::new(*id, *at, *at + 1), "file is not valid UTF-8")
+                .with_primary_label("invalid byte here")
+                .with_help("Save the file as UTF-8."),
         );
     }
-    let parsed: Vec<(ast::File, Vec<Diagnostic>)> = sources
-        .ids()
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|id| syntax::parse_file(&sources, id))
-        .collect();
+    let parsed: Vec<(ast::File, Vec<Diagnostic>)> =
+        sources.ids().collect::<Vec<_>>().into_par_iter().map(|id| syntax::parse_file(&sources, id)).collect();
     let mut files = Vec::with_capacity(parsed.len());
     for (file, diagnostics) in parsed {
         if !invalid_utf8.iter().any(|(id, _)| *id == file.id) {
@@ -104,14 +89,6 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
         files.push(file);
     }
     Ok(Loaded { sources, files })
-}
-
-/// What a compile run produced.
-pub struct Output {
-    /// Compiled instances: id, name, manifest.
-    pub manifests: Vec<(InstanceId, String, Value)>,
-    /// Failures outside any source file (unreadable or unwritable state).
-    pub failures: Vec<String>,
 }
 
 /// How a run treats state.
@@ -135,12 +112,7 @@ pub fn analyse<'a>(files: &'a [ast::File], sink: &mut Sink) -> (Resolved<'a>, Sc
 pub fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec<InstanceId> {
     if names.is_empty() {
         return (0..resolved.instances.len())
-            .filter(|&i| {
-                resolved
-                    .instances
-                    .get(i)
-                    .is_some_and(|info| info.is_concrete() && info.lineage.is_some())
-            })
+            .filter(|&i| resolved.instances.get(i).is_some_and(|info| info.is_concrete() && info.lineage.is_some()))
             .collect();
     }
     let mut out = Vec::new();
@@ -150,29 +122,19 @@ pub fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec
                 let info = resolved.instances.get(id);
                 if info.is_some_and(|i| !i.is_concrete()) {
                     sink.push(
-                        Diagnostic::global(
-                            Code::E003,
-                            format!("`{name}` is abstract and has no manifest"),
-                        )
-                        .with_help("Name a concrete instance or overlay that inherits from it."),
+                        Diagnostic::global(Code::E003, format!("`{name}` is abstract and has no manifest"))
+                            .with_help("Name a concrete instance or overlay that inherits from it."),
                     );
                 } else if info.is_some_and(|i| i.lineage.is_some()) && !out.contains(&id) {
                     out.push(id);
                 }
             }
             None => {
-                let d = Diagnostic::global(
-                    Code::E003,
-                    format!("no instance or overlay named `{name}`"),
-                );
-                sink.push(
-                    match crate::diagnostic::closest(name, resolved.by_name.keys().copied()) {
-                        Some(s) => d.with_help(format!("Did you mean `{s}`?")),
-                        None => {
-                            d.with_help("Run `facs list instances` to see the declared instances.")
-                        }
-                    },
-                );
+                let d = Diagnostic::global(Code::E003, format!("no instance or overlay named `{name}`"));
+                sink.push(match crate::diagnostic::closest(name, resolved.by_name.keys().copied()) {
+                    Some(s) => d.with_help(format!("Did you mean `{s}`?")),
+                    None => d.with_help("Run `facs list instances` to see the declared instances."),
+                });
             }
         }
     }
@@ -185,9 +147,7 @@ pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
     let literal = |key: &str| {
         resolved.project.and_then(|p| {
             p.body.items.iter().find_map(|item| match item {
-                ast::Item::Field(f)
-                    if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == key) =>
-                {
+                ast::Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == key) => {
                     f.value.as_plain_str()
                 }
                 _ => None,
@@ -206,13 +166,34 @@ pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
     project_dir.to_path_buf()
 }
 
-struct Group {
-    owner: String,
+/// The instances of one state owner.
+pub struct Group {
+    /// The owner's name.
+    pub owner: String,
     members: Vec<InstanceId>,
     snapshot: State,
     state: State,
-    compiled: Vec<(InstanceId, Compiled)>,
-    load_error: Option<String>,
+    /// Compiled members.
+    pub compiled: Vec<(InstanceId, Compiled)>,
+}
+
+/// A compiled selection, not yet persisted.
+pub struct Compilation {
+    /// Groups by state owner.
+    pub groups: Vec<Group>,
+    /// Failures outside any source file (unreadable or unwritable state).
+    pub failures: Vec<String>,
+    paths: Paths,
+}
+
+impl Compilation {
+    /// Every compiled instance, in declaration order.
+    pub fn instances(&self) -> Vec<(InstanceId, &Compiled)> {
+        let mut all: Vec<(InstanceId, &Compiled)> =
+            self.groups.iter().flat_map(|g| g.compiled.iter().map(|(id, c)| (*id, c))).collect();
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
 }
 
 fn compile_group(
@@ -224,14 +205,12 @@ fn compile_group(
 ) -> Vec<(InstanceId, Compiled)> {
     members
         .iter()
-        .filter_map(|&id| {
-            eval::compile_instance(resolved, schemas, id, state, paths).map(|c| (id, c))
-        })
+        .filter_map(|&id| eval::compile_instance(resolved, schemas, id, state, paths).map(|c| (id, c)))
         .collect()
 }
 
-/// Compiles the selected instances; in `Build` mode persists state. Errors
-/// (and warnings) go to `sink`; nothing is persisted when there are errors.
+/// Compiles the selected instances against their owners' state. Nothing is
+/// written; diagnostics go to `sink`.
 pub fn compile(
     resolved: &Resolved<'_>,
     schemas: &Schemas<'_>,
@@ -239,34 +218,24 @@ pub fn compile(
     options: &Options,
     mode: Mode,
     sink: &mut Sink,
-) -> Output {
+) -> Compilation {
     let paths = Paths {
-        src_dir: src_dir(resolved, &options.project_dir)
-            .to_string_lossy()
-            .into_owned(),
+        src_dir: src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
         out_dir: options.out_dir.to_string_lossy().into_owned(),
     };
     let state_dir = StateDir::new(&options.state_dir);
-    // Group by state owner, keeping declaration order inside a group.
     let mut groups: Vec<Group> = Vec::new();
-    let mut by_owner: std::collections::HashMap<InstanceId, usize> =
-        std::collections::HashMap::new();
+    let mut by_owner: std::collections::HashMap<InstanceId, usize> = std::collections::HashMap::new();
     for &id in selected {
-        let Some(info) = resolved.instances.get(id) else {
-            continue;
-        };
+        let Some(info) = resolved.instances.get(id) else { continue };
         let owner = info.state_owner;
         let idx = *by_owner.entry(owner).or_insert_with(|| {
             groups.push(Group {
-                owner: resolved
-                    .instances
-                    .get(owner)
-                    .map_or_else(String::new, |o| o.name().to_string()),
+                owner: resolved.instances.get(owner).map_or_else(String::new, |o| o.name().to_string()),
                 members: Vec::new(),
                 snapshot: State::default(),
                 state: State::default(),
                 compiled: Vec::new(),
-                load_error: None,
             });
             groups.len() - 1
         });
@@ -274,105 +243,133 @@ pub fn compile(
             g.members.push(id);
         }
     }
-    groups
+    let failures: Vec<String> = groups
         .par_iter_mut()
-        .for_each(|group| match state_dir.load(&group.owner) {
+        .filter_map(|group| match state_dir.load(&group.owner) {
             Ok(state) => {
                 group.snapshot = state.clone();
                 group.state = state;
                 group.state.placeholders = mode == Mode::Check;
-                group.compiled =
-                    compile_group(resolved, schemas, &group.members, &mut group.state, &paths);
+                group.compiled = compile_group(resolved, schemas, &group.members, &mut group.state, &paths);
+                None
             }
-            Err(e) => group.load_error = Some(e.to_string()),
-        });
-    let mut failures = Vec::new();
+            Err(e) => Some(e.to_string()),
+        })
+        .collect();
     for group in &mut groups {
-        if let Some(e) = group.load_error.take() {
-            failures.push(e);
-        }
         for (_, compiled) in &mut group.compiled {
             sink.extend(std::mem::take(&mut compiled.diagnostics));
         }
     }
-    if mode == Mode::Build && !sink.has_errors() && failures.is_empty() {
-        for group in groups.iter_mut().filter(|g| g.state.changed) {
-            if let Err(e) = persist(group, resolved, schemas, &state_dir, &paths, sink) {
-                failures.push(format!(
+    Compilation { groups, failures, paths }
+}
+
+/// Saves the state of every group that generated values. Returns the
+/// instances that had to be compiled again because another build wrote their
+/// state meanwhile (their manifests changed; render them again).
+pub fn persist(
+    compilation: &mut Compilation,
+    resolved: &Resolved<'_>,
+    schemas: &Schemas<'_>,
+    options: &Options,
+    sink: &mut Sink,
+) -> Vec<InstanceId> {
+    let dir = StateDir::new(&options.state_dir);
+    let mut recompiled = Vec::new();
+    let paths = compilation.paths.clone();
+    for group in compilation.groups.iter_mut().filter(|g| g.state.changed) {
+        match persist_group(group, resolved, schemas, &dir, &paths, sink) {
+            Ok(true) => recompiled.extend(group.members.iter().copied()),
+            Ok(false) => {}
+            Err(e) => {
+                compilation.failures.push(format!(
                     "cannot write the state of `{}` in {}: {e}; the previous state is intact",
                     group.owner,
-                    state_dir.owner_dir(&group.owner).display()
+                    dir.owner_dir(&group.owner).display()
                 ));
                 break;
             }
         }
     }
-    let mut manifests = Vec::new();
-    for group in groups {
-        for (id, compiled) in group.compiled {
-            let name = resolved
-                .instances
-                .get(id)
-                .map_or_else(String::new, |i| i.name().to_string());
-            manifests.push((id, name, compiled.manifest));
-        }
-    }
-    manifests.sort_by_key(|(id, _, _)| *id);
-    Output {
-        manifests,
-        failures,
-    }
+    recompiled
 }
 
-fn persist(
+fn persist_group(
     group: &mut Group,
     resolved: &Resolved<'_>,
     schemas: &Schemas<'_>,
     dir: &StateDir,
     paths: &Paths,
     sink: &mut Sink,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     let lock = dir.lock(&group.owner)?;
-    let current = dir
-        .load(&group.owner)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let current = dir.load(&group.owner).map_err(|e| std::io::Error::other(e.to_string()))?;
     if current.doc() == group.snapshot.doc() {
-        return dir.save(&group.owner, &group.state, &lock);
+        dir.save(&group.owner, &group.state, &lock)?;
+        return Ok(false);
     }
     // Another build wrote this owner's state since we read it: use its values.
     let mut state = current;
-    let compiled = compile_group(resolved, schemas, &group.members, &mut state, paths);
-    for (_, c) in &compiled {
-        sink.extend(c.diagnostics.iter().cloned());
+    let mut compiled = compile_group(resolved, schemas, &group.members, &mut state, paths);
+    for (_, c) in &mut compiled {
+        sink.extend(std::mem::take(&mut c.diagnostics));
     }
     if sink.has_errors() {
-        return Ok(());
+        return Ok(true);
     }
     group.compiled = compiled;
     if state.changed {
         dir.save(&group.owner, &state, &lock)?;
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Writes `<out>/<name>.json` atomically with mode 0600.
-pub fn write_manifest(out_dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = out_dir.join(format!("{name}.json"));
-    let tmp = out_dir.join(format!(".{name}.json.tmp.{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    if let Err(e) = file.write_all(text.as_bytes()) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+/// Renders the trees of the given instances (those with a non-empty
+/// `install`). Template texts join `sources` for diagnostics.
+pub fn render_trees(
+    sources: &mut SourceMap,
+    resolved: &Resolved<'_>,
+    compilation: &Compilation,
+    only: Option<&[InstanceId]>,
+    options: &Options,
+    sink: &mut Sink,
+) -> Vec<(String, FileTree)> {
+    let src = PathBuf::from(&compilation.paths.src_dir);
+    let instances = compilation.instances();
+    let jobs: Vec<Job<'_>> = instances
+        .iter()
+        .filter(|(id, _)| only.is_none_or(|o| o.contains(id)))
+        .filter(|(_, c)| matches!(c.manifest.get_path(&["instance", "install"]).map(eval::Value::unwrap_secret), Some(eval::Value::List(l)) if !l.is_empty()))
+        .filter_map(|(id, c)| {
+            let info = resolved.instances.get(*id)?;
+            let lineage = info.lineage.as_ref()?.iter().filter_map(|&i| resolved.instances.get(i)).map(|i| i.name().to_string()).collect();
+            let project = resolved.project.map_or("", |p| p.name.text.as_str());
+            Some(Job {
+                instance: info.name(),
+                lineage,
+                manifest: &c.manifest,
+                install_spans: &c.install_spans,
+                span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
+                release_dir: format!("{}/{}/{}", compilation.paths.out_dir, info.name(), project),
+            })
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Vec::new();
     }
-    drop(file);
-    std::fs::rename(&tmp, &path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &jobs);
+    sink.extend(renderer.errors.iter().cloned());
+    let sources: &SourceMap = sources;
+    let results: Vec<(String, Result<FileTree, Vec<Diagnostic>>)> =
+        jobs.par_iter().map(|job| (job.instance.to_string(), renderer.render(sources, job))).collect();
+    let mut trees = Vec::new();
+    let mut errors = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok(tree) => trees.push((name, tree)),
+            Err(e) => errors.extend(e),
+        }
+    }
+    sink.extend(render::group_template_errors(errors));
+    trees
 }

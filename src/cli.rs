@@ -3,6 +3,7 @@
 //! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
 
 mod commands;
+mod write;
 
 use crate::build::{self, Loaded, Options};
 use crate::diagnostic::{render_human, render_json, Diagnostic, Sink};
@@ -73,21 +74,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             return e.exit_code();
         }
     };
-    let mut ui = Ui {
-        format: cli.message_format,
-        color: std::io::stderr().is_terminal(),
-    };
+    let mut ui = Ui { format: cli.message_format, color: std::io::stderr().is_terminal() };
     match &cli.command {
         Command::Check => commands::check(&cli, &mut ui),
         Command::Build { names, out, state } => {
             let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
             commands::build(&options, names, &mut ui)
         }
-        Command::Manifest {
-            name,
-            reveal_secrets,
-            state,
-        } => {
+        Command::Manifest { name, reveal_secrets, state } => {
             let options = Options::new(&cli.project, None, state.as_deref());
             commands::manifest(&options, name, *reveal_secrets, &mut ui)
         }
@@ -142,16 +136,10 @@ impl Ui {
 /// Loads a definition directory, printing what goes wrong.
 pub(crate) fn load(options: &Options, sink: &mut Sink, ui: &mut Ui) -> Option<Loaded> {
     if !options.project_dir.is_dir() {
-        ui.failure(&format!(
-            "{} is not a directory",
-            options.project_dir.display()
-        ));
+        ui.failure(&format!("{} is not a directory", options.project_dir.display()));
         return None;
     }
-    let fs = DiskFs::new(
-        &options.project_dir,
-        &[options.out_dir.clone(), options.state_dir.clone()],
-    );
+    let fs = DiskFs::new(&options.project_dir, &[options.out_dir.clone(), options.state_dir.clone()]);
     match build::load(&fs, sink) {
         Ok(loaded) => Some(loaded),
         Err(e) => {

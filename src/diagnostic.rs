@@ -51,19 +51,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error with a primary span.
     pub fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
-        let severity = if code.as_str().starts_with('W') {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
+        let severity = if code.as_str().starts_with('W') { Severity::Warning } else { Severity::Error };
         Diagnostic {
             severity,
             code,
             message: message.into(),
-            primary: Some(Label {
-                span,
-                message: String::new(),
-            }),
+            primary: Some(Label { span, message: String::new() }),
             labels: Vec::new(),
             help: None,
         }
@@ -91,10 +84,7 @@ impl Diagnostic {
 
     /// Adds a related label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label {
-            span,
-            message: message.into(),
-        });
+        self.labels.push(Label { span, message: message.into() });
         self
     }
 
@@ -110,11 +100,7 @@ impl Diagnostic {
     }
 
     fn sort_key(&self) -> (Option<(crate::source::FileId, u32)>, Code, &str) {
-        (
-            self.primary.as_ref().map(|l| (l.span.file, l.span.start)),
-            self.code,
-            self.message.as_str(),
-        )
+        (self.primary.as_ref().map(|l| (l.span.file, l.span.start)), self.code, self.message.as_str())
     }
 }
 
@@ -123,7 +109,7 @@ impl Diagnostic {
 #[derive(Debug, Default)]
 pub struct Sink {
     items: Vec<Diagnostic>,
-    seen: std::collections::HashSet<Diagnostic>,
+    seen: std::collections::HashSet<(Code, Option<Span>, String)>,
 }
 
 impl Sink {
@@ -132,9 +118,11 @@ impl Sink {
         Sink::default()
     }
 
-    /// Reports one diagnostic (ignored when identical to an earlier one).
+    /// Reports one diagnostic (ignored when an earlier one has the same code,
+    /// place and message).
     pub fn push(&mut self, diagnostic: Diagnostic) {
-        if self.seen.insert(diagnostic.clone()) {
+        let key = (diagnostic.code, diagnostic.primary.as_ref().map(|l| l.span), diagnostic.message.clone());
+        if self.seen.insert(key) {
             self.items.push(diagnostic);
         }
     }

@@ -44,6 +44,30 @@ pub struct Compiled {
     pub manifest: Value,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// Spans of `instance.install` entries (`0`, `0.files.1`, `0.pattern`...;
+    /// `""` for the whole list), for render's diagnostics.
+    pub install_spans: std::collections::HashMap<String, crate::source::Span>,
+}
+
+/// Where each part of `install` was written.
+fn install_spans(instance: &Node<'_>) -> std::collections::HashMap<String, crate::source::Span> {
+    let mut spans = std::collections::HashMap::new();
+    let Some(install) = instance.map().and_then(|m| m.get("install")) else { return spans };
+    spans.insert(String::new(), install.span);
+    if let NodeKind::List(groups) = &install.kind {
+        for (g, group) in groups.iter().enumerate() {
+            spans.insert(g.to_string(), group.span);
+            for (key, child) in group.map().into_iter().flatten() {
+                spans.insert(format!("{g}.{key}"), child.span);
+                if let NodeKind::List(items) = &child.kind {
+                    for (j, item) in items.iter().enumerate() {
+                        spans.insert(format!("{g}.{key}.{j}"), item.span);
+                    }
+                }
+            }
+        }
+    }
+    spans
 }
 
 /// The constant value of a built-in default.
@@ -79,12 +103,7 @@ pub fn compile_instance<'a>(
         let Some(ancestor) = resolved.instances.get(ancestor) else {
             continue;
         };
-        let mut merger = Merger {
-            schemas,
-            errors: &mut errors,
-            body: body_idx as u32,
-            scope: Scope::Instance,
-        };
+        let mut merger = Merger { schemas, errors: &mut errors, body: body_idx as u32, scope: Scope::Instance };
         if let Some(map) = instance.map_mut() {
             merger.apply_block(map, &ancestor.decl.body, &instance_ty);
         }
@@ -101,12 +120,7 @@ pub fn compile_instance<'a>(
     let mut modules = Vec::with_capacity(module_names.len());
     for (idx, (name, decl)) in resolved.modules.iter().enumerate() {
         let mut node = Node::empty_map(name, decl.name.span, Scope::Module(idx));
-        let mut merger = Merger {
-            schemas,
-            errors: &mut errors,
-            body: 0,
-            scope: Scope::Module(idx),
-        };
+        let mut merger = Merger { schemas, errors: &mut errors, body: 0, scope: Scope::Module(idx) };
         if let Some(map) = node.map_mut() {
             merger.apply_block(map, &decl.body, &module_ty);
             for (body, overlay) in overlays.iter().filter(|(_, o)| o.name.text == *name) {
@@ -114,13 +128,7 @@ pub fn compile_instance<'a>(
                 merger.apply_block(map, &overlay.body, &module_ty);
             }
         }
-        fill::fill(
-            &mut merger,
-            schemas,
-            &mut node,
-            &module_ty,
-            &format!("module.{name}"),
-        );
+        fill::fill(&mut merger, schemas, &mut node, &module_ty, &format!("module.{name}"));
         fill::insert_name(&mut node, name, decl.name.span);
         fill::module_derived(&mut node, idx, decl.name.span);
         modules.push(node);
@@ -130,56 +138,23 @@ pub fn compile_instance<'a>(
     let project_ty = Type::Record(schemas.project);
     let mut project = Node::empty_map("project", project_decl.name.span, Scope::Project);
     {
-        let mut merger = Merger {
-            schemas,
-            errors: &mut errors,
-            body: 0,
-            scope: Scope::Project,
-        };
+        let mut merger = Merger { schemas, errors: &mut errors, body: 0, scope: Scope::Project };
         if let Some(map) = project.map_mut() {
             merger.apply_block(map, &project_decl.body, &project_ty);
         }
         fill::fill(&mut merger, schemas, &mut project, &project_ty, "project");
-        fill::insert_name(
-            &mut project,
-            &project_decl.name.text,
-            project_decl.name.span,
-        );
+        fill::insert_name(&mut project, &project_decl.name.text, project_decl.name.span);
         merger.scope = Scope::Instance;
-        fill::fill(
-            &mut merger,
-            schemas,
-            &mut instance,
-            &instance_ty,
-            "instance",
-        );
+        fill::fill(&mut merger, schemas, &mut instance, &instance_ty, "instance");
         fill::insert_name(&mut instance, info.name(), info.decl.name.span);
     }
 
     // 4. The `facs` root.
-    let lineage_names: Vec<Value> = lineage
-        .iter()
-        .filter_map(|&i| resolved.instances.get(i))
-        .map(|i| Value::Str(i.name().to_string()))
-        .collect();
-    let owner_name = resolved
-        .instances
-        .get(info.state_owner)
-        .map_or(info.name(), |o| o.name());
-    let release_dir = format!(
-        "{}/{}/{}",
-        paths.out_dir,
-        info.name(),
-        project_decl.name.text
-    );
-    let facs = facs_root(
-        info,
-        project_decl,
-        &lineage_names,
-        owner_name,
-        paths,
-        &release_dir,
-    );
+    let lineage_names: Vec<Value> =
+        lineage.iter().filter_map(|&i| resolved.instances.get(i)).map(|i| Value::Str(i.name().to_string())).collect();
+    let owner_name = resolved.instances.get(info.state_owner).map_or(info.name(), |o| o.name());
+    let release_dir = format!("{}/{}/{}", paths.out_dir, info.name(), project_decl.name.text);
+    let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
     // 5. Evaluate and check.
     let roots = Roots {
@@ -192,56 +167,29 @@ pub fn compile_instance<'a>(
     };
     let mut eval = Evaluator::new(roots, state);
     eval.allocate_services();
-    let project_value = finish_root(
-        &mut eval,
-        schemas,
-        &project,
-        &project_ty,
-        "project",
-        project_decl.name.span,
-    );
+    let project_value = finish_root(&mut eval, schemas, &project, &project_ty, "project", project_decl.name.span);
     let instance_what = format!("instance `{}`", info.name());
-    let instance_value = finish_root(
-        &mut eval,
-        schemas,
-        &instance,
-        &instance_ty,
-        &instance_what,
-        info.decl.name.span,
-    );
+    let instance_value = finish_root(&mut eval, schemas, &instance, &instance_ty, &instance_what, info.decl.name.span);
     let mut module_values = IndexMap::new();
     for (idx, node) in modules.iter().enumerate() {
         let name = module_names.get(idx).copied().unwrap_or("");
         let what = format!("module `{name}`");
-        let span = module_spans
-            .get(idx)
-            .copied()
-            .unwrap_or(info.decl.name.span);
+        let span = module_spans.get(idx).copied().unwrap_or(info.decl.name.span);
         if let Some(v) = finish_root(&mut eval, schemas, node, &module_ty, &what, span) {
-            module_values.insert(
-                name.to_string(),
-                reorder(v, &["name", "daemon", "genconfig", "username", "password"]),
-            );
+            module_values
+                .insert(name.to_string(), reorder(v, &["name", "daemon", "genconfig", "username", "password"]));
         }
     }
     errors.append(&mut eval.errors);
+    let spans = install_spans(&instance);
     let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
-        return Some(Compiled {
-            manifest: Value::Null,
-            diagnostics: errors,
-        });
+        return Some(Compiled { manifest: Value::Null, diagnostics: errors, install_spans: spans });
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
-    let version = project_value
-        .get_path(&["version"])
-        .cloned()
-        .unwrap_or(Value::Str(String::new()));
+    let version = project_value.get_path(&["version"]).cloned().unwrap_or(Value::Str(String::new()));
     let mut facs_block = IndexMap::new();
     facs_block.insert("instance".to_string(), Value::Str(info.name().to_string()));
-    facs_block.insert(
-        "project".to_string(),
-        Value::Str(project_decl.name.text.clone()),
-    );
+    facs_block.insert("project".to_string(), Value::Str(project_decl.name.text.clone()));
     facs_block.insert("version".to_string(), version);
     facs_block.insert("lineage".to_string(), Value::List(lineage_names));
     facs_block.insert("state".to_string(), Value::Str(owner_name.to_string()));
@@ -250,10 +198,7 @@ pub fn compile_instance<'a>(
     manifest.insert("project".to_string(), project_value);
     manifest.insert("instance".to_string(), instance_value);
     manifest.insert("module".to_string(), Value::Map(module_values));
-    Some(Compiled {
-        manifest: Value::Map(manifest),
-        diagnostics: errors,
-    })
+    Some(Compiled { manifest: Value::Map(manifest), diagnostics: errors, install_spans: spans })
 }
 
 fn finish_root<'a>(
@@ -289,19 +234,11 @@ fn facs_root<'a>(
     ];
     if let Some(map) = node.map_mut() {
         for (key, value) in entries {
-            map.insert(
-                key.to_string(),
-                Node::new(NodeKind::Const(value), key, span, span, Scope::Instance),
-            );
+            map.insert(key.to_string(), Node::new(NodeKind::Const(value), key, span, span, Scope::Instance));
         }
         // `facs.version` is the project's version, late-bound like any reference.
-        let version = Node::new(
-            NodeKind::Derived(merge::Derived::ProjectVersion),
-            "version",
-            span,
-            span,
-            Scope::Project,
-        );
+        let version =
+            Node::new(NodeKind::Derived(merge::Derived::ProjectVersion), "version", span, span, Scope::Project);
         map.shift_insert(2, "version".to_string(), version);
     }
     node

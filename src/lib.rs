@@ -6,6 +6,7 @@ pub mod build;
 pub mod cli;
 pub mod diagnostic;
 pub mod eval;
+pub mod render;
 pub mod resolve;
 pub mod source;
 pub mod state;

@@ -127,13 +127,7 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
             state_owner: graph.state_owner(id),
         })
         .collect();
-    Resolved {
-        project,
-        schemas,
-        modules,
-        instances,
-        by_name,
-    }
+    Resolved { project, schemas, modules, instances, by_name }
 }
 
 /// The `inherits`/`on` edges, with unknown names and overlay parents already
@@ -148,39 +142,22 @@ struct Graph {
 }
 
 impl Graph {
-    fn build(
-        decls: &[&InstanceDecl],
-        by_name: &std::collections::HashMap<&str, InstanceId>,
-        sink: &mut Sink,
-    ) -> Graph {
+    fn build(decls: &[&InstanceDecl], by_name: &std::collections::HashMap<&str, InstanceId>, sink: &mut Sink) -> Graph {
         let mut parents = vec![Vec::new(); decls.len()];
         let mut broken = vec![false; decls.len()];
         for (id, decl) in decls.iter().enumerate() {
-            let names: Vec<&Name> = decl
-                .overlay_base
-                .iter()
-                .chain(decl.parents.iter())
-                .collect();
+            let names: Vec<&Name> = decl.overlay_base.iter().chain(decl.parents.iter()).collect();
             for parent in names {
                 match by_name.get(parent.text.as_str()) {
                     None => {
                         let suggestion = closest(&parent.text, by_name.keys().copied());
-                        sink.push(diagnostics::unknown_parent(
-                            parent,
-                            decl.overlay_base.is_some(),
-                            suggestion,
-                        ));
+                        sink.push(diagnostics::unknown_parent(parent, decl.overlay_base.is_some(), suggestion));
                         broken[id] = true;
                     }
                     Some(&pid) => {
                         let parent_decl = decls.get(pid);
-                        if decl.overlay_base.is_none()
-                            && parent_decl.is_some_and(|p| p.overlay_base.is_some())
-                        {
-                            sink.push(diagnostics::inherits_overlay(
-                                parent,
-                                parent_decl.map(|p| &p.name),
-                            ));
+                        if decl.overlay_base.is_none() && parent_decl.is_some_and(|p| p.overlay_base.is_some()) {
+                            sink.push(diagnostics::inherits_overlay(parent, parent_decl.map(|p| &p.name)));
                             broken[id] = true;
                         }
                         if let Some(list) = parents.get_mut(id) {
@@ -191,11 +168,7 @@ impl Graph {
             }
         }
         let overlay = decls.iter().map(|d| d.overlay_base.is_some()).collect();
-        Graph {
-            parents,
-            broken,
-            overlay,
-        }
+        Graph { parents, broken, overlay }
     }
 
     fn state_owner(&self, mut id: InstanceId) -> InstanceId {
@@ -233,9 +206,7 @@ impl Graph {
         let order = c3::topological(&self.parents);
         let mut mros: Vec<Option<Vec<InstanceId>>> = vec![None; n];
         for id in order {
-            if self.broken.get(id).copied().unwrap_or(true)
-                || in_cycle.get(id).copied().unwrap_or(true)
-            {
+            if self.broken.get(id).copied().unwrap_or(true) || in_cycle.get(id).copied().unwrap_or(true) {
                 continue;
             }
             let parent_ids = self.parents.get(id).cloned().unwrap_or_default();

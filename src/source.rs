@@ -26,20 +26,12 @@ pub struct Span {
 impl Span {
     /// A span from byte offsets.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span {
-            file,
-            start: start as u32,
-            end: end as u32,
-        }
+        Span { file, start: start as u32, end: end as u32 }
     }
 
     /// The smallest span covering both (same file assumed).
     pub fn to(self, other: Span) -> Span {
-        Span {
-            file: self.file,
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
@@ -57,11 +49,7 @@ impl SourceFile {
     fn new(name: String, text: String) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile {
-            name,
-            text,
-            line_starts,
-        }
+        SourceFile { name, text, line_starts }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -72,12 +60,16 @@ impl SourceFile {
             Err(i) => i.saturating_sub(1),
         };
         let line_start = self.line_starts.get(line_idx).copied().unwrap_or(0);
-        let column = self
-            .text
-            .get(line_start..offset)
-            .map_or(0, |s| s.chars().count())
-            + 1;
+        let column = self.text.get(line_start..offset).map_or(0, |s| s.chars().count()) + 1;
         (line_idx + 1, column)
+    }
+
+    /// The byte offset of a 1-based line and (character) column.
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.text.len());
+        let rest = self.text.get(start..).unwrap_or("");
+        let within: usize = rest.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+        start + within
     }
 
     /// Byte offsets at which lines start.
@@ -112,9 +104,7 @@ impl SourceMap {
 
     /// The text a span covers ("" when out of range).
     pub fn snippet(&self, span: Span) -> &str {
-        self.get(span.file)
-            .and_then(|f| f.text.get(span.start as usize..span.end as usize))
-            .unwrap_or("")
+        self.get(span.file).and_then(|f| f.text.get(span.start as usize..span.end as usize)).unwrap_or("")
     }
 
     /// Every file id, in order of addition.
@@ -134,10 +124,7 @@ impl SourceMap {
 
     /// Finds a file by its relative name.
     pub fn find(&self, name: &str) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.name == name)
-            .map(|i| FileId(i as u32))
+        self.files.iter().position(|f| f.name == name).map(|i| FileId(i as u32))
     }
 }
 
@@ -159,23 +146,15 @@ impl DiskFs {
     /// A file system rooted at `root` that skips the given directories (output and
     /// state dirs) when looking for `.facs` files.
     pub fn new(root: &Path, skip: &[PathBuf]) -> DiskFs {
-        let skip = skip
-            .iter()
-            .filter_map(|p| std::fs::canonicalize(p).ok())
-            .collect();
-        DiskFs {
-            root: root.to_path_buf(),
-            skip,
-        }
+        let skip = skip.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+        DiskFs { root: root.to_path_buf(), skip }
     }
 }
 
 impl Fs for DiskFs {
     fn facs_files(&self) -> std::io::Result<Vec<String>> {
         let mut found = Vec::new();
-        let walker = walkdir::WalkDir::new(&self.root)
-            .follow_links(false)
-            .into_iter();
+        let walker = walkdir::WalkDir::new(&self.root).follow_links(false).into_iter();
         let root = self.root.clone();
         let skip = self.skip.clone();
         let walker = walker.filter_entry(move |entry| {
@@ -202,8 +181,7 @@ impl Fs for DiskFs {
         });
         for entry in walker {
             let entry = entry.map_err(std::io::Error::other)?;
-            if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "facs")
-            {
+            if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "facs") {
                 if let Ok(rel) = entry.path().strip_prefix(&root) {
                     found.push(relative_name(rel));
                 }
@@ -220,10 +198,7 @@ impl Fs for DiskFs {
 
 /// A relative path as the `/`-separated name diagnostics show.
 pub fn relative_name(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
 /// An in-memory definition directory for tests.
@@ -236,23 +211,13 @@ pub struct MemoryFs {
 impl MemoryFs {
     /// A directory holding the given `(path, text)` files.
     pub fn with(files: &[(&str, &str)]) -> MemoryFs {
-        MemoryFs {
-            files: files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
-                .collect(),
-        }
+        MemoryFs { files: files.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect() }
     }
 }
 
 impl Fs for MemoryFs {
     fn facs_files(&self) -> std::io::Result<Vec<String>> {
-        Ok(self
-            .files
-            .keys()
-            .filter(|k| k.ends_with(".facs"))
-            .cloned()
-            .collect())
+        Ok(self.files.keys().filter(|k| k.ends_with(".facs")).cloned().collect())
     }
 
     fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {

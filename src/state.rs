@@ -46,11 +46,7 @@ pub const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
 impl State {
     /// State from a parsed document.
     pub fn from_doc(doc: Map<String, Json>) -> State {
-        State {
-            doc,
-            changed: false,
-            placeholders: false,
-        }
+        State { doc, changed: false, placeholders: false }
     }
 
     /// The document.
@@ -71,20 +67,12 @@ impl State {
     /// documents whose sections are not objects, so `None` cannot occur for
     /// loaded state; it is still handled rather than overwriting data.
     fn section(&mut self, name: &str) -> Option<&mut Map<String, Json>> {
-        self.doc
-            .entry(name.to_string())
-            .or_insert_with(|| Json::Object(Map::new()))
-            .as_object_mut()
+        self.doc.entry(name.to_string()).or_insert_with(|| Json::Object(Map::new())).as_object_mut()
     }
 
     /// `passwd[username]`, generated when missing.
     pub fn password(&mut self, username: &str) -> String {
-        if let Some(p) = self
-            .doc
-            .get("passwd")
-            .and_then(|p| p.get(username))
-            .and_then(Json::as_str)
-        {
+        if let Some(p) = self.doc.get("passwd").and_then(|p| p.get(username)).and_then(Json::as_str) {
             return p.to_string();
         }
         let fresh = self.new_secret();
@@ -97,12 +85,7 @@ impl State {
 
     /// `secrets[key]`, generated when missing.
     pub fn secret(&mut self, key: &str) -> String {
-        if let Some(s) = self
-            .doc
-            .get("secrets")
-            .and_then(|p| p.get(key))
-            .and_then(Json::as_str)
-        {
+        if let Some(s) = self.doc.get("secrets").and_then(|p| p.get(key)).and_then(Json::as_str) {
             return s.to_string();
         }
         let fresh = self.new_secret();
@@ -131,12 +114,7 @@ impl State {
             .get("instances")
             .and_then(|i| i.get("uiidmap"))
             .and_then(Json::as_object)
-            .map(|m| {
-                m.keys()
-                    .filter_map(|k| k.parse::<u64>().ok())
-                    .max()
-                    .unwrap_or(0)
-            })
+            .map(|m| m.keys().filter_map(|k| k.parse::<u64>().ok()).max().unwrap_or(0))
             .unwrap_or(0);
         let uiid = max + 1;
         if uiid > MAX_UIID {
@@ -144,13 +122,8 @@ impl State {
         }
         let entry = serde_json::json!({"uiid": uiid, "logical_name": logical_name, "instance_name": instance_name});
         if let Some(instances) = self.section("instances") {
-            for (name, key) in [
-                ("inmap", instance_name.to_string()),
-                ("uiidmap", uiid.to_string()),
-            ] {
-                let map = instances
-                    .entry(name.to_string())
-                    .or_insert_with(|| Json::Object(Map::new()));
+            for (name, key) in [("inmap", instance_name.to_string()), ("uiidmap", uiid.to_string())] {
+                let map = instances.entry(name.to_string()).or_insert_with(|| Json::Object(Map::new()));
                 if let Json::Object(m) = map {
                     m.insert(key, entry.clone());
                 }
@@ -162,8 +135,7 @@ impl State {
 }
 
 fn json_uiid(v: &Json) -> Option<u64> {
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 #[cfg(test)]
@@ -183,10 +155,7 @@ mod tests {
         assert_eq!(s.service_uiid("appd.1", "app"), Ok(8));
         assert!(s.changed);
         let fresh = s.password("other");
-        assert_eq!(
-            uuid::Uuid::parse_str(&fresh).map(|u| u.get_version_num()),
-            Ok(4)
-        );
+        assert_eq!(uuid::Uuid::parse_str(&fresh).map(|u| u.get_version_num()), Ok(4));
     }
 
     #[test]

@@ -27,26 +27,15 @@ pub fn parse_file(sources: &SourceMap, file: FileId) -> (File, Vec<Diagnostic>) 
     let comments: Vec<Comment> = scanned
         .comments
         .iter()
-        .map(|&(kind, start, end)| Comment {
-            kind,
-            span: Span::new(file, start, end),
-        })
+        .map(|&(kind, start, end)| Comment { kind, span: Span::new(file, start, end) })
         .collect();
-    let mut empty = File {
-        id: file,
-        decls: Vec::new(),
-        comments,
-    };
+    let mut empty = File { id: file, decls: Vec::new(), comments };
     if let Some(err) = &scanned.error {
         return (empty, vec![lex_error(file, text, err)]);
     }
     if let Some(problem) = scan::check_delims(text, &scanned.delims, MAX_DEPTH) {
-        let mut d = Diagnostic::error(
-            Code::E001,
-            Span::new(file, problem.pos, problem.pos + 1),
-            problem.message,
-        )
-        .with_help(problem.help);
+        let mut d = Diagnostic::error(Code::E001, Span::new(file, problem.pos, problem.pos + 1), problem.message)
+            .with_help(problem.help);
         if let Some((pos, note)) = problem.related {
             let end = (pos + 1).min(text.len()).max(pos);
             d = d.with_label(Span::new(file, pos, end), note);
@@ -57,24 +46,13 @@ pub fn parse_file(sources: &SourceMap, file: FileId) -> (File, Vec<Diagnostic>) 
         Err(err) => {
             let (start, end, message, help) = parser::explain_error(&err, text);
             let end = end.min(text.len()).max(start);
-            (
-                empty,
-                vec![
-                    Diagnostic::error(Code::E001, Span::new(file, start, end), message)
-                        .with_help(help),
-                ],
-            )
+            (empty, vec![Diagnostic::error(Code::E001, Span::new(file, start, end), message).with_help(help)])
         }
         Ok(mut pairs) => {
             let Some(top) = pairs.next() else {
                 return (empty, Vec::new());
             };
-            let mut lowerer = lower::Lowerer {
-                file,
-                text,
-                comments: &empty.comments,
-                errors: Vec::new(),
-            };
+            let mut lowerer = lower::Lowerer { file, text, comments: &empty.comments, errors: Vec::new() };
             let decls = lowerer.file(top);
             let errors = lowerer.errors;
             empty.decls = decls;
@@ -86,28 +64,20 @@ pub fn parse_file(sources: &SourceMap, file: FileId) -> (File, Vec<Diagnostic>) 
 fn lex_error(file: FileId, text: &str, err: &scan::LexError) -> Diagnostic {
     let eof = Span::new(file, text.len(), text.len());
     match *err {
-        scan::LexError::UnclosedString { start, line_end } => Diagnostic::error(
-            Code::E001,
-            Span::new(file, start, start + 1),
-            "unclosed string",
-        )
-        .with_label(Span::new(file, line_end, line_end), "the line ends here")
-        .with_help(
-            "Close the string with `\"` on the same line, or use a `\"\"\"` multi-line string.",
-        ),
-        scan::LexError::UnclosedMultiline { start } => Diagnostic::error(
-            Code::E001,
-            Span::new(file, start, start + 3),
-            "unclosed multi-line string",
-        )
-        .with_label(eof, "the file ends here")
-        .with_help("Close it with `\"\"\"` on a line of its own."),
-        scan::LexError::UnclosedComment { start } => Diagnostic::error(
-            Code::E001,
-            Span::new(file, start, start + 2),
-            "unclosed block comment",
-        )
-        .with_label(eof, "the file ends here")
-        .with_help("Close the comment with `*/` (block comments do not nest)."),
+        scan::LexError::UnclosedString { start, line_end } => {
+            Diagnostic::error(Code::E001, Span::new(file, start, start + 1), "unclosed string")
+                .with_label(Span::new(file, line_end, line_end), "the line ends here")
+                .with_help("Close the string with `\"` on the same line, or use a `\"\"\"` multi-line string.")
+        }
+        scan::LexError::UnclosedMultiline { start } => {
+            Diagnostic::error(Code::E001, Span::new(file, start, start + 3), "unclosed multi-line string")
+                .with_label(eof, "the file ends here")
+                .with_help("Close it with `\"\"\"` on a line of its own.")
+        }
+        scan::LexError::UnclosedComment { start } => {
+            Diagnostic::error(Code::E001, Span::new(file, start, start + 2), "unclosed block comment")
+                .with_label(eof, "the file ends here")
+                .with_help("Close the comment with `*/` (block comments do not nest).")
+        }
     }
 }

@@ -62,15 +62,8 @@ impl Type {
             Type::List(t) => format!("[{}]", t.describe(schemas)),
             Type::Map(t) => format!("{{{}}}", t.describe(schemas)),
             Type::Nullable(t) => format!("{}?", t.describe(schemas)),
-            Type::Enum(v) => v
-                .iter()
-                .map(|s| format!("\"{s}\""))
-                .collect::<Vec<_>>()
-                .join(" | "),
-            Type::Record(id) => schemas
-                .records
-                .get(*id)
-                .map_or("record".into(), |r| r.name.clone()),
+            Type::Enum(v) => v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(" | "),
+            Type::Record(id) => schemas.records.get(*id).map_or("record".into(), |r| r.name.clone()),
             Type::Install => "Install".into(),
         }
     }
@@ -234,8 +227,14 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
                 if builtin.contains_key(&k) {
                     if let Some(span) = f.span {
                         sink.push(
-                            Diagnostic::error(Code::E002, span, format!("field `{k}` is already declared by the built-in {} schema", r.name))
-                                .with_help("Built-in fields cannot be redeclared; remove this line or choose another name."),
+                            Diagnostic::error(
+                                Code::E002,
+                                span,
+                                format!("field `{k}` is already declared by the built-in {} schema", r.name),
+                            )
+                            .with_help(
+                                "Built-in fields cannot be redeclared; remove this line or choose another name.",
+                            ),
                         );
                     }
                     continue;
@@ -258,11 +257,8 @@ fn record_fields<'a>(
     for decl in &record.fields {
         let type_ = type_of(schemas, &decl.type_, sink);
         if let Some(first) = fields.get(&decl.name.text) {
-            let mut d = Diagnostic::error(
-                Code::E002,
-                decl.name.span,
-                format!("field `{}` is declared twice", decl.name.text),
-            );
+            let mut d =
+                Diagnostic::error(Code::E002, decl.name.span, format!("field `{}` is declared twice", decl.name.text));
             if let Some(span) = first.span {
                 d = d.with_label(span, "first declared here");
             }
@@ -273,10 +269,7 @@ fn record_fields<'a>(
         fields.insert(
             decl.name.text.clone(),
             FieldType {
-                required: !decl.optional
-                    && decl.default.is_none()
-                    && !nullable
-                    && type_ != Type::Secret,
+                required: !decl.optional && decl.default.is_none() && !nullable && type_ != Type::Secret,
                 type_,
                 default: decl.default.as_ref().map(DefaultValue::Expr),
                 derived: false,
@@ -301,15 +294,10 @@ fn type_of<'a>(schemas: &mut Schemas<'a>, t: &'a TypeExpr, sink: &mut Sink) -> T
             other => match schemas.by_name.get(other) {
                 Some(&id) => Type::Record(id),
                 None => {
-                    let candidates: Vec<&str> = schemas
-                        .by_name
-                        .keys()
-                        .map(String::as_str)
-                        .chain(PRIMITIVE_TYPES.iter().copied())
-                        .collect();
-                    let mut d =
-                        Diagnostic::error(Code::E017, t.span, format!("unknown type `{other}`"))
-                            .with_primary_label("no schema or built-in type has this name");
+                    let candidates: Vec<&str> =
+                        schemas.by_name.keys().map(String::as_str).chain(PRIMITIVE_TYPES.iter().copied()).collect();
+                    let mut d = Diagnostic::error(Code::E017, t.span, format!("unknown type `{other}`"))
+                        .with_primary_label("no schema or built-in type has this name");
                     d = match closest(other, candidates) {
                         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
                         None => d.with_help(format!(

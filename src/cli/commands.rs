@@ -17,35 +17,27 @@ fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[String]) -> 
     i32::from(errors > 0)
 }
 
-/// `facs check`
+/// `facs check`: everything `build` does, in memory, with placeholder secrets.
 pub fn check(cli: &Cli, ui: &mut Ui) -> i32 {
     let options = Options::new(&cli.project, None, None);
     let mut sink = Sink::new();
-    let Some(loaded) = load(&options, &mut sink, ui) else {
-        return 1;
-    };
+    let Some(mut loaded) = load(&options, &mut sink, ui) else { return 1 };
     if sink.has_errors() {
         return finish(ui, &loaded.sources, sink, &[]);
     }
     let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
     let selected = build::select(&resolved, &[], &mut sink);
-    let output = build::compile(
-        &resolved,
-        &schemas,
-        &selected,
-        &options,
-        Mode::Check,
-        &mut sink,
-    );
-    finish(ui, &loaded.sources, sink, &output.failures)
+    let compilation = build::compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
+    if !sink.has_errors() {
+        build::render_trees(&mut loaded.sources, &resolved, &compilation, None, &options, &mut sink);
+    }
+    finish(ui, &loaded.sources, sink, &compilation.failures)
 }
 
 /// `facs build`
 pub fn build(options: &Options, names: &[String], ui: &mut Ui) -> i32 {
     let mut sink = Sink::new();
-    let Some(loaded) = load(options, &mut sink, ui) else {
-        return 1;
-    };
+    let Some(mut loaded) = load(options, &mut sink, ui) else { return 1 };
     if sink.has_errors() {
         return finish(ui, &loaded.sources, sink, &[]);
     }
@@ -54,36 +46,27 @@ pub fn build(options: &Options, names: &[String], ui: &mut Ui) -> i32 {
     if sink.has_errors() {
         return finish(ui, &loaded.sources, sink, &[]);
     }
-    let output = build::compile(
-        &resolved,
-        &schemas,
-        &selected,
-        options,
-        Mode::Build,
-        &mut sink,
-    );
-    let mut failures = output.failures;
+    let mut compilation = build::compile(&resolved, &schemas, &selected, options, Mode::Build, &mut sink);
+    if sink.has_errors() || !compilation.failures.is_empty() {
+        let failures = std::mem::take(&mut compilation.failures);
+        return finish(ui, &loaded.sources, sink, &failures);
+    }
+    // Render before any state is written: a broken template fails the build
+    // with nothing written.
+    let mut trees = build::render_trees(&mut loaded.sources, &resolved, &compilation, None, options, &mut sink);
+    if sink.has_errors() {
+        return finish(ui, &loaded.sources, sink, &[]);
+    }
+    let recompiled = build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
+    if !recompiled.is_empty() && !sink.has_errors() {
+        let again =
+            build::render_trees(&mut loaded.sources, &resolved, &compilation, Some(&recompiled), options, &mut sink);
+        trees.retain(|(name, _)| !again.iter().any(|(n, _)| n == name));
+        trees.extend(again);
+    }
+    let mut failures = std::mem::take(&mut compilation.failures);
     if !sink.has_errors() && failures.is_empty() {
-        if let Err(e) = std::fs::create_dir_all(&options.out_dir) {
-            failures.push(format!("cannot create {}: {e}", options.out_dir.display()));
-        } else {
-            use rayon::prelude::*;
-            let written: Vec<String> = output
-                .manifests
-                .par_iter()
-                .filter_map(|(_, name, manifest)| {
-                    build::write_manifest(&options.out_dir, name, &manifest.to_pretty_json(true))
-                        .err()
-                        .map(|e| {
-                            format!(
-                                "cannot write {}/{name}.json: {e}",
-                                options.out_dir.display()
-                            )
-                        })
-                })
-                .collect();
-            failures.extend(written);
-        }
+        failures.extend(super::write::write_outputs(&options.out_dir, &compilation, &resolved, &trees));
     }
     finish(ui, &loaded.sources, sink, &failures)
 }
@@ -91,9 +74,7 @@ pub fn build(options: &Options, names: &[String], ui: &mut Ui) -> i32 {
 /// `facs manifest NAME`
 pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32 {
     let mut sink = Sink::new();
-    let Some(loaded) = load(options, &mut sink, ui) else {
-        return 1;
-    };
+    let Some(loaded) = load(options, &mut sink, ui) else { return 1 };
     if sink.has_errors() {
         return finish(ui, &loaded.sources, sink, &[]);
     }
@@ -104,19 +85,15 @@ pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32
     }
     // State is persisted like a build, so the printed values are the ones
     // every later build reproduces.
-    let output = build::compile(
-        &resolved,
-        &schemas,
-        &selected,
-        options,
-        Mode::Build,
-        &mut sink,
-    );
-    let failed = sink.has_errors() || !output.failures.is_empty();
-    if !failed {
-        if let Some((_, _, manifest)) = output.manifests.first() {
-            print!("{}", manifest.to_pretty_json(reveal));
+    let mut compilation = build::compile(&resolved, &schemas, &selected, options, Mode::Build, &mut sink);
+    if !sink.has_errors() && compilation.failures.is_empty() {
+        build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
+    }
+    let failures = std::mem::take(&mut compilation.failures);
+    if !sink.has_errors() && failures.is_empty() {
+        if let Some((_, compiled)) = compilation.instances().first() {
+            print!("{}", compiled.manifest.to_pretty_json(reveal));
         }
     }
-    finish(ui, &loaded.sources, sink, &output.failures)
+    finish(ui, &loaded.sources, sink, &failures)
 }

@@ -16,17 +16,11 @@ impl<'a> Files<'a> for CsFiles<'a> {
     type Source = &'a str;
 
     fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        self.0
-            .get(id)
-            .map(|f| f.name.as_str())
-            .ok_or(FilesError::FileMissing)
+        self.0.get(id).map(|f| f.name.as_str()).ok_or(FilesError::FileMissing)
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        self.0
-            .get(id)
-            .map(|f| f.text.as_str())
-            .ok_or(FilesError::FileMissing)
+        self.0.get(id).map(|f| f.text.as_str()).ok_or(FilesError::FileMissing)
     }
 
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
@@ -37,14 +31,10 @@ impl<'a> Files<'a> for CsFiles<'a> {
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, FilesError> {
         let file = self.0.get(id).ok_or(FilesError::FileMissing)?;
         let starts = file.line_starts();
-        let start = *starts.get(line_index).ok_or(FilesError::LineTooLarge {
-            given: line_index,
-            max: starts.len().saturating_sub(1),
-        })?;
-        let end = starts
-            .get(line_index + 1)
-            .copied()
-            .unwrap_or(file.text.len());
+        let start = *starts
+            .get(line_index)
+            .ok_or(FilesError::LineTooLarge { given: line_index, max: starts.len().saturating_sub(1) })?;
+        let end = starts.get(line_index + 1).copied().unwrap_or(file.text.len());
         Ok(start..end)
     }
 }
@@ -57,8 +47,7 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
     let mut labels = Vec::new();
     if let Some(p) = &d.primary {
         labels.push(
-            cs::Label::primary(p.span.file, p.span.start as usize..p.span.end as usize)
-                .with_message(p.message.clone()),
+            cs::Label::primary(p.span.file, p.span.start as usize..p.span.end as usize).with_message(p.message.clone()),
         );
     }
     for l in &d.labels {
@@ -67,10 +56,8 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
                 .with_message(l.message.clone()),
         );
     }
-    let mut out = cs::Diagnostic::new(severity)
-        .with_code(d.code.as_str())
-        .with_message(d.message.clone())
-        .with_labels(labels);
+    let mut out =
+        cs::Diagnostic::new(severity).with_code(d.code.as_str()).with_message(d.message.clone()).with_labels(labels);
     if let Some(help) = &d.help {
         out = out.with_notes(vec![format!("help: {help}")]);
     }
@@ -80,21 +67,14 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
 /// Renders diagnostics as rustc-style text, with colours when `color` is set.
 pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool) -> String {
     use codespan_reporting::term::termcolor::{Buffer, ColorChoice};
-    let mut buffer = if color {
-        Buffer::ansi()
-    } else {
-        Buffer::no_color()
-    };
+    let mut buffer = if color { Buffer::ansi() } else { Buffer::no_color() };
     let _ = ColorChoice::Auto;
     let config = term::Config::default();
     let files = CsFiles(sources);
     for d in diagnostics {
         if term::emit(&mut buffer, &config, &files, &to_codespan(d)).is_err() {
             // The span did not fit its file: still say what happened.
-            buffer_write(
-                &mut buffer,
-                &format!("{}[{}]: {}\n", severity_word(d), d.code, d.message),
-            );
+            buffer_write(&mut buffer, &format!("{}[{}]: {}\n", severity_word(d), d.code, d.message));
         }
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned()
@@ -129,9 +109,7 @@ pub fn render_json(sources: &SourceMap, d: &Diagnostic) -> String {
             obj.insert("file".into(), file.into());
             obj.insert("line".into(), line.into());
             obj.insert("column".into(), column.into());
-            let (end_line, end_column) = sources
-                .get(p.span.file)
-                .map_or((0, 0), |f| f.line_col(p.span.end as usize));
+            let (end_line, end_column) = sources.get(p.span.file).map_or((0, 0), |f| f.line_col(p.span.end as usize));
             obj.insert("end_line".into(), end_line.into());
             obj.insert("end_column".into(), end_column.into());
             if !p.message.is_empty() {
@@ -153,9 +131,6 @@ pub fn render_json(sources: &SourceMap, d: &Diagnostic) -> String {
         })
         .collect();
     obj.insert("labels".into(), labels.into());
-    obj.insert(
-        "help".into(),
-        d.help.clone().map_or(serde_json::Value::Null, Into::into),
-    );
+    obj.insert("help".into(), d.help.clone().map_or(serde_json::Value::Null, Into::into));
     serde_json::Value::Object(obj).to_string()
 }

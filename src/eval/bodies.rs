@@ -9,19 +9,12 @@ use crate::syntax::ast::{Block, ExprKind, Item, Name, Op};
 use std::collections::HashMap;
 
 /// Root names that cannot be instance fields (spec §5, §8).
-pub const RESERVED_INSTANCE_FIELDS: &[&str] =
-    &["project", "module", "instance", "env", "facs", "name"];
+pub const RESERVED_INSTANCE_FIELDS: &[&str] = &["project", "module", "instance", "env", "facs", "name"];
 
 /// Runs the body checks over every declaration.
 pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     if let Some(project) = resolved.project {
-        reserved(
-            &project.body,
-            &["name"],
-            "project",
-            "the project's name comes from its declaration",
-            sink,
-        );
+        reserved(&project.body, &["name"], "project", "the project's name comes from its declaration", sink);
         duplicates(&project.body, sink);
     }
     for module in resolved.modules.values() {
@@ -78,10 +71,7 @@ fn reserved(body: &Block, names: &[&str], what: &str, why: &str, sink: &mut Sink
             let help = if key.text == "username" {
                 "Set `daemon` to choose the module's user name.".to_string()
             } else {
-                format!(
-                    "Rename the field (for example `{}_name` or `{}s`); {why}.",
-                    key.text, key.text
-                )
+                format!("Rename the field (for example `{}_name` or `{}s`); {why}.", key.text, key.text)
             };
             sink.push(
                 Diagnostic::error(
@@ -125,10 +115,7 @@ fn walk(
                 set_path(seen, &f.path, inner, modules, sink);
             }
             Item::Target(t) => {
-                let targets = Name {
-                    text: "targets".into(),
-                    span: t.name.span,
-                };
+                let targets = Name { text: "targets".into(), span: t.name.span };
                 let path = [targets, t.name.clone()];
                 set_path(seen, &path, Some(&t.body), modules, sink);
             }
@@ -165,11 +152,7 @@ fn set_path(
         }
         Some(Seen::Map(..)) => {}
         None => {
-            let entry = if is_map_here {
-                Seen::Map(key.span, HashMap::new())
-            } else {
-                Seen::Leaf(key.span)
-            };
+            let entry = if is_map_here { Seen::Map(key.span, HashMap::new()) } else { Seen::Leaf(key.span) };
             seen.insert(key.text.clone(), entry);
         }
     }
@@ -183,14 +166,8 @@ fn set_path(
 }
 
 fn twice(key: &Name, first: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::E006,
-        key.span,
-        format!("`{}` is set twice in this body", key.text),
-    )
-    .with_primary_label("set again here")
-    .with_label(first, "first set here")
-    .with_help(
-        "Keep one of the two; to add to an inherited list use `+=`, to combine maps use one block.",
-    )
+    Diagnostic::error(Code::E006, key.span, format!("`{}` is set twice in this body", key.text))
+        .with_primary_label("set again here")
+        .with_label(first, "first set here")
+        .with_help("Keep one of the two; to add to an inherited list use `+=`, to combine maps use one block.")
 }

@@ -47,13 +47,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     /// An evaluator over the roots, reading and extending `state`.
     pub fn new(roots: Roots<'a, 'e>, state: &'e mut State) -> Evaluator<'a, 'e> {
         let n = roots.modules.len();
-        Evaluator {
-            roots,
-            state,
-            errors: Vec::new(),
-            stack: Vec::new(),
-            services: vec![None; n],
-        }
+        Evaluator { roots, state, errors: Vec::new(), stack: Vec::new(), services: vec![None; n] }
     }
 
     /// Allocates every module's service instances in declaration order, so
@@ -77,9 +71,9 @@ impl<'a, 'e> Evaluator<'a, 'e> {
 
     fn is_absent(&mut self, d: &Derived) -> Result<bool, ()> {
         Ok(match d {
-            Derived::ServiceInstanceName(m)
-            | Derived::ServiceUiid(m)
-            | Derived::ServiceInstances(m) => self.services(*m)?.is_empty(),
+            Derived::ServiceInstanceName(m) | Derived::ServiceUiid(m) | Derived::ServiceInstances(m) => {
+                self.services(*m)?.is_empty()
+            }
             _ => false,
         })
     }
@@ -97,24 +91,21 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         }
         if self.stack.len() >= MAX_EVAL_DEPTH {
             self.errors.push(
-                Diagnostic::error(Code::E011, node.span, format!("references nested deeper than {MAX_EVAL_DEPTH} levels"))
-                    .with_primary_label("while evaluating this")
-                    .with_help("Shorten the chain of references: copy values directly instead of through long chains."),
+                Diagnostic::error(
+                    Code::E011,
+                    node.span,
+                    format!("references nested deeper than {MAX_EVAL_DEPTH} levels"),
+                )
+                .with_primary_label("while evaluating this")
+                .with_help("Shorten the chain of references: copy values directly instead of through long chains."),
             );
             return Err(());
         }
         *node.slot.borrow_mut() = Slot::InProgress;
-        self.stack
-            .push((node as *const Node<'a>, node.key, node.span));
+        self.stack.push((node as *const Node<'a>, node.key, node.span));
         let result = self.compute(node);
         self.stack.pop();
-        let result = result.map(|v| {
-            if node.secret && !v.is_secret() {
-                Value::Secret(Box::new(v))
-            } else {
-                v
-            }
-        });
+        let result = result.map(|v| if node.secret && !v.is_secret() { Value::Secret(Box::new(v)) } else { v });
         *node.slot.borrow_mut() = match &result {
             // Maps and lists are rebuilt from their (cached) children; caching them
             // too would hold every value twice.
@@ -168,23 +159,14 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 match (b.unwrap_secret(), t.unwrap_secret()) {
                     (Value::List(x), Value::List(y)) => {
                         let joined = Value::List(x.iter().chain(y.iter()).cloned().collect());
-                        Ok(if secret {
-                            Value::Secret(Box::new(joined))
-                        } else {
-                            joined
-                        })
+                        Ok(if secret { Value::Secret(Box::new(joined)) } else { joined })
                     }
                     (Value::List(_), other) => {
-                        self.errors
-                            .push(not_a_list(tail.span, "the appended value", other.kind()));
+                        self.errors.push(not_a_list(tail.span, "the appended value", other.kind()));
                         Err(())
                     }
                     (other, _) => {
-                        self.errors.push(not_a_list(
-                            tail.span,
-                            &format!("`{}`", node.key),
-                            other.kind(),
-                        ));
+                        self.errors.push(not_a_list(tail.span, &format!("`{}`", node.key), other.kind()));
                         Err(())
                     }
                 }
@@ -236,11 +218,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 if failed {
                     return Err(());
                 }
-                Ok(if secret {
-                    Value::Secret(Box::new(Value::Str(out)))
-                } else {
-                    Value::Str(out)
-                })
+                Ok(if secret { Value::Secret(Box::new(Value::Str(out))) } else { Value::Str(out) })
             }
             ExprKind::List(items) => {
                 let mut out = Vec::new();
@@ -266,12 +244,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     }
 
     /// Resolves a reference path (spec §5, "Paths").
-    pub fn resolve(
-        &mut self,
-        path: &'a [Name],
-        scope: super::merge::Scope,
-        span: Span,
-    ) -> Result<Value, ()> {
+    pub fn resolve(&mut self, path: &'a [Name], scope: super::merge::Scope, span: Span) -> Result<Value, ()> {
         use super::merge::Scope;
         let Some(first) = path.first() else {
             return Err(());
@@ -283,13 +256,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             "facs" => (roots.facs, path.get(1..).unwrap_or_default()),
             "module" => {
                 let Some(module) = path.get(1) else {
-                    self.errors.push(unresolved(
-                        path,
-                        0,
-                        span,
-                        roots.module_names.iter().copied(),
-                        "module",
-                    ));
+                    self.errors.push(unresolved(path, 0, span, roots.module_names.iter().copied(), "module"));
                     return Err(());
                 };
                 match roots.module_names.iter().position(|m| *m == module.text) {
@@ -298,13 +265,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                         None => return Err(()),
                     },
                     None => {
-                        self.errors.push(unresolved(
-                            path,
-                            1,
-                            span,
-                            roots.module_names.iter().copied(),
-                            "module",
-                        ));
+                        self.errors.push(unresolved(path, 1, span, roots.module_names.iter().copied(), "module"));
                         return Err(());
                     }
                 }
@@ -326,24 +287,13 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                         node = child
                     }
                     _ => {
-                        self.errors.push(unresolved(
-                            path,
-                            offset + idx,
-                            span,
-                            map.keys().map(String::as_str),
-                            "key",
-                        ));
+                        self.errors.push(unresolved(path, offset + idx, span, map.keys().map(String::as_str), "key"));
                         return Err(());
                     }
                 },
                 None => {
                     let value = self.eval_node(node)?;
-                    let segs: Vec<&str> = rest
-                        .get(idx..)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|n| n.text.as_str())
-                        .collect();
+                    let segs: Vec<&str> = rest.get(idx..).unwrap_or_default().iter().map(|n| n.text.as_str()).collect();
                     return match value.get_path(&segs) {
                         Some(v) => Ok(if value.is_secret() && !v.is_secret() {
                             Value::Secret(Box::new(v.clone()))
@@ -376,12 +326,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     }
 
     fn daemon_or_name(&mut self, m: usize) -> Result<String, ()> {
-        let daemon = self
-            .roots
-            .modules
-            .get(m)
-            .and_then(|n| n.map())
-            .and_then(|map| map.get("daemon"));
+        let daemon = self.roots.modules.get(m).and_then(|n| n.map()).and_then(|map| map.get("daemon"));
         match daemon {
             Some(node) => match self.eval_node(node)? {
                 Value::Null => Ok(self.module_name(m).to_string()),
@@ -435,12 +380,10 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 )
             }
             Derived::Secret(key) => Value::Secret(Box::new(Value::Str(self.state.secret(key)))),
-            Derived::ProjectVersion => {
-                match self.roots.project.map().and_then(|m| m.get("version")) {
-                    Some(node) => self.eval_node(node)?,
-                    None => Value::Str(String::new()),
-                }
-            }
+            Derived::ProjectVersion => match self.roots.project.map().and_then(|m| m.get("version")) {
+                Some(node) => self.eval_node(node)?,
+                None => Value::Str(String::new()),
+            },
         }))
     }
 
@@ -457,13 +400,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     }
 
     fn allocate(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, ()> {
-        let Some(service) = self
-            .roots
-            .modules
-            .get(m)
-            .and_then(|n| n.map())
-            .and_then(|map| map.get("service"))
-        else {
+        let Some(service) = self.roots.modules.get(m).and_then(|n| n.map()).and_then(|map| map.get("service")) else {
             return Ok(Vec::new());
         };
         let Some(fields) = service.map() else {
@@ -488,18 +425,11 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         for i in 0..count.clamp(0, MAX_SERVICE_COPIES) {
             let instance_name = format!("{name}d.{i}");
             match self.state.service_uiid(&instance_name, &logical) {
-                Ok(uiid) => out.push(crate::state::ServiceInstance {
-                    instance_name,
-                    uiid,
-                    logical_name: logical.clone(),
-                }),
+                Ok(uiid) => {
+                    out.push(crate::state::ServiceInstance { instance_name, uiid, logical_name: logical.clone() })
+                }
                 Err(next) => {
-                    let span = self
-                        .roots
-                        .module_spans
-                        .get(m)
-                        .copied()
-                        .unwrap_or(service.span);
+                    let span = self.roots.module_spans.get(m).copied().unwrap_or(service.span);
                     self.errors.push(
                         Diagnostic::error(Code::E021, span, format!("uiid space exhausted: `{instance_name}` would get uiid {next}"))
                             .with_primary_label(format!("module `{name}` asks for {count} service instances"))
@@ -518,30 +448,11 @@ impl<'a, 'e> Evaluator<'a, 'e> {
 
     fn cycle(&mut self, node: &Node<'a>) -> Result<Value, ()> {
         let ptr = node as *const Node<'a>;
-        let start = self
-            .stack
-            .iter()
-            .position(|(p, _, _)| *p == ptr)
-            .unwrap_or(0);
-        let members: Vec<(&'a str, Span)> = self
-            .stack
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .map(|(_, k, s)| (*k, *s))
-            .collect();
-        let first = members
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, (_, s))| (s.file, s.start))
-            .map_or(0, |(i, _)| i);
-        let ordered: Vec<(&str, Span)> = members
-            .iter()
-            .cycle()
-            .skip(first)
-            .take(members.len())
-            .copied()
-            .collect();
+        let start = self.stack.iter().position(|(p, _, _)| *p == ptr).unwrap_or(0);
+        let members: Vec<(&'a str, Span)> =
+            self.stack.get(start..).unwrap_or_default().iter().map(|(_, k, s)| (*k, *s)).collect();
+        let first = members.iter().enumerate().min_by_key(|(_, (_, s))| (s.file, s.start)).map_or(0, |(i, _)| i);
+        let ordered: Vec<(&str, Span)> = members.iter().cycle().skip(first).take(members.len()).copied().collect();
         let mut chain: Vec<String> = ordered.iter().map(|(k, _)| format!("`{k}`")).collect();
         if let Some(head) = chain.first().cloned() {
             chain.push(head);
@@ -549,33 +460,21 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         let Some(&(head_key, head_span)) = ordered.first() else {
             return Err(());
         };
-        let mut d = Diagnostic::error(
-            Code::E011,
-            head_span,
-            format!("reference cycle: {}", chain.join(" → ")),
-        )
-        .with_primary_label(format!("`{head_key}` depends on itself"));
+        let mut d = Diagnostic::error(Code::E011, head_span, format!("reference cycle: {}", chain.join(" → ")))
+            .with_primary_label(format!("`{head_key}` depends on itself"));
         for (idx, (key, span)) in ordered.iter().enumerate().skip(1) {
-            let next = ordered
-                .get((idx + 1) % ordered.len())
-                .map_or("", |(k, _)| *k);
+            let next = ordered.get((idx + 1) % ordered.len()).map_or("", |(k, _)| *k);
             d = d.with_label(*span, format!("`{key}` refers to `{next}`"));
         }
-        self.errors.push(d.with_help(
-            "Break the cycle: give one of these fields a value that does not refer back.",
-        ));
+        self.errors.push(d.with_help("Break the cycle: give one of these fields a value that does not refer back."));
         Err(())
     }
 }
 
 fn not_a_list(span: Span, what: &str, kind: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::E012,
-        span,
-        format!("`+=` needs lists, but {what} is a {kind}"),
-    )
-    .with_primary_label("appended here")
-    .with_help("Only lists can be appended to; use `:` to replace the value instead.")
+    Diagnostic::error(Code::E012, span, format!("`+=` needs lists, but {what} is a {kind}"))
+        .with_primary_label("appended here")
+        .with_help("Only lists can be appended to; use `:` to replace the value instead.")
 }
 
 fn cannot_interpolate(path: &[Name], span: Span, kind: &str) -> Diagnostic {
@@ -606,12 +505,8 @@ fn unresolved<'k>(
     let text: Vec<&str> = path.iter().map(|n| n.text.as_str()).collect();
     let failing = path.get(failed_at).map_or("", |n| n.text.as_str());
     let candidates: Vec<&str> = candidates.collect();
-    let d = Diagnostic::error(
-        Code::E010,
-        span,
-        format!("unresolved reference `{}`", text.join(".")),
-    )
-    .with_primary_label(format!("no {what} `{failing}` here"));
+    let d = Diagnostic::error(Code::E010, span, format!("unresolved reference `{}`", text.join(".")))
+        .with_primary_label(format!("no {what} `{failing}` here"));
     match closest(failing, candidates.iter().copied()) {
         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
         None => d.with_help(format!(

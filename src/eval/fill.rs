@@ -33,9 +33,7 @@ pub fn fill<'a>(
         Type::Record(id) => fill_record(merger, schemas, node, *id, state_key),
         Type::Install => {
             let group = match node.map().and_then(|m| m.get("type")).map(|t| &t.kind) {
-                Some(NodeKind::Expr(e)) if e.as_plain_str().as_deref() == Some("tmpl") => {
-                    schemas.tmpl_group
-                }
+                Some(NodeKind::Expr(e)) if e.as_plain_str().as_deref() == Some("tmpl") => schemas.tmpl_group,
                 _ => schemas.copy_group,
             };
             fill_record(merger, schemas, node, group, state_key);
@@ -81,9 +79,7 @@ fn fill_record<'a>(
             continue;
         }
         let mut child = match &field.default {
-            Some(DefaultValue::Const(c)) => {
-                Node::new(NodeKind::Const(super::fill_const(c)), k, span, span, scope)
-            }
+            Some(DefaultValue::Const(c)) => Node::new(NodeKind::Const(super::fill_const(c)), k, span, span, scope),
             Some(DefaultValue::Expr(e)) => {
                 let saved = merger.scope;
                 merger.scope = scope;
@@ -91,20 +87,12 @@ fn fill_record<'a>(
                 merger.scope = saved;
                 built
             }
-            None if field.type_ == Type::Secret && !field.derived => Node::new(
-                NodeKind::Derived(Derived::Secret(key_path.clone())),
-                k,
-                span,
-                span,
-                scope,
-            ),
+            None if field.type_ == Type::Secret && !field.derived => {
+                Node::new(NodeKind::Derived(Derived::Secret(key_path.clone())), k, span, span, scope)
+            }
             None => continue,
         };
-        child.history.push(Step {
-            body: NO_BODY,
-            span: field.span.unwrap_or(span),
-            action: Action::Default,
-        });
+        child.history.push(Step { body: NO_BODY, span: field.span.unwrap_or(span), action: Action::Default });
         if is_secret_type(&field.type_) {
             child.secret = true;
         }
@@ -117,29 +105,15 @@ fn fill_record<'a>(
 pub fn insert_name<'a>(node: &mut Node<'a>, name: &'a str, span: Span) {
     let scope = node.scope;
     if let Some(map) = node.map_mut() {
-        let mut name_node = Node::new(
-            NodeKind::Const(Value::Str(name.to_string())),
-            "name",
-            span,
-            span,
-            scope,
-        );
-        name_node.history.push(Step {
-            body: NO_BODY,
-            span,
-            action: Action::Derived,
-        });
+        let mut name_node = Node::new(NodeKind::Const(Value::Str(name.to_string())), "name", span, span, scope);
+        name_node.history.push(Step { body: NO_BODY, span, action: Action::Derived });
         map.shift_insert(0, "name".to_string(), name_node);
     }
 }
 
 fn derived<'a>(d: Derived, key: &'a str, span: Span, scope: Scope) -> Node<'a> {
     let mut node = Node::new(NodeKind::Derived(d), key, span, span, scope);
-    node.history.push(Step {
-        body: NO_BODY,
-        span,
-        action: Action::Derived,
-    });
+    node.history.push(Step { body: NO_BODY, span, action: Action::Derived });
     node
 }
 
@@ -148,10 +122,7 @@ fn derived<'a>(d: Derived, key: &'a str, span: Span, scope: Scope) -> Node<'a> {
 pub fn module_derived<'a>(node: &mut Node<'a>, m: usize, span: Span) {
     let scope = node.scope;
     let Some(map) = node.map_mut() else { return };
-    map.insert(
-        "username".into(),
-        derived(Derived::Username(m), "username", span, scope),
-    );
+    map.insert("username".into(), derived(Derived::Username(m), "username", span, scope));
     match map.get_mut("password") {
         Some(p) => p.secret = true,
         None => {
@@ -162,28 +133,10 @@ pub fn module_derived<'a>(node: &mut Node<'a>, m: usize, span: Span) {
     }
     if let Some(service) = map.get_mut("service").and_then(Node::map_mut) {
         if !service.contains_key("name") {
-            service.shift_insert(
-                0,
-                "name".into(),
-                derived(Derived::ServiceName(m), "name", span, scope),
-            );
+            service.shift_insert(0, "name".into(), derived(Derived::ServiceName(m), "name", span, scope));
         }
-        service.insert(
-            "instance_name".into(),
-            derived(
-                Derived::ServiceInstanceName(m),
-                "instance_name",
-                span,
-                scope,
-            ),
-        );
-        service.insert(
-            "uiid".into(),
-            derived(Derived::ServiceUiid(m), "uiid", span, scope),
-        );
-        service.insert(
-            "instances".into(),
-            derived(Derived::ServiceInstances(m), "instances", span, scope),
-        );
+        service.insert("instance_name".into(), derived(Derived::ServiceInstanceName(m), "instance_name", span, scope));
+        service.insert("uiid".into(), derived(Derived::ServiceUiid(m), "uiid", span, scope));
+        service.insert("instances".into(), derived(Derived::ServiceInstances(m), "instances", span, scope));
     }
 }

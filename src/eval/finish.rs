@@ -32,17 +32,8 @@ pub struct Finisher<'a, 'e, 'r> {
 
 impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
     /// A walk reporting against `owner`.
-    pub fn new(
-        eval: &'r mut Evaluator<'a, 'e>,
-        schemas: &'a Schemas<'a>,
-        owner: Owner<'r>,
-    ) -> Self {
-        Finisher {
-            eval,
-            schemas,
-            owner,
-            path: Vec::new(),
-        }
+    pub fn new(eval: &'r mut Evaluator<'a, 'e>, schemas: &'a Schemas<'a>, owner: Owner<'r>) -> Self {
+        Finisher { eval, schemas, owner, path: Vec::new() }
     }
 
     fn record_for(&self, node: &Node<'a>, ty: &Type) -> Option<&'a Record<'a>> {
@@ -50,14 +41,10 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             Type::Record(id) => self.schemas.record(*id),
             Type::Nullable(inner) => self.record_for(node, inner),
             Type::Install => {
-                let is_tmpl = node.map().and_then(|m| m.get("type")).is_some_and(|t| {
-                    matches!(&t.kind, NodeKind::Expr(e) if e.as_plain_str().as_deref() == Some("tmpl"))
-                });
-                self.schemas.record(if is_tmpl {
-                    self.schemas.tmpl_group
-                } else {
-                    self.schemas.copy_group
-                })
+                let is_tmpl = node.map().and_then(|m| m.get("type")).is_some_and(
+                    |t| matches!(&t.kind, NodeKind::Expr(e) if e.as_plain_str().as_deref() == Some("tmpl")),
+                );
+                self.schemas.record(if is_tmpl { self.schemas.tmpl_group } else { self.schemas.copy_group })
             }
             _ => None,
         }
@@ -65,12 +52,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
 
     /// The final value of `node` checked against `ty` (`None`: a derived
     /// value that does not apply).
-    pub fn finish(
-        &mut self,
-        node: &Node<'a>,
-        ty: &Type,
-        required: bool,
-    ) -> Result<Option<Value>, ()> {
+    pub fn finish(&mut self, node: &Node<'a>, ty: &Type, required: bool) -> Result<Option<Value>, ()> {
         match &node.kind {
             NodeKind::Map(map) => self.finish_map(node, map, ty).map(Some),
             NodeKind::List(items) => {
@@ -109,12 +91,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         }
     }
 
-    fn finish_map(
-        &mut self,
-        node: &Node<'a>,
-        map: &IndexMap<String, Node<'a>>,
-        ty: &Type,
-    ) -> Result<Value, ()> {
+    fn finish_map(&mut self, node: &Node<'a>, map: &IndexMap<String, Node<'a>>, ty: &Type) -> Result<Value, ()> {
         let record = self.record_for(node, ty);
         let stripped = strip_nullable(ty);
         if record.is_none() && !matches!(stripped, Type::Map(_) | Type::Any | Type::Inferred) {
@@ -170,19 +147,11 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
     }
 
     /// Checks an evaluated value (from an expression or a reference).
-    fn check_value(
-        &mut self,
-        value: Value,
-        ty: &Type,
-        span: Span,
-        required: bool,
-    ) -> Result<Value, ()> {
+    fn check_value(&mut self, value: Value, ty: &Type, span: Span, required: bool) -> Result<Value, ()> {
         let secret = value.is_secret();
         let inner = value.unwrap_secret();
         let ok = match (strip_nullable(ty), inner) {
-            (_, Value::Null) => {
-                !required || matches!(ty, Type::Nullable(_) | Type::Any | Type::Inferred)
-            }
+            (_, Value::Null) => !required || matches!(ty, Type::Nullable(_) | Type::Any | Type::Inferred),
             (Type::Any | Type::Inferred, _) => true,
             (Type::String | Type::Secret, Value::Str(_)) => true,
             (Type::Int, Value::Int(_)) => true,
@@ -223,16 +192,10 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                     Type::Record(id) => self.schemas.record(*id),
                     _ => {
                         let tmpl = m.get("type").and_then(Value::as_str) == Some("tmpl");
-                        self.schemas.record(if tmpl {
-                            self.schemas.tmpl_group
-                        } else {
-                            self.schemas.copy_group
-                        })
+                        self.schemas.record(if tmpl { self.schemas.tmpl_group } else { self.schemas.copy_group })
                     }
                 };
-                return self
-                    .check_record_value(m, record, span)
-                    .map(|v| rewrap(v, secret));
+                return self.check_record_value(m, record, span).map(|v| rewrap(v, secret));
             }
             _ => false,
         };
@@ -241,10 +204,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             return Err(());
         }
         let secret_type = matches!(strip_nullable(ty), Type::Secret);
-        Ok(rewrap(
-            value.clone(),
-            secret || (secret_type && !matches!(inner, Value::Null)),
-        ))
+        Ok(rewrap(value.clone(), secret || (secret_type && !matches!(inner, Value::Null))))
     }
 
     /// A map that arrived through a reference, checked against a record.
@@ -261,18 +221,11 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         for (k, v) in m {
             match record.fields.get(k) {
                 Some(f) => {
-                    out.insert(
-                        k.clone(),
-                        self.check_value(v.clone(), &f.type_, span, f.required)?,
-                    );
+                    out.insert(k.clone(), self.check_value(v.clone(), &f.type_, span, f.required)?);
                 }
                 None if record.is_closed() => {
-                    let d = Diagnostic::error(
-                        Code::E008,
-                        span,
-                        format!("unknown field `{k}` in {}", record.name),
-                    )
-                    .with_primary_label(format!("this value has a field `{k}`"));
+                    let d = Diagnostic::error(Code::E008, span, format!("unknown field `{k}` in {}", record.name))
+                        .with_primary_label(format!("this value has a field `{k}`"));
                     self.eval.errors.push(match record.closest_field(k) {
                         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
                         None => d.with_help(format!("{} declares no such field.", record.name)),
@@ -308,23 +261,15 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             }
         }
         self.eval.errors.push(
-            Diagnostic::error(
-                Code::E007,
-                span,
-                format!("expected {expected_text}, found {found}"),
-            )
-            .with_primary_label(format!("this is {}", article(found)))
-            .with_help(help),
+            Diagnostic::error(Code::E007, span, format!("expected {expected_text}, found {found}"))
+                .with_primary_label(format!("this is {}", article(found)))
+                .with_help(help),
         );
     }
 
     fn unknown_field(&mut self, child: &Node<'a>, key: &str, record: &Record<'a>) {
-        let d = Diagnostic::error(
-            Code::E008,
-            child.key_span,
-            format!("unknown field `{key}` in {}", record.name),
-        )
-        .with_primary_label(format!("{} declares no field `{key}`", record.name));
+        let d = Diagnostic::error(Code::E008, child.key_span, format!("unknown field `{key}` in {}", record.name))
+            .with_primary_label(format!("{} declares no field `{key}`", record.name));
         let d = match record.closest_field(key) {
             Some(s) => d.with_help(format!("Did you mean `{s}`?")),
             None => d.with_help(format!(
@@ -356,9 +301,11 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
     }
 
     /// W001 (spec §7): an undeclared key set in exactly one body, at least 4
-    /// characters, within edit distance 1–2 of an earlier sibling or a
-    /// declared field. Names that differ only in digits (`web1`, `web2`) are
-    /// deliberate series, not typos.
+    /// characters, within edit distance 1–2 of an earlier sibling set by
+    /// another body, or of a declared field. Siblings written side by side in
+    /// one body (`host` and `port`) are deliberate, and so are names that
+    /// differ only in digits (`web1`, `web2`): see
+    /// docs/decisions/w001-typo-warning.md.
     fn typo_warning(
         &mut self,
         map: &IndexMap<String, Node<'a>>,
@@ -370,32 +317,35 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         if child.setters != 1 || key.chars().count() < 4 || child.history.is_empty() {
             return;
         }
-        let earlier = map.keys().take(idx).map(String::as_str);
-        let declared = record
-            .into_iter()
-            .flat_map(|r| r.fields.keys().map(String::as_str));
+        let body = child.history.first().map(|s| s.body);
+        let earlier = map
+            .iter()
+            .take(idx)
+            .filter(|(_, sibling)| sibling.history.iter().any(|s| Some(s.body) != body))
+            .map(|(k, _)| k.as_str());
+        let declared = record.into_iter().flat_map(|r| r.fields.keys().map(String::as_str));
         let near = declared.chain(earlier).find(|s| {
             let d = strsim::osa_distance(key, s);
             (1..=2).contains(&d) && !differ_only_in_digits(key, s)
         });
         if let Some(similar) = near {
             self.eval.errors.push(
-                Diagnostic::error(Code::W001, child.key_span, format!("`{key}` is set only here and is close to `{similar}`"))
-                    .with_primary_label("probable typo")
-                    .with_help(format!(
-                        "Did you mean `{similar}`? If `{key}` is intended, declaring it in a schema silences this warning."
-                    )),
+                Diagnostic::error(
+                    Code::W001,
+                    child.key_span,
+                    format!("`{key}` is set only here and is close to `{similar}`"),
+                )
+                .with_primary_label("probable typo")
+                .with_help(format!(
+                    "Did you mean `{similar}`? If `{key}` is intended, declaring it in a schema silences this warning."
+                )),
             );
         }
     }
 }
 
 fn differ_only_in_digits(a: &str, b: &str) -> bool {
-    let strip = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit())
-            .collect::<String>()
-    };
+    let strip = |s: &str| s.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
     strip(a) == strip(b)
 }
 

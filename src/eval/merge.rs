@@ -178,13 +178,7 @@ pub const NO_BODY: u32 = u32::MAX;
 
 impl<'a> Node<'a> {
     /// A node with no history.
-    pub fn new(
-        kind: NodeKind<'a>,
-        key: &'a str,
-        key_span: Span,
-        span: Span,
-        scope: Scope,
-    ) -> Node<'a> {
+    pub fn new(kind: NodeKind<'a>, key: &'a str, key_span: Span, span: Span, scope: Scope) -> Node<'a> {
         Node {
             kind,
             span,
@@ -202,13 +196,7 @@ impl<'a> Node<'a> {
 
     /// An empty map node.
     pub fn empty_map(key: &'a str, key_span: Span, scope: Scope) -> Node<'a> {
-        Node::new(
-            NodeKind::Map(IndexMap::new()),
-            key,
-            key_span,
-            key_span,
-            scope,
-        )
+        Node::new(NodeKind::Map(IndexMap::new()), key, key_span, key_span, scope)
     }
 
     /// The map, when this is a map node.
@@ -269,10 +257,7 @@ impl<'a> Src<'a> {
     fn block(self) -> Option<&'a Block> {
         match self {
             Src::Block(b) => Some(b),
-            Src::Expr(Expr {
-                kind: ExprKind::Map(b),
-                ..
-            }) => Some(b),
+            Src::Expr(Expr { kind: ExprKind::Map(b), .. }) => Some(b),
             Src::Expr(_) => None,
         }
     }
@@ -295,12 +280,7 @@ impl<'a> Src<'a> {
 impl<'a> Merger<'a, '_> {
     /// Applies every field and `unset` of a block (module and target items
     /// are applied by the caller).
-    pub fn apply_block(
-        &mut self,
-        map: &mut IndexMap<String, Node<'a>>,
-        block: &'a Block,
-        ty: &Type,
-    ) {
+    pub fn apply_block(&mut self, map: &mut IndexMap<String, Node<'a>>, block: &'a Block, ty: &Type) {
         for item in &block.items {
             match item {
                 Item::Field(f) => self.apply_field(map, &f.path, f.op, Src::Expr(&f.value), ty),
@@ -324,14 +304,7 @@ impl<'a> Merger<'a, '_> {
         }
     }
 
-    fn apply_field(
-        &mut self,
-        map: &mut IndexMap<String, Node<'a>>,
-        path: &'a [Name],
-        op: Op,
-        src: Src<'a>,
-        ty: &Type,
-    ) {
+    fn apply_field(&mut self, map: &mut IndexMap<String, Node<'a>>, path: &'a [Name], op: Op, src: Src<'a>, ty: &Type) {
         let Some((key, rest)) = path.split_first() else {
             return;
         };
@@ -361,9 +334,7 @@ impl<'a> Merger<'a, '_> {
         }
         match op {
             Op::Set => {
-                let merge = src
-                    .block()
-                    .filter(|_| map.get(&key.text).is_some_and(|n| n.map().is_some()));
+                let merge = src.block().filter(|_| map.get(&key.text).is_some_and(|n| n.map().is_some()));
                 if let Some(block) = merge {
                     if let Some(node) = map.get_mut(&key.text) {
                         node.touch(self.body, src.span(), Action::Merge);
@@ -401,13 +372,7 @@ impl<'a> Merger<'a, '_> {
         map.insert(key.text.clone(), node);
     }
 
-    fn append(
-        &mut self,
-        map: &mut IndexMap<String, Node<'a>>,
-        key: &'a Name,
-        src: Src<'a>,
-        ty: &Type,
-    ) {
+    fn append(&mut self, map: &mut IndexMap<String, Node<'a>>, key: &'a Name, src: Src<'a>, ty: &Type) {
         let src_span = src.span();
         let given_not_list = match src {
             Src::Block(_) => true,
@@ -418,16 +383,10 @@ impl<'a> Merger<'a, '_> {
                 Diagnostic::error(
                     Code::E012,
                     src_span,
-                    format!(
-                        "`+=` needs a list, found {}",
-                        src.shape().map_or("null", Shape::describe)
-                    ),
+                    format!("`+=` needs a list, found {}", src.shape().map_or("null", Shape::describe)),
                 )
                 .with_primary_label("not a list")
-                .with_help(format!(
-                    "Write `{} += [ ... ]` to append, or `:` to set the value.",
-                    key.text
-                )),
+                .with_help(format!("Write `{} += [ ... ]` to append, or `:` to set the value.", key.text)),
             );
             return;
         }
@@ -436,21 +395,9 @@ impl<'a> Merger<'a, '_> {
             let mut node = match new.kind {
                 NodeKind::List(_) => new,
                 _ => {
-                    let empty = Node::new(
-                        NodeKind::List(Vec::new()),
-                        &key.text,
-                        key.span,
-                        key.span,
-                        self.scope,
-                    );
+                    let empty = Node::new(NodeKind::List(Vec::new()), &key.text, key.span, key.span, self.scope);
                     let span = new.span;
-                    Node::new(
-                        NodeKind::Append(Box::new(empty), Box::new(new)),
-                        &key.text,
-                        key.span,
-                        span,
-                        self.scope,
-                    )
+                    Node::new(NodeKind::Append(Box::new(empty), Box::new(new)), &key.text, key.span, span, self.scope)
                 }
             };
             node.first = Some((Shape::List, src_span));
@@ -468,17 +415,10 @@ impl<'a> Merger<'a, '_> {
         };
         if let Some(what) = old_not_list {
             self.errors.push(
-                Diagnostic::error(
-                    Code::E012,
-                    src_span,
-                    format!("`+=` onto `{}`, which is {what}", key.text),
-                )
-                .with_primary_label("appended here")
-                .with_label(old.span, format!("`{}` is {what} here", key.text))
-                .with_help(format!(
-                    "Only lists can be appended to; use `{}: ...` to replace the value.",
-                    key.text
-                )),
+                Diagnostic::error(Code::E012, src_span, format!("`+=` onto `{}`, which is {what}", key.text))
+                    .with_primary_label("appended here")
+                    .with_label(old.span, format!("`{}` is {what} here", key.text))
+                    .with_help(format!("Only lists can be appended to; use `{}: ...` to replace the value.", key.text)),
             );
             return;
         }
@@ -553,13 +493,7 @@ impl<'a> Merger<'a, '_> {
     }
 
     /// Builds a node from an expression.
-    pub fn build_expr(
-        &mut self,
-        expr: &'a Expr,
-        key: &'a str,
-        key_span: Span,
-        ty: &Type,
-    ) -> Node<'a> {
+    pub fn build_expr(&mut self, expr: &'a Expr, key: &'a str, key_span: Span, ty: &Type) -> Node<'a> {
         let mut node = match &expr.kind {
             ExprKind::Map(block) => self.build_map(block, key, key_span, ty),
             ExprKind::List(items) => {
@@ -571,10 +505,7 @@ impl<'a> Merger<'a, '_> {
                     },
                     _ => Type::Inferred,
                 };
-                let nodes = items
-                    .iter()
-                    .map(|item| self.build_expr(item, key, key_span, &elem_ty))
-                    .collect();
+                let nodes = items.iter().map(|item| self.build_expr(item, key, key_span, &elem_ty)).collect();
                 Node::new(NodeKind::List(nodes), key, key_span, expr.span, self.scope)
             }
             _ => Node::new(NodeKind::Expr(expr), key, key_span, expr.span, self.scope),
@@ -604,9 +535,7 @@ fn descend<'a, 'm>(
     if needs {
         map.insert(key.to_string(), Node::empty_map(key, span, scope));
     }
-    let node = map
-        .entry(key.to_string())
-        .or_insert_with(|| Node::empty_map(key, span, scope));
+    let node = map.entry(key.to_string()).or_insert_with(|| Node::empty_map(key, span, scope));
     node.touch(body, span, Action::Merge);
     node
 }
@@ -616,10 +545,7 @@ fn unset_missing(path: &[Name], at: &Name, span: Span) -> Diagnostic {
     Diagnostic::error(
         Code::E010,
         at.span.to(span),
-        format!(
-            "cannot unset `{}`: it is not set at this point",
-            full.join(".")
-        ),
+        format!("cannot unset `{}`: it is not set at this point", full.join(".")),
     )
     .with_primary_label(format!("`{}` does not exist here", at.text))
     .with_help("Remove the `unset`, or check the key's spelling against what the parents set.")

@@ -101,10 +101,7 @@ impl Value {
 
     /// A serializable view: secrets written out, or replaced by [`REDACTED`].
     pub fn json(&self, reveal_secrets: bool) -> Json<'_> {
-        Json {
-            value: self,
-            reveal: reveal_secrets,
-        }
+        Json { value: self, reveal: reveal_secrets }
     }
 
     /// Pretty JSON (2 spaces) with a trailing newline, as manifests are written.

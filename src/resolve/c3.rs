@@ -17,18 +17,12 @@ pub fn linearize(
     let mut cursors = vec![0usize; seqs.len()];
     let mut out = vec![id];
     loop {
-        let heads: Vec<InstanceId> = seqs
-            .iter()
-            .zip(&cursors)
-            .filter_map(|(s, &c)| s.get(c).copied())
-            .collect();
+        let heads: Vec<InstanceId> = seqs.iter().zip(&cursors).filter_map(|(s, &c)| s.get(c).copied()).collect();
         if heads.is_empty() {
             return Ok(out);
         }
         let in_tail = |candidate: InstanceId| {
-            seqs.iter()
-                .zip(&cursors)
-                .any(|(s, &c)| s.get(c + 1..).is_some_and(|t| t.contains(&candidate)))
+            seqs.iter().zip(&cursors).any(|(s, &c)| s.get(c + 1..).is_some_and(|t| t.contains(&candidate)))
         };
         let Some(&next) = heads.iter().find(|&&h| !in_tail(h)) else {
             return Err(());
@@ -85,14 +79,7 @@ pub fn find_cycles(parents: &[Vec<InstanceId>]) -> Vec<Vec<InstanceId>> {
                     }
                     Some(Color::Grey) => {
                         let from = stack.iter().position(|(s, _)| *s == p).unwrap_or(0);
-                        cycles.push(
-                            stack
-                                .get(from..)
-                                .unwrap_or_default()
-                                .iter()
-                                .map(|(s, _)| *s)
-                                .collect(),
-                        );
+                        cycles.push(stack.get(from..).unwrap_or_default().iter().map(|(s, _)| *s).collect());
                     }
                     _ => {}
                 },
@@ -121,10 +108,7 @@ pub fn topological(parents: &[Vec<InstanceId>]) -> Vec<InstanceId> {
             let next = parents.get(node).and_then(|p| p.get(*edge)).copied();
             *edge += 1;
             match next {
-                Some(p)
-                    if !done.get(p).copied().unwrap_or(true)
-                        && !on_stack.get(p).copied().unwrap_or(true) =>
-                {
+                Some(p) if !done.get(p).copied().unwrap_or(true) && !on_stack.get(p).copied().unwrap_or(true) => {
                     if let Some(s) = on_stack.get_mut(p) {
                         *s = true;
                     }
@@ -181,9 +165,7 @@ mod tests {
     #[test]
     fn deep_chain_does_not_recurse() {
         let n = 50_000;
-        let parents: Vec<Vec<usize>> = (0..n)
-            .map(|i| if i == 0 { vec![] } else { vec![i - 1] })
-            .collect();
+        let parents: Vec<Vec<usize>> = (0..n).map(|i| if i == 0 { vec![] } else { vec![i - 1] }).collect();
         assert_eq!(topological(&parents).len(), n);
         assert!(find_cycles(&parents).is_empty());
     }

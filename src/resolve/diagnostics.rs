@@ -5,32 +5,17 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{BlockDecl, InstanceDecl, Name};
 
 pub fn second_project(first: &BlockDecl, second: &BlockDecl) -> Diagnostic {
-    Diagnostic::error(
-        Code::E002,
-        second.name.span,
-        format!("a second project `{}`", second.name.text),
-    )
-    .with_primary_label("second project declared here")
-    .with_label(
-        first.name.span,
-        format!("the project `{}` is declared here", first.name.text),
-    )
-    .with_help(
-        "A definition directory describes exactly one project: remove one of the declarations.",
-    )
+    Diagnostic::error(Code::E002, second.name.span, format!("a second project `{}`", second.name.text))
+        .with_primary_label("second project declared here")
+        .with_label(first.name.span, format!("the project `{}` is declared here", first.name.text))
+        .with_help("A definition directory describes exactly one project: remove one of the declarations.")
 }
 
 pub fn duplicate(kind: &str, first: &Name, second: &Name) -> Diagnostic {
-    Diagnostic::error(
-        Code::E002,
-        second.span,
-        format!("{kind} `{}` is declared twice", second.text),
-    )
-    .with_primary_label("declared again here")
-    .with_label(first.span, "first declared here")
-    .with_help(format!(
-        "Rename one of them, or merge the two {kind} declarations into one."
-    ))
+    Diagnostic::error(Code::E002, second.span, format!("{kind} `{}` is declared twice", second.text))
+        .with_primary_label("declared again here")
+        .with_label(first.span, "first declared here")
+        .with_help(format!("Rename one of them, or merge the two {kind} declarations into one."))
 }
 
 pub fn builtin_schema_redeclared(name: &Name) -> Diagnostic {
@@ -40,37 +25,23 @@ pub fn builtin_schema_redeclared(name: &Name) -> Diagnostic {
 }
 
 pub fn no_project() -> Diagnostic {
-    Diagnostic::global(
-        Code::E009,
-        "no `project` declaration in the definition directory",
-    )
-    .with_help("Add a file with `project NAME { version: \"1.0.0\" }`.")
+    Diagnostic::global(Code::E009, "no `project` declaration in the definition directory")
+        .with_help("Add a file with `project NAME { version: \"1.0.0\" }`.")
 }
 
 pub fn unknown_parent(parent: &Name, is_overlay: bool, suggestion: Option<&str>) -> Diagnostic {
     let what = if is_overlay { "overlay base" } else { "parent" };
-    let d = Diagnostic::error(
-        Code::E003,
-        parent.span,
-        format!("unknown instance `{}`", parent.text),
-    )
-    .with_primary_label(format!("no instance or overlay is named `{}`", parent.text));
+    let d = Diagnostic::error(Code::E003, parent.span, format!("unknown instance `{}`", parent.text))
+        .with_primary_label(format!("no instance or overlay is named `{}`", parent.text));
     match suggestion {
         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
-        None => d.with_help(format!(
-            "Declare an instance named `{}`, or name an existing {what}.",
-            parent.text
-        )),
+        None => d.with_help(format!("Declare an instance named `{}`, or name an existing {what}.", parent.text)),
     }
 }
 
 pub fn inherits_overlay(parent: &Name, overlay_name: Option<&Name>) -> Diagnostic {
-    let d = Diagnostic::error(
-        Code::E014,
-        parent.span,
-        format!("cannot inherit from overlay `{}`", parent.text),
-    )
-    .with_primary_label("this is an overlay");
+    let d = Diagnostic::error(Code::E014, parent.span, format!("cannot inherit from overlay `{}`", parent.text))
+        .with_primary_label("this is an overlay");
     let d = match overlay_name {
         Some(n) => d.with_label(n.span, "declared as an overlay here"),
         None => d,
@@ -79,23 +50,10 @@ pub fn inherits_overlay(parent: &Name, overlay_name: Option<&Name>) -> Diagnosti
 }
 
 pub fn cycle(members: &[InstanceId], decls: &[&InstanceDecl]) -> Diagnostic {
-    let named: Vec<&InstanceDecl> = members
-        .iter()
-        .filter_map(|&m| decls.get(m).copied())
-        .collect();
+    let named: Vec<&InstanceDecl> = members.iter().filter_map(|&m| decls.get(m).copied()).collect();
     // Report at the first member in declaration order (ids are declaration order).
-    let first_pos = members
-        .iter()
-        .enumerate()
-        .min_by_key(|(_, &m)| m)
-        .map_or(0, |(i, _)| i);
-    let ordered: Vec<&InstanceDecl> = named
-        .iter()
-        .cycle()
-        .skip(first_pos)
-        .take(named.len())
-        .copied()
-        .collect();
+    let first_pos = members.iter().enumerate().min_by_key(|(_, &m)| m).map_or(0, |(i, _)| i);
+    let ordered: Vec<&InstanceDecl> = named.iter().cycle().skip(first_pos).take(named.len()).copied().collect();
     let mut chain: Vec<&str> = ordered.iter().map(|d| d.name.text.as_str()).collect();
     if let Some(first) = chain.first().copied() {
         chain.push(first);
@@ -103,26 +61,13 @@ pub fn cycle(members: &[InstanceId], decls: &[&InstanceDecl]) -> Diagnostic {
     let Some(first) = ordered.first() else {
         return Diagnostic::global(Code::E004, "inheritance cycle");
     };
-    let mut d = Diagnostic::error(
-        Code::E004,
-        first.name.span,
-        format!("inheritance cycle: {}", chain.join(" → ")),
-    )
-    .with_primary_label("this instance is its own ancestor");
+    let mut d = Diagnostic::error(Code::E004, first.name.span, format!("inheritance cycle: {}", chain.join(" → ")))
+        .with_primary_label("this instance is its own ancestor");
     for (idx, decl) in ordered.iter().enumerate() {
-        let next = ordered
-            .get((idx + 1) % ordered.len())
-            .map_or("", |n| n.name.text.as_str());
-        let edge = decl
-            .parents
-            .iter()
-            .chain(decl.overlay_base.iter())
-            .find(|p| p.text == next);
+        let next = ordered.get((idx + 1) % ordered.len()).map_or("", |n| n.name.text.as_str());
+        let edge = decl.parents.iter().chain(decl.overlay_base.iter()).find(|p| p.text == next);
         if let Some(edge) = edge {
-            d = d.with_label(
-                edge.span,
-                format!("`{}` inherits `{}`", decl.name.text, next),
-            );
+            d = d.with_label(edge.span, format!("`{}` inherits `{}`", decl.name.text, next));
         }
     }
     d.with_help("Remove one of the `inherits`/`on` links so that the chain ends.")
@@ -143,13 +88,8 @@ pub fn lineage_too_long(decl: &InstanceDecl, limit: usize) -> Diagnostic {
     Diagnostic::error(
         Code::E005,
         decl.name.span,
-        format!(
-            "the lineage of `{}` is longer than {limit} instances",
-            decl.name.text
-        ),
+        format!("the lineage of `{}` is longer than {limit} instances", decl.name.text),
     )
     .with_primary_label("inheritance chain too deep")
-    .with_help(
-        "Flatten the hierarchy: a chain this deep cannot be a hand-written environment tree.",
-    )
+    .with_help("Flatten the hierarchy: a chain this deep cannot be a hand-written environment tree.")
 }

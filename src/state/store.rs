@@ -67,10 +67,7 @@ impl StateDir {
     /// Takes the exclusive lock of an owner, creating its directory (0700).
     pub fn lock(&self, owner: &str) -> io::Result<StateLock> {
         let dir = self.owner_dir(owner);
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -93,41 +90,26 @@ impl StateDir {
         if meta.len() > MAX_STATE_BYTES {
             return Err(LoadError::Corrupt(
                 path,
-                format!(
-                    "{} bytes, more than the {} byte limit",
-                    meta.len(),
-                    MAX_STATE_BYTES
-                ),
+                format!("{} bytes, more than the {} byte limit", meta.len(), MAX_STATE_BYTES),
             ));
         }
         let bytes = fs::read(&path).map_err(|e| LoadError::Io(path.clone(), e))?;
-        parse(&bytes)
-            .map(State::from_doc)
-            .map_err(|why| LoadError::Corrupt(path, why))
+        parse(&bytes).map(State::from_doc).map_err(|why| LoadError::Corrupt(path, why))
     }
 
     /// Writes an owner's state atomically, keeping the previous generation as
     /// `state.json.bak`. Call with the owner's lock held.
     pub fn save(&self, owner: &str, state: &State, _lock: &StateLock) -> io::Result<()> {
         let dir = self.owner_dir(owner);
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
         sweep_temp_files(&dir);
         let path = dir.join("state.json");
         let mut text = serde_json::to_string_pretty(state.doc()).map_err(io::Error::other)?;
         text.push('\n');
         let tmp = dir.join(format!("state.json.tmp.{}", std::process::id()));
         {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            let written = file
-                .write_all(text.as_bytes())
-                .and_then(|()| file.sync_all());
+            let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+            let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
             if let Err(e) = written {
                 let _ = fs::remove_file(&tmp);
                 return Err(e);
@@ -153,11 +135,7 @@ impl StateDir {
 fn sweep_temp_files(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("state.json.tmp.")
-            {
+            if entry.file_name().to_string_lossy().starts_with("state.json.tmp.") {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -167,11 +145,7 @@ fn sweep_temp_files(dir: &Path) {
 /// Parses and validates a state document.
 pub fn parse(bytes: &[u8]) -> Result<Map<String, Json>, String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
-        return Err(if bytes.is_empty() {
-            "the file is empty".into()
-        } else {
-            "the file holds no data".into()
-        });
+        return Err(if bytes.is_empty() { "the file is empty".into() } else { "the file holds no data".into() });
     }
     let doc: Json = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     let Json::Object(doc) = doc else {
@@ -208,13 +182,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_state() {
-        for bad in [
-            &b""[..],
-            b"\0\0\0\0",
-            b"{\"passwd\": {\"a\": ",
-            b"[]",
-            b"{\"passwd\": []}",
-        ] {
+        for bad in [&b""[..], b"\0\0\0\0", b"{\"passwd\": {\"a\": ", b"[]", b"{\"passwd\": []}"] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         assert!(parse(b"{}").is_ok());
@@ -229,11 +197,7 @@ mod tests {
         let pw = state.password("app");
         let lock = dir.lock("dev").expect("lock");
         dir.save("dev", &state, &lock).expect("save");
-        let mode = fs::metadata(dir.state_path("dev"))
-            .expect("meta")
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = fs::metadata(dir.state_path("dev")).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let again = dir.load("dev").expect("load").password("app");
         assert_eq!(again, pw);

@@ -30,12 +30,8 @@ impl<'t> Lowerer<'t> {
     /// Records a grammar/lowering disagreement; never expected to happen.
     fn internal(&mut self, span: Span) -> Lowered<()> {
         self.errors.push(
-            Diagnostic::error(
-                Code::E001,
-                span,
-                "internal error while reading this file, please report",
-            )
-            .with_help("This is a bug in facs: please report it with the file that triggers it."),
+            Diagnostic::error(Code::E001, span, "internal error while reading this file, please report")
+                .with_help("This is a bug in facs: please report it with the file that triggers it."),
         );
         None
     }
@@ -52,9 +48,7 @@ impl<'t> Lowerer<'t> {
 
     /// The joined text of the `///` comments right before `start`.
     fn doc_before(&self, start: usize) -> Option<String> {
-        let idx = self
-            .comments
-            .partition_point(|c| (c.span.end as usize) <= start);
+        let idx = self.comments.partition_point(|c| (c.span.end as usize) <= start);
         let mut lines = Vec::new();
         let mut boundary = start;
         for c in self.comments[..idx].iter().rev() {
@@ -62,17 +56,9 @@ impl<'t> Lowerer<'t> {
             if c.kind != CommentKind::Doc || !gap.trim().is_empty() {
                 break;
             }
-            let raw = self
-                .text
-                .get(c.span.start as usize..c.span.end as usize)
-                .unwrap_or("");
+            let raw = self.text.get(c.span.start as usize..c.span.end as usize).unwrap_or("");
             let body = raw.trim_start_matches("///");
-            lines.push(
-                body.strip_prefix(' ')
-                    .unwrap_or(body)
-                    .trim_end()
-                    .to_string(),
-            );
+            lines.push(body.strip_prefix(' ').unwrap_or(body).trim_end().to_string());
             boundary = c.span.start as usize;
         }
         if lines.is_empty() {
@@ -99,10 +85,7 @@ impl<'t> Lowerer<'t> {
     }
 
     fn name(&mut self, pair: Pair<'_, Rule>) -> Name {
-        Name {
-            text: pair.as_str().to_string(),
-            span: self.span(&pair),
-        }
+        Name { text: pair.as_str().to_string(), span: self.span(&pair) }
     }
 
     fn block_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<BlockDecl> {
@@ -113,12 +96,7 @@ impl<'t> Lowerer<'t> {
         let name = self.name(name_pair);
         let block_pair = self.next(&mut inner, span)?;
         let body = self.block(block_pair)?;
-        Some(BlockDecl {
-            name,
-            body,
-            doc,
-            span,
-        })
+        Some(BlockDecl { name, body, doc, span })
     }
 
     fn instance_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<InstanceDecl> {
@@ -138,15 +116,9 @@ impl<'t> Lowerer<'t> {
             }
         }
         match (name, body) {
-            (Some(name), Some(body)) => Some(InstanceDecl {
-                name,
-                is_abstract,
-                parents,
-                overlay_base: None,
-                body,
-                doc,
-                span,
-            }),
+            (Some(name), Some(body)) => {
+                Some(InstanceDecl { name, is_abstract, parents, overlay_base: None, body, doc, span })
+            }
             _ => self.internal(span).and(None),
         }
     }
@@ -161,15 +133,7 @@ impl<'t> Lowerer<'t> {
         let base = self.name(base_pair);
         let body_pair = self.next(&mut inner, span)?;
         let body = self.block(body_pair)?;
-        Some(InstanceDecl {
-            name,
-            is_abstract: false,
-            parents: Vec::new(),
-            overlay_base: Some(base),
-            body,
-            doc,
-            span,
-        })
+        Some(InstanceDecl { name, is_abstract: false, parents: Vec::new(), overlay_base: Some(base), body, doc, span })
     }
 
     /// `block`, `body`: both become a [`Block`]; the grammar already limits
@@ -198,12 +162,7 @@ impl<'t> Lowerer<'t> {
         let name = self.name(name_pair);
         let block_pair = self.next(&mut inner, span)?;
         let body = self.block(block_pair)?;
-        Some(NamedBlock {
-            name,
-            body,
-            doc,
-            span,
-        })
+        Some(NamedBlock { name, body, doc, span })
     }
 
     fn unset_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<UnsetItem> {
@@ -231,21 +190,9 @@ impl<'t> Lowerer<'t> {
             (op, self.value(value_pair)?)
         } else {
             let block_span = self.span(&next);
-            (
-                Op::Set,
-                Expr {
-                    kind: ExprKind::Map(self.block(next)?),
-                    span: block_span,
-                },
-            )
+            (Op::Set, Expr { kind: ExprKind::Map(self.block(next)?), span: block_span })
         };
-        Some(Field {
-            path,
-            op,
-            value,
-            doc,
-            span,
-        })
+        Some(Field { path, op, value, doc, span })
     }
 
     fn key_path(&mut self, pair: Pair<'_, Rule>) -> Lowered<Vec<Name>> {
@@ -290,8 +237,7 @@ impl<'t> Lowerer<'t> {
             Ok(parts) => Some(parts),
             Err(e) => {
                 self.errors.push(
-                    Diagnostic::error(Code::E001, Span::new(self.file, e.start, e.end), e.message)
-                        .with_help(e.help),
+                    Diagnostic::error(Code::E001, Span::new(self.file, e.start, e.end), e.message).with_help(e.help),
                 );
                 None
             }
@@ -344,19 +290,13 @@ impl<'t> Lowerer<'t> {
                 for p in pair.into_inner() {
                     if p.as_rule() == Rule::ref_segment && p.as_str().starts_with('"') {
                         let seg_span = self.span(&p);
-                        let text = self.string_parts(&p, false)?.into_iter().fold(
-                            String::new(),
-                            |mut acc, part| {
-                                if let StrPart::Lit(s) = part {
-                                    acc.push_str(&s);
-                                }
-                                acc
-                            },
-                        );
-                        names.push(Name {
-                            text,
-                            span: seg_span,
+                        let text = self.string_parts(&p, false)?.into_iter().fold(String::new(), |mut acc, part| {
+                            if let StrPart::Lit(s) = part {
+                                acc.push_str(&s);
+                            }
+                            acc
                         });
+                        names.push(Name { text, span: seg_span });
                     } else {
                         names.push(self.name(p));
                     }
@@ -379,12 +319,7 @@ impl<'t> Lowerer<'t> {
         let name = self.name(name_pair);
         let block_pair = self.next(&mut inner, span)?;
         let record = self.record_type(block_pair)?;
-        Some(SchemaDecl {
-            name,
-            record,
-            doc,
-            span,
-        })
+        Some(SchemaDecl { name, record, doc, span })
     }
 
     /// `schema_block` and `record_type`.
@@ -422,14 +357,7 @@ impl<'t> Lowerer<'t> {
             self.internal(span);
             return None;
         };
-        Some(FieldDecl {
-            name,
-            optional,
-            type_,
-            default,
-            doc,
-            span,
-        })
+        Some(FieldDecl { name, optional, type_, default, doc, span })
     }
 
     fn type_expr(&mut self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
@@ -448,23 +376,14 @@ impl<'t> Lowerer<'t> {
                 TypeExprKind::Enum(values) => options.extend(values.iter().cloned()),
                 _ => {
                     self.errors.push(
-                        Diagnostic::error(
-                            Code::E001,
-                            t.span,
-                            "only string literals can be joined with `|`",
-                        )
-                        .with_help(
-                            "Write a union of strings such as `\"ro\" | \"rw\"`, or use `any`.",
-                        ),
+                        Diagnostic::error(Code::E001, t.span, "only string literals can be joined with `|`")
+                            .with_help("Write a union of strings such as `\"ro\" | \"rw\"`, or use `any`."),
                     );
                     return None;
                 }
             }
         }
-        Some(TypeExpr {
-            kind: TypeExprKind::Enum(options),
-            span,
-        })
+        Some(TypeExpr { kind: TypeExprKind::Enum(options), span })
     }
 
     fn type_term(&mut self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
@@ -502,15 +421,9 @@ impl<'t> Lowerer<'t> {
                 return None;
             }
         };
-        let base = TypeExpr {
-            kind,
-            span: atom_span,
-        };
+        let base = TypeExpr { kind, span: atom_span };
         if inner.next().is_some() {
-            return Some(TypeExpr {
-                kind: TypeExprKind::Nullable(Box::new(base)),
-                span,
-            });
+            return Some(TypeExpr { kind: TypeExprKind::Nullable(Box::new(base)), span });
         }
         Some(base)
     }

@@ -12,11 +12,7 @@ pub(crate) struct FacsParser;
 fn describe(rule: &Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::project_decl
-        | Rule::schema_decl
-        | Rule::module_decl
-        | Rule::instance_decl
-        | Rule::overlay_decl => {
+        Rule::project_decl | Rule::schema_decl | Rule::module_decl | Rule::instance_decl | Rule::overlay_decl => {
             "a declaration (`project`, `schema`, `module`, `instance`, `overlay`)"
         }
         Rule::abstract_kw => "`abstract`",
@@ -36,11 +32,7 @@ fn describe(rule: &Rule) -> Option<&'static str> {
         | Rule::float
         | Rule::int
         | Rule::ml_string => "a value",
-        Rule::type_expr
-        | Rule::type_term
-        | Rule::list_type
-        | Rule::record_type
-        | Rule::map_type => "a type",
+        Rule::type_expr | Rule::type_term | Rule::list_type | Rule::record_type | Rule::map_type => "a type",
         Rule::open_marker => "`...`",
         Rule::optional_mark | Rule::nullable_mark => "`?`",
         _ => return None,
@@ -48,19 +40,14 @@ fn describe(rule: &Rule) -> Option<&'static str> {
 }
 
 /// A pest error as (byte offset, message, help).
-pub(crate) fn explain_error(
-    err: &pest::error::Error<Rule>,
-    text: &str,
-) -> (usize, usize, String, String) {
+pub(crate) fn explain_error(err: &pest::error::Error<Rule>, text: &str) -> (usize, usize, String, String) {
     let pos = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
     let found = found_token(text, pos);
     let mut expected: Vec<&str> = match &err.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().filter_map(describe).collect()
-        }
+        ErrorVariant::ParsingError { positives, .. } => positives.iter().filter_map(describe).collect(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
     expected.sort();
@@ -76,12 +63,15 @@ pub(crate) fn explain_error(
     };
     let message = format!("expected {wanted}, found {}", found.0);
     let help = match expected.as_slice() {
-        ["a value"] => "Write a value here: a string, number, `true`/`false`, `null`, a list, a map or a reference.".to_string(),
-        _ if found.0 == "end of file" => "The file ended early: close the open block or finish the declaration.".to_string(),
-        _ if is_keyword(&found.1) => format!(
-            "`{}` is a keyword; to use it as a field name, quote it: `\"{}\"`.",
-            found.1, found.1
-        ),
+        ["a value"] => {
+            "Write a value here: a string, number, `true`/`false`, `null`, a list, a map or a reference.".to_string()
+        }
+        _ if found.0 == "end of file" => {
+            "The file ended early: close the open block or finish the declaration.".to_string()
+        }
+        _ if is_keyword(&found.1) => {
+            format!("`{}` is a keyword; to use it as a field name, quote it: `\"{}\"`.", found.1, found.1)
+        }
         _ => format!("Replace {} with {wanted}.", found.0),
     };
     (pos, pos + found.1.len().max(1), message, help)
@@ -90,16 +80,7 @@ pub(crate) fn explain_error(
 fn is_keyword(word: &str) -> bool {
     matches!(
         word,
-        "project"
-            | "schema"
-            | "module"
-            | "abstract"
-            | "instance"
-            | "inherits"
-            | "overlay"
-            | "on"
-            | "target"
-            | "unset"
+        "project" | "schema" | "module" | "abstract" | "instance" | "inherits" | "overlay" | "on" | "target" | "unset"
     )
 }
 
@@ -110,13 +91,9 @@ fn found_token(text: &str, pos: usize) -> (String, String) {
         return ("end of file".into(), String::new());
     };
     let word: String = if first.is_ascii_alphanumeric() || first == '_' || first == '-' {
-        rest.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
-            .collect()
+        rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.').collect()
     } else if rest.starts_with(":=") || rest.starts_with("+=") || rest.starts_with("...") {
-        rest.chars()
-            .take(if rest.starts_with("...") { 3 } else { 2 })
-            .collect()
+        rest.chars().take(if rest.starts_with("...") { 3 } else { 2 }).collect()
     } else {
         first.to_string()
     };
@@ -129,8 +106,7 @@ mod tests {
     use pest::Parser;
 
     fn parses(rule: Rule, text: &str) -> bool {
-        FacsParser::parse(rule, text)
-            .is_ok_and(|mut p| p.next().is_some_and(|p| p.as_str() == text))
+        FacsParser::parse(rule, text).is_ok_and(|mut p| p.next().is_some_and(|p| p.as_str() == text))
     }
 
     #[test]

@@ -102,10 +102,7 @@ pub fn scan(text: &str) -> Scanned {
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
-    let mut end = bytes
-        .get(from..)
-        .and_then(|r| r.iter().position(|&b| b == b'\n'))
-        .map_or(bytes.len(), |p| from + p);
+    let mut end = bytes.get(from..).and_then(|r| r.iter().position(|&b| b == b'\n')).map_or(bytes.len(), |p| from + p);
     if end > from && bytes.get(end - 1) == Some(&b'\r') {
         end -= 1;
     }
@@ -113,11 +110,7 @@ fn line_end(bytes: &[u8], from: usize) -> usize {
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
+    bytes.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| from + p)
 }
 
 /// End (one past the closing quote) of a one-line string whose body starts at
@@ -207,16 +200,11 @@ pub fn check_delims(text: &str, delims: &[Delim], max_depth: usize) -> Option<De
                     return Some(DelimProblem {
                         pos: open.pos,
                         message: format!("`{}` is closed by `{}`", open.ch as char, close as char),
-                        related: Some((
-                            d.pos,
-                            format!("expected `{}` here", closer_of(open.ch) as char),
-                        )),
+                        related: Some((d.pos, format!("expected `{}` here", closer_of(open.ch) as char))),
                         help: format!("Close it with `{}`.", closer_of(open.ch) as char),
                     });
                 }
-                if closer_starts_line(text, d.pos)
-                    && indent_of(text, open.pos) != indent_of(text, d.pos)
-                {
+                if closer_starts_line(text, d.pos) && indent_of(text, open.pos) != indent_of(text, d.pos) {
                     suspects.push((open, d.pos));
                 }
             }
@@ -241,23 +229,17 @@ pub fn check_delims(text: &str, delims: &[Delim], max_depth: usize) -> Option<De
         pos: culprit.pos,
         message: format!("unclosed `{}`", culprit.ch as char),
         related,
-        help: format!(
-            "Add the missing `{}` where this block should end.",
-            closer_of(culprit.ch) as char
-        ),
+        help: format!("Add the missing `{}` where this block should end.", closer_of(culprit.ch) as char),
     })
 }
 
 fn line_start(text: &str, pos: usize) -> usize {
-    text.get(..pos)
-        .and_then(|t| t.rfind('\n'))
-        .map_or(0, |p| p + 1)
+    text.get(..pos).and_then(|t| t.rfind('\n')).map_or(0, |p| p + 1)
 }
 
 fn indent_of(text: &str, pos: usize) -> usize {
     let start = line_start(text, pos);
-    text.get(start..)
-        .map_or(0, |l| l.len() - l.trim_start_matches([' ', '\t']).len())
+    text.get(start..).map_or(0, |l| l.len() - l.trim_start_matches([' ', '\t']).len())
 }
 
 fn closer_starts_line(text: &str, pos: usize) -> bool {
@@ -306,12 +288,6 @@ mod tests {
     #[test]
     fn unclosed_string_stops_at_its_line() {
         let s = scan("a: \"abc\nb: 1");
-        assert_eq!(
-            s.error,
-            Some(LexError::UnclosedString {
-                start: 3,
-                line_end: 7
-            })
-        );
+        assert_eq!(s.error, Some(LexError::UnclosedString { start: 3, line_end: 7 }));
     }
 }

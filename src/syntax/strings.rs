@@ -41,17 +41,10 @@ pub fn decode_multiline(file: FileId, raw: &str, start: usize) -> Result<Vec<Str
             start,
             end: start + 3,
             message: "a multi-line string must start with a line break after `\"\"\"`".into(),
-            help: "Start the text on the line after `\"\"\"`, or use a one-line \"...\" string."
-                .into(),
+            help: "Start the text on the line after `\"\"\"`, or use a one-line \"...\" string.".into(),
         });
     };
-    if !inner
-        .get(..first_nl)
-        .unwrap_or("")
-        .trim_end_matches('\r')
-        .trim()
-        .is_empty()
-    {
+    if !inner.get(..first_nl).unwrap_or("").trim_end_matches('\r').trim().is_empty() {
         return Err(StrError {
             start,
             end: start + 3 + first_nl,
@@ -108,11 +101,7 @@ fn common_indent<'a>(lines: impl Iterator<Item = &'a str>) -> String {
         best = Some(match best {
             None => ws,
             Some(b) => {
-                let n = b
-                    .bytes()
-                    .zip(ws.bytes())
-                    .take_while(|(x, y)| x == y)
-                    .count();
+                let n = b.bytes().zip(ws.bytes()).take_while(|(x, y)| x == y).count();
                 &b[..n]
             }
         });
@@ -131,12 +120,7 @@ fn merge_literals(parts: Vec<StrPart>) -> Vec<StrPart> {
     out
 }
 
-fn decode_segment(
-    file: FileId,
-    text: &str,
-    base: usize,
-    parts: &mut Vec<StrPart>,
-) -> Result<(), StrError> {
+fn decode_segment(file: FileId, text: &str, base: usize, parts: &mut Vec<StrPart>) -> Result<(), StrError> {
     let mut lit = String::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -181,13 +165,7 @@ fn decode_segment(
                             }
                         }
                     }
-                    other => {
-                        return Err(bad_escape(
-                            base + i,
-                            base + i + 1 + other.len_utf8(),
-                            &format!("\\{other}"),
-                        ))
-                    }
+                    other => return Err(bad_escape(base + i, base + i + 1 + other.len_utf8(), &format!("\\{other}"))),
                 }
             }
             '$' if chars.peek().is_some_and(|(_, n)| *n == '{') => {
@@ -196,9 +174,7 @@ fn decode_segment(
                         start: base + i,
                         end: base + i + 2,
                         message: "unclosed `${`".into(),
-                        help:
-                            "Close the interpolation with `}`, or write `\\${` for a literal `${`."
-                                .into(),
+                        help: "Close the interpolation with `}`, or write `\\${` for a literal `${`.".into(),
                     });
                 };
                 let inner_start = i + 2;
@@ -246,20 +222,12 @@ pub fn parse_path(file: FileId, text: &str, base: usize) -> Option<Vec<Name>> {
     let mut names = Vec::new();
     let mut offset = base + lead;
     for seg in trimmed.split('.') {
-        let valid = seg
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && seg
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid = seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
             return None;
         }
-        names.push(Name {
-            text: seg.to_string(),
-            span: Span::new(file, offset, offset + seg.len()),
-        });
+        names.push(Name { text: seg.to_string(), span: Span::new(file, offset, offset + seg.len()) });
         offset += seg.len() + 1;
     }
     Some(names)
@@ -275,13 +243,7 @@ mod tests {
             .map(|p| match p {
                 StrPart::Lit(s) => s.clone(),
                 StrPart::Interp(path, _) => {
-                    format!(
-                        "<{}>",
-                        path.iter()
-                            .map(|n| n.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(".")
-                    )
+                    format!("<{}>", path.iter().map(|n| n.text.as_str()).collect::<Vec<_>>().join("."))
                 }
             })
             .collect()
@@ -303,19 +265,13 @@ mod tests {
     #[test]
     fn multiline_closing_line_sets_indent() {
         let raw = "\"\"\"\n    a\n      b\n\n    c\n    \"\"\"";
-        assert_eq!(
-            lit(&decode_multiline(FileId(0), raw, 0).expect("valid")),
-            "a\n  b\n\nc"
-        );
+        assert_eq!(lit(&decode_multiline(FileId(0), raw, 0).expect("valid")), "a\n  b\n\nc");
     }
 
     #[test]
     fn multiline_closing_after_content_strips_common_indent() {
         let raw = "\"\"\"\n    Welcome\n      x\n    last\"\"\"";
-        assert_eq!(
-            lit(&decode_multiline(FileId(0), raw, 0).expect("valid")),
-            "Welcome\n  x\nlast"
-        );
+        assert_eq!(lit(&decode_multiline(FileId(0), raw, 0).expect("valid")), "Welcome\n  x\nlast");
     }
 
     #[test]

@@ -4,14 +4,7 @@ use super::{Const, DefaultValue, FieldType, Record, RecordId, Schemas, Type};
 use indexmap::IndexMap;
 
 fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'static> {
-    FieldType {
-        type_,
-        required,
-        default: default.map(DefaultValue::Const),
-        derived: false,
-        span: None,
-        doc: None,
-    }
+    FieldType { type_, required, default: default.map(DefaultValue::Const), derived: false, span: None, doc: None }
 }
 
 fn optional(type_: Type) -> FieldType<'static> {
@@ -21,10 +14,7 @@ fn optional(type_: Type) -> FieldType<'static> {
 fn record(name: &str, inferred: bool, fields: Vec<(&str, FieldType<'static>)>) -> Record<'static> {
     Record {
         name: name.into(),
-        fields: fields
-            .into_iter()
-            .map(|(k, f)| (k.to_string(), f))
-            .collect::<IndexMap<_, _>>(),
+        fields: fields.into_iter().map(|(k, f)| (k.to_string(), f)).collect::<IndexMap<_, _>>(),
         open: false,
         inferred,
     }
@@ -38,23 +28,13 @@ pub fn schemas<'a>() -> Schemas<'a> {
         records.push(r);
         records.len() - 1
     };
-    let derived = |type_| FieldType {
-        type_,
-        required: false,
-        default: None,
-        derived: true,
-        span: None,
-        doc: None,
-    };
+    let derived = |type_| FieldType { type_, required: false, default: None, derived: true, span: None, doc: None };
     let project = push(record(
         "Project",
         true,
         vec![
             ("name", derived(Type::String)),
-            (
-                "version",
-                field(Type::String, Some(Const::EmptyString), false),
-            ),
+            ("version", field(Type::String, Some(Const::EmptyString), false)),
             ("repo", optional(Type::String)),
             ("src_dir", optional(Type::String)),
         ],
@@ -68,14 +48,8 @@ pub fn schemas<'a>() -> Schemas<'a> {
             ("postcmd", field(strings(), Some(Const::EmptyList), false)),
         ],
     ));
-    let target = push(record(
-        "Target",
-        true,
-        vec![
-            ("nodes", field(strings(), None, true)),
-            ("user", optional(Type::String)),
-        ],
-    ));
+    let target =
+        push(record("Target", true, vec![("nodes", field(strings(), None, true)), ("user", optional(Type::String))]));
     let instance = push(record(
         "Instance",
         true,
@@ -83,22 +57,8 @@ pub fn schemas<'a>() -> Schemas<'a> {
             ("name", derived(Type::String)),
             ("home", optional(Type::String)),
             ("deploy", optional(Type::Record(deploy))),
-            (
-                "install",
-                field(
-                    Type::List(Box::new(Type::Install)),
-                    Some(Const::EmptyList),
-                    false,
-                ),
-            ),
-            (
-                "targets",
-                field(
-                    Type::Map(Box::new(Type::Record(target))),
-                    Some(Const::EmptyMap),
-                    false,
-                ),
-            ),
+            ("install", field(Type::List(Box::new(Type::Install)), Some(Const::EmptyList), false)),
+            ("targets", field(Type::Map(Box::new(Type::Record(target))), Some(Const::EmptyMap), false)),
         ],
     ));
     let service = push(record(
@@ -156,15 +116,5 @@ pub fn schemas<'a>() -> Schemas<'a> {
     .into_iter()
     .map(|(n, id)| (n.to_string(), id))
     .collect();
-    Schemas {
-        records,
-        by_name,
-        project,
-        instance,
-        module,
-        target,
-        service,
-        tmpl_group,
-        copy_group,
-    }
+    Schemas { records, by_name, project, instance, module, target, service, tmpl_group, copy_group }
 }

@@ -1,0 +1,461 @@
+//! Stage 6, render: manifests → file trees in memory (spec §10).
+//!
+//! Input: each instance's manifest, lineage and install-group spans, and the
+//! definition and source directories. Output: a [`FileTree`] per instance
+//! (paths relative to `<out>/<instance>/`, contents, modes). Templates are
+//! read and compiled once per build (not once per instance) into one
+//! Handlebars registry in strict mode without HTML escaping.
+//!
+//! Invariants: this stage reads templates, extra files and copy sources but
+//! writes nothing (the CLI writes the tree); nothing is read from outside the
+//! definition directory and `facs.src_dir`, and no tree path leaves the
+//! release directory: a path, `replace` result or symlink that would is E018.
+
+mod copy;
+mod helpers;
+mod paths;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::Value;
+use crate::source::{SourceMap, Span};
+use handlebars::Handlebars;
+use regex::Regex;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// A rendered file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TreeFile {
+    /// Contents.
+    pub bytes: Vec<u8>,
+    /// Holds a secret: written with mode 0600.
+    pub secret: bool,
+}
+
+/// A rendered tree: path relative to `<out>/<instance>/` → file.
+pub type FileTree = BTreeMap<String, TreeFile>;
+
+/// One instance to render.
+pub struct Job<'j> {
+    /// The instance's name.
+    pub instance: &'j str,
+    /// Names of its lineage, most-base first.
+    pub lineage: Vec<String>,
+    /// Its manifest.
+    pub manifest: &'j Value,
+    /// Spans of `install` entries by path (`0`, `0.files.1`, `0.pattern`...).
+    pub install_spans: &'j HashMap<String, Span>,
+    /// Fallback span (the instance's name).
+    pub span: Span,
+    /// `<out>/<instance>/<project>` (absolute), for `facs.release_dir`.
+    pub release_dir: String,
+}
+
+enum Template {
+    Text(String),
+    Binary(Vec<u8>),
+    Broken,
+}
+
+/// Templates of one build, compiled once.
+pub struct Renderer {
+    registry: Handlebars<'static>,
+    templates: HashMap<PathBuf, Template>,
+    roots: HashMap<PathBuf, Result<Vec<(String, PathBuf)>, String>>,
+    definition_dir: PathBuf,
+    src_dir: PathBuf,
+    /// Template syntax errors (reported once per file).
+    pub errors: Vec<Diagnostic>,
+}
+
+impl Renderer {
+    /// Finds, reads and compiles every template the jobs use. Template texts
+    /// are added to `sources` so diagnostics can show them.
+    pub fn prepare(sources: &mut SourceMap, definition_dir: &Path, src_dir: &Path, jobs: &[Job<'_>]) -> Renderer {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_escape_fn(handlebars::no_escape);
+        helpers::register(&mut registry);
+        let definition_dir = std::fs::canonicalize(definition_dir).unwrap_or_else(|_| definition_dir.to_path_buf());
+        let src_dir = std::fs::canonicalize(src_dir).unwrap_or_else(|_| src_dir.to_path_buf());
+        let mut renderer = Renderer {
+            registry,
+            templates: HashMap::new(),
+            roots: HashMap::new(),
+            definition_dir,
+            src_dir,
+            errors: Vec::new(),
+        };
+        for job in jobs {
+            for group in tmpl_groups(job.manifest) {
+                let Some(dir) = group.get_path(&["dir"]).and_then(Value::as_str) else { continue };
+                let Ok(dir) = paths::relative_inside(dir) else { continue };
+                for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
+                    let root = renderer.definition_dir.join(&dir).join(name);
+                    renderer.discover(sources, &root);
+                }
+            }
+        }
+        renderer
+    }
+
+    fn discover(&mut self, sources: &mut SourceMap, root: &Path) {
+        if self.roots.contains_key(root) {
+            return;
+        }
+        let found = paths::walk_files(root, &self.definition_dir);
+        if let Ok(files) = &found {
+            for (_, path) in files {
+                if self.templates.contains_key(path) {
+                    continue;
+                }
+                let template = self.load_template(sources, path);
+                self.templates.insert(path.clone(), template);
+            }
+        }
+        self.roots.insert(root.to_path_buf(), found);
+    }
+
+    fn load_template(&mut self, sources: &mut SourceMap, path: &Path) -> Template {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(_) => return Template::Broken,
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return Template::Binary(e.into_bytes()),
+        };
+        let name = path
+            .strip_prefix(&self.definition_dir)
+            .map(crate::source::relative_name)
+            .unwrap_or_else(|_| path.display().to_string());
+        let file = sources.add(name.clone(), text.clone());
+        match self.registry.register_template_string(&name, &text) {
+            Ok(()) => Template::Text(name),
+            Err(e) => {
+                let (line, column) = e.pos().unwrap_or((1, 1));
+                let start = sources.get(file).map_or(0, |f| f.offset_of(line, column));
+                let reason = e.reason().to_string();
+                self.errors.push(
+                    Diagnostic::error(
+                        Code::E015,
+                        Span::new(file, start, start + 1),
+                        format!("template syntax error: {reason}"),
+                    )
+                    .with_primary_label("the template cannot be parsed here")
+                    .with_help(
+                        "Fix the Handlebars syntax: every `{{#block}}` needs its `{{/block}}` and every `{{` its `}}`.",
+                    ),
+                );
+                Template::Broken
+            }
+        }
+    }
+
+    /// Renders one instance's tree. Errors name the instance.
+    pub fn render(&self, sources: &SourceMap, job: &Job<'_>) -> Result<FileTree, Vec<Diagnostic>> {
+        let mut tree = FileTree::new();
+        let mut errors = Vec::new();
+        let project = job.manifest.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string();
+        let version = job.manifest.get_path(&["facs", "version"]).and_then(Value::interpolated).unwrap_or_default();
+        let release = project.clone();
+        let deploy = format!("{project}/_DEPLOY_");
+        let context = self.context(job);
+        let secrets = secret_strings(job.manifest);
+        let span_of = |key: &str| job.install_spans.get(key).copied().unwrap_or(job.span);
+        let install = match job.manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
+            Some(Value::List(groups)) => groups.clone(),
+            _ => Vec::new(),
+        };
+        for (g, group) in install.iter().enumerate() {
+            let is_tmpl = group.get_path(&["type"]).and_then(Value::as_str) == Some("tmpl");
+            if is_tmpl {
+                self.render_tmpl_group(
+                    sources,
+                    job,
+                    g,
+                    group,
+                    &context,
+                    &secrets,
+                    &release,
+                    &mut tree,
+                    &mut errors,
+                    &span_of,
+                );
+            } else {
+                let ctx =
+                    copy::CopyCtx { definition_dir: &self.definition_dir, src_dir: &self.src_dir, deploy: &deploy };
+                copy::copy_group(&ctx, g, group, &span_of, &mut tree, &mut errors);
+            }
+        }
+        for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
+            let root = self.definition_dir.join("extra").join(name);
+            match paths::walk_files(&root, &self.definition_dir) {
+                Ok(files) => {
+                    for (rel, path) in files {
+                        match std::fs::read(&path) {
+                            Ok(bytes) => {
+                                tree.insert(format!("{deploy}/{rel}"), TreeFile { bytes, secret: false });
+                            }
+                            Err(e) => errors.push(Diagnostic::error(
+                                Code::E022,
+                                job.span,
+                                format!("cannot read extra file {}: {e}", path.display()),
+                            )),
+                        }
+                    }
+                }
+                Err(why) => errors.push(escape_error(job.span, &why)),
+            }
+        }
+        tree.insert(
+            format!("{deploy}/etc/{project}.version"),
+            TreeFile { bytes: format!("{version}\n").into_bytes(), secret: false },
+        );
+        genconfig(job.manifest, &deploy, &mut tree);
+        if errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(errors)
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn render_tmpl_group(
+        &self,
+        sources: &SourceMap,
+        job: &Job<'_>,
+        g: usize,
+        group: &Value,
+        context: &serde_json::Value,
+        secrets: &[String],
+        release: &str,
+        tree: &mut FileTree,
+        errors: &mut Vec<Diagnostic>,
+        span_of: &dyn Fn(&str) -> Span,
+    ) {
+        let dir = group.get_path(&["dir"]).and_then(Value::as_str).unwrap_or("");
+        let dir = match paths::relative_inside(dir) {
+            Ok(d) => d,
+            Err(why) => {
+                errors.push(escape_error(span_of(&format!("{g}.dir")), &why));
+                return;
+            }
+        };
+        let skip = match group.get_path(&["skip"]).and_then(Value::as_str).map(Regex::new) {
+            None => None,
+            Some(Ok(re)) => Some(re),
+            Some(Err(e)) => {
+                errors.push(bad_regex(span_of(&format!("{g}.skip")), "skip", &e));
+                return;
+            }
+        };
+        // Later roots replace earlier ones' files of the same path.
+        let mut chosen: BTreeMap<String, &PathBuf> = BTreeMap::new();
+        for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
+            let root = self.definition_dir.join(&dir).join(name);
+            match self.roots.get(&root) {
+                Some(Ok(files)) => {
+                    for (rel, path) in files {
+                        if skip.as_ref().is_some_and(|re| rel.split('/').any(|c| re.is_match(c))) {
+                            continue;
+                        }
+                        chosen.insert(rel.clone(), path);
+                    }
+                }
+                Some(Err(why)) => errors.push(escape_error(span_of(&format!("{g}.dir")), why)),
+                None => {}
+            }
+        }
+        for (rel, path) in chosen {
+            let out_path = format!("{release}/{rel}");
+            match self.templates.get(path) {
+                Some(Template::Text(name)) => match self.registry.render(name, context) {
+                    Ok(text) => {
+                        let secret = secrets.iter().any(|s| text.contains(s.as_str()));
+                        tree.insert(out_path, TreeFile { bytes: text.into_bytes(), secret });
+                    }
+                    Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
+                },
+                Some(Template::Binary(bytes)) => {
+                    tree.insert(out_path, TreeFile { bytes: bytes.clone(), secret: false });
+                }
+                Some(Template::Broken) | None => {}
+            }
+        }
+    }
+
+    fn context(&self, job: &Job<'_>) -> serde_json::Value {
+        let mut ctx = serde_json::Value::from(job.manifest);
+        if let Some(obj) = ctx.as_object_mut() {
+            if let Some(instance) = obj.get("instance").cloned() {
+                obj.insert("env".into(), instance);
+            }
+            if let Some(serde_json::Value::Object(facs)) = obj.get_mut("facs") {
+                facs.insert("src_dir".into(), self.src_dir.to_string_lossy().into_owned().into());
+                facs.insert("release_dir".into(), job.release_dir.clone().into());
+                facs.insert("deploy_dir".into(), format!("{}/_DEPLOY_", job.release_dir).into());
+            }
+        }
+        ctx
+    }
+}
+
+fn tmpl_groups(manifest: &Value) -> Vec<&Value> {
+    match manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
+        Some(Value::List(groups)) => {
+            groups.iter().filter(|g| g.get_path(&["type"]).and_then(Value::as_str) == Some("tmpl")).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Every secret string of a manifest (to tell which rendered files hold one).
+fn secret_strings(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Secret(inner) => {
+                if let Some(s) = inner.as_str().filter(|s| s.len() >= 4) {
+                    out.push(s.to_string());
+                }
+                walk(inner, out);
+            }
+            Value::List(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Map(m) => m.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    walk(v, &mut out);
+    out
+}
+
+/// `D/etc/<instance_name>.json` per service instance of each `genconfig` module.
+fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
+    let Some(Value::Map(modules)) = manifest.get_path(&["module"]) else { return };
+    for (name, module) in modules {
+        if module.get_path(&["genconfig"]) != Some(&Value::Bool(true)) {
+            continue;
+        }
+        let copies = match module.get_path(&["service", "instances"]).map(Value::unwrap_secret) {
+            Some(Value::List(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        if copies.is_empty() {
+            tree.insert(
+                format!("{deploy}/etc/{name}.json"),
+                TreeFile { bytes: module.to_pretty_json(true).into_bytes(), secret: true },
+            );
+            continue;
+        }
+        for copy in copies {
+            let Some(instance_name) = copy.get_path(&["instance_name"]).and_then(Value::as_str) else { continue };
+            let mut entry = module.clone();
+            if let Value::Map(m) = &mut entry {
+                if let Some(Value::Map(service)) = m.get_mut("service") {
+                    service.insert("instance_name".into(), Value::Str(instance_name.to_string()));
+                    if let Some(uiid) = copy.get_path(&["uiid"]).and_then(Value::interpolated) {
+                        service.insert("uiid".into(), Value::Str(uiid));
+                    }
+                }
+            }
+            tree.insert(
+                format!("{deploy}/etc/{instance_name}.json"),
+                TreeFile { bytes: entry.to_pretty_json(true).into_bytes(), secret: true },
+            );
+        }
+    }
+}
+
+fn render_error(sources: &SourceMap, template: &str, e: &handlebars::RenderError, instance: &str) -> Diagnostic {
+    let file = e.template_name.as_deref().and_then(|n| sources.find(n)).or_else(|| sources.find(template));
+    let (message, help) = match e.reason() {
+        handlebars::RenderErrorReason::MissingVariable(Some(path)) => (
+            format!("missing variable `{path}`"),
+            format!("Set `{path}` for this instance, or guard it with `{{{{#if {path}}}}}` or `{{{{default {path} \"...\"}}}}`."),
+        ),
+        handlebars::RenderErrorReason::MissingVariable(None) => (
+            "missing variable".to_string(),
+            "Set the value for this instance, or guard it with `{{#if ...}}` or `{{default ... \"...\"}}`.".to_string(),
+        ),
+        handlebars::RenderErrorReason::HelperNotFound(name) => (
+            format!("unknown helper `{name}`"),
+            "Available helpers: the Handlebars built-ins and eq ne lt gt and or not json join upper lower default.".to_string(),
+        ),
+        other => (other.to_string(), "Fix the template expression.".to_string()),
+    };
+    let message = format!("{message} while rendering instance `{instance}`");
+    match file {
+        Some(file) => {
+            let (start, end) = sources.get(file).map_or((0, 0), |f| {
+                let start = f.offset_of(e.line_no.unwrap_or(1), e.column_no.unwrap_or(1));
+                let rest = f.text.get(start..).unwrap_or("");
+                let line_len = rest.find('\n').unwrap_or(rest.len());
+                let end = rest.get(..line_len).and_then(|l| l.find("}}")).map_or(start + 1, |p| start + p + 2);
+                (start, end)
+            });
+            Diagnostic::error(Code::E015, Span::new(file, start, end), message)
+                .with_primary_label("while rendering this expression")
+                .with_help(help)
+        }
+        None => Diagnostic::global(Code::E015, format!("{message} in {template}")).with_help(help),
+    }
+}
+
+fn escape_error(span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error(Code::E018, span, why.to_string())
+        .with_primary_label("this path would leave the allowed directories")
+        .with_help("Keep templates, extra files and copy sources inside the definition directory or facs.src_dir, and destinations inside the release directory.")
+}
+
+fn bad_regex(span: Span, what: &str, e: &regex::Error) -> Diagnostic {
+    let detail = e.to_string().lines().last().unwrap_or("").trim().to_string();
+    Diagnostic::error(Code::E019, span, format!("invalid regular expression in `{what}`: {detail}"))
+        .with_primary_label("not a valid regex")
+        .with_help("Use Rust `regex` syntax; escape literal dots and brackets as `\\\\.` and `\\\\[`.")
+}
+
+/// Merges E015 errors that differ only in the instance being rendered, so a
+/// template broken for a thousand instances is one error naming a few.
+pub fn group_template_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::new();
+    let mut instances: Vec<Vec<String>> = Vec::new();
+    for d in diagnostics {
+        let split = d.message.rsplit_once(" while rendering instance ").map(|(a, b)| (a.to_string(), b.to_string()));
+        match (d.code, split) {
+            (Code::E015, Some((base, inst))) => {
+                let found = out.iter().position(|o| {
+                    o.code == Code::E015
+                        && o.primary == d.primary
+                        && o.message.starts_with(&format!("{base} while rendering instance"))
+                });
+                match found {
+                    Some(i) => {
+                        if let Some(list) = instances.get_mut(i) {
+                            list.push(inst);
+                        }
+                    }
+                    None => {
+                        out.push(d);
+                        instances.push(vec![inst]);
+                    }
+                }
+            }
+            _ => {
+                out.push(d);
+                instances.push(Vec::new());
+            }
+        }
+    }
+    for (d, names) in out.iter_mut().zip(instances) {
+        if names.len() > 1 {
+            let base =
+                d.message.rsplit_once(" while rendering instance ").map_or(d.message.clone(), |(a, _)| a.to_string());
+            let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+            let more = names.len().saturating_sub(3);
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            d.message = format!("{base} while rendering instances {}{tail}", shown.join(", "));
+        }
+    }
+    out
+}

@@ -1,0 +1,118 @@
+//! `copy` install groups (spec §10): `files` (must exist, E022), `optfiles`
+//! (copied when present), `pattern`/`replace` renaming.
+
+use super::paths;
+use super::{bad_regex, escape_error, FileTree, TreeFile};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::Value;
+use crate::source::Span;
+use regex::Regex;
+use std::path::Path;
+
+/// Where copies come from and go.
+pub struct CopyCtx<'c> {
+    /// Canonical definition directory.
+    pub definition_dir: &'c Path,
+    /// Canonical `facs.src_dir`: relative sources are relative to it.
+    pub src_dir: &'c Path,
+    /// The deploy dir's path in the tree (`<project>/_DEPLOY_`).
+    pub deploy: &'c str,
+}
+
+fn strings(group: &Value, key: &str) -> Vec<String> {
+    match group.get_path(&[key]).map(Value::unwrap_secret) {
+        Some(Value::List(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Copies one group into the tree.
+pub fn copy_group(
+    ctx: &CopyCtx<'_>,
+    g: usize,
+    group: &Value,
+    span_of: &dyn Fn(&str) -> Span,
+    tree: &mut FileTree,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let pattern = match group.get_path(&["pattern"]).and_then(Value::as_str).map(Regex::new) {
+        None => None,
+        Some(Ok(re)) => Some(re),
+        Some(Err(e)) => {
+            errors.push(bad_regex(span_of(&format!("{g}.pattern")), "pattern", &e));
+            return;
+        }
+    };
+    let replace = group.get_path(&["replace"]).and_then(Value::as_str).unwrap_or("").to_string();
+    for (list, required) in [("files", true), ("optfiles", false)] {
+        for (j, source) in strings(group, list).iter().enumerate() {
+            let span = span_of(&format!("{g}.{list}.{j}"));
+            let source_path = ctx.src_dir.join(source);
+            if !source_path.exists() {
+                if required {
+                    errors.push(
+                        Diagnostic::error(Code::E022, span, format!("file to copy does not exist: `{source}`"))
+                            .with_primary_label(format!("not found in {}", ctx.src_dir.display()))
+                            .with_help("Fix the path (relative sources are relative to facs.src_dir), or list it under `optfiles` if it may be absent."),
+                    );
+                }
+                continue;
+            }
+            let canonical = match std::fs::canonicalize(&source_path) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(escape_error(span, &format!("cannot resolve `{source}`: {e}")));
+                    continue;
+                }
+            };
+            if !canonical.starts_with(ctx.definition_dir) && !canonical.starts_with(ctx.src_dir) {
+                errors
+                    .push(escape_error(span, &format!("`{source}` is outside the definition and source directories")));
+                continue;
+            }
+            let destination = match &pattern {
+                Some(re) => re.replace_all(source, replace.as_str()).into_owned(),
+                None if Path::new(source).is_absolute() => {
+                    Path::new(source).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                }
+                None => source.clone(),
+            };
+            let dest_span = if pattern.is_some() { span_of(&format!("{g}.replace")) } else { span };
+            let Ok(dest) = paths::relative_inside(&destination) else {
+                errors.push(escape_error(
+                    dest_span,
+                    &format!("copying `{source}` to `{destination}` would leave the deploy directory"),
+                ));
+                continue;
+            };
+            let dest = crate::source::relative_name(&dest);
+            if dest.is_empty() {
+                errors.push(escape_error(dest_span, &format!("copying `{source}` has an empty destination")));
+                continue;
+            }
+            if canonical.is_dir() {
+                match paths::walk_files(&canonical, &canonical) {
+                    Ok(files) => {
+                        for (rel, path) in files {
+                            read_into(tree, &format!("{}/{dest}/{rel}", ctx.deploy), &path, span, errors);
+                        }
+                    }
+                    Err(why) => errors.push(escape_error(span, &why)),
+                }
+            } else if canonical.is_file() {
+                read_into(tree, &format!("{}/{dest}", ctx.deploy), &canonical, span, errors);
+            } else {
+                errors.push(escape_error(span, &format!("`{source}` is not a regular file")));
+            }
+        }
+    }
+}
+
+fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span, errors: &mut Vec<Diagnostic>) {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            tree.insert(key.to_string(), TreeFile { bytes, secret: false });
+        }
+        Err(e) => errors.push(Diagnostic::error(Code::E022, span, format!("cannot read `{}`: {e}", path.display()))),
+    }
+}

@@ -1,0 +1,83 @@
+//! Path confinement: every path render reads must stay inside the
+//! definition or source directory, and every tree path inside the release
+//! directory (spec §10, E018).
+
+use std::path::{Component, Path, PathBuf};
+
+/// A relative path with no `..` that could climb out; `Err` explains why not.
+pub fn relative_inside(path: &str) -> Result<PathBuf, String> {
+    if path.contains('\0') {
+        return Err(format!("path `{}` contains a NUL byte", path.escape_debug()));
+    }
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return Err(format!("`{path}` is absolute; it must be relative to the definition directory"));
+    }
+    normalize(p).ok_or_else(|| format!("`{path}` climbs out of its directory with `..`"))
+}
+
+/// Removes `.` and resolves `..` lexically; `None` when `..` would climb above the start.
+pub fn normalize(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(s) => out.push(s),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Every regular file below `root` as (relative `/` path, canonical path),
+/// sorted. A missing root is empty. Symlinks are followed only while they stay
+/// inside `allowed`; loops, escapes and special files (FIFOs, devices) are errors.
+pub fn walk_files(root: &Path, allowed: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    if !root.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+        let entry = entry.map_err(|e| match e.loop_ancestor() {
+            Some(_) => format!("symlink loop below {}", root.display()),
+            None => format!("cannot read below {}: {e}", root.display()),
+        })?;
+        let canonical = std::fs::canonicalize(entry.path())
+            .map_err(|e| format!("cannot resolve {}: {e}", entry.path().display()))?;
+        if !canonical.starts_with(allowed) {
+            return Err(format!(
+                "`{}` leads outside the definition directory (to {})",
+                entry.path().display(),
+                canonical.display()
+            ));
+        }
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            continue;
+        }
+        if !file_type.is_file() {
+            return Err(format!("`{}` is not a regular file", entry.path().display()));
+        }
+        let rel = entry.path().strip_prefix(root).map(crate::source::relative_name).unwrap_or_default();
+        out.push((rel, canonical));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn climbing_out_is_refused() {
+        assert!(relative_inside("a/../../b").is_err());
+        assert!(relative_inside("/etc/shadow").is_err());
+        assert!(relative_inside("../../etc/passwd").is_err());
+        assert_eq!(relative_inside("a/./b/../c").ok(), Some(PathBuf::from("a/c")));
+    }
+}
