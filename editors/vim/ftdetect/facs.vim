@@ -1,0 +1,2 @@
+" Filetype detection for .facs configuration files.
+autocmd BufNewFile,BufRead *.facs setfiletype facs
