@@ -127,8 +127,16 @@ impl Ui {
     /// A closing summary for people (not printed in JSON mode).
     pub fn summary(&mut self, sink_errors: usize, warnings: usize) {
         if self.format == MessageFormat::Human && (sink_errors > 0 || warnings > 0) {
+            let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+            let mut parts = Vec::new();
+            if sink_errors > 0 {
+                parts.push(plural(sink_errors, "error"));
+            }
+            if warnings > 0 {
+                parts.push(plural(warnings, "warning"));
+            }
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{sink_errors} error(s), {warnings} warning(s)");
+            let _ = writeln!(err, "{}", parts.join(", "));
         }
     }
 }

@@ -30,6 +30,14 @@ pub struct TreeFile {
     pub bytes: Vec<u8>,
     /// Holds a secret: written with mode 0600.
     pub secret: bool,
+    /// The source was executable: written with mode 0755 (0700 with a secret).
+    pub executable: bool,
+}
+
+/// True when a file has an execute bit.
+pub(crate) fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// A rendered tree: path relative to `<out>/<instance>/` → file.
@@ -195,7 +203,8 @@ impl Renderer {
                     for (rel, path) in files {
                         match std::fs::read(&path) {
                             Ok(bytes) => {
-                                tree.insert(format!("{deploy}/{rel}"), TreeFile { bytes, secret: false });
+                                let executable = is_executable(&path);
+                                tree.insert(format!("{deploy}/{rel}"), TreeFile { bytes, secret: false, executable });
                             }
                             Err(e) => errors.push(Diagnostic::error(
                                 Code::E022,
@@ -210,7 +219,7 @@ impl Renderer {
         }
         tree.insert(
             format!("{deploy}/etc/{project}.version"),
-            TreeFile { bytes: format!("{version}\n").into_bytes(), secret: false },
+            TreeFile { bytes: format!("{version}\n").into_bytes(), secret: false, executable: false },
         );
         genconfig(job.manifest, &deploy, &mut tree);
         if errors.is_empty() {
@@ -273,12 +282,13 @@ impl Renderer {
                 Some(Template::Text(name)) => match self.registry.render(name, context) {
                     Ok(text) => {
                         let secret = secrets.iter().any(|s| text.contains(s.as_str()));
-                        tree.insert(out_path, TreeFile { bytes: text.into_bytes(), secret });
+                        let executable = is_executable(path);
+                        tree.insert(out_path, TreeFile { bytes: text.into_bytes(), secret, executable });
                     }
                     Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
                 },
                 Some(Template::Binary(bytes)) => {
-                    tree.insert(out_path, TreeFile { bytes: bytes.clone(), secret: false });
+                    tree.insert(out_path, TreeFile { bytes: bytes.clone(), secret: false, executable: is_executable(path) });
                 }
                 Some(Template::Broken) | None => {}
             }
@@ -344,7 +354,7 @@ fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
         if copies.is_empty() {
             tree.insert(
                 format!("{deploy}/etc/{name}.json"),
-                TreeFile { bytes: module.to_pretty_json(true).into_bytes(), secret: true },
+                TreeFile { bytes: module.to_pretty_json(true).into_bytes(), secret: true, executable: false },
             );
             continue;
         }
@@ -361,7 +371,7 @@ fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
             }
             tree.insert(
                 format!("{deploy}/etc/{instance_name}.json"),
-                TreeFile { bytes: entry.to_pretty_json(true).into_bytes(), secret: true },
+                TreeFile { bytes: entry.to_pretty_json(true).into_bytes(), secret: true, executable: false },
             );
         }
     }

@@ -95,7 +95,12 @@ pub fn write_tree(out_dir: &Path, name: &str, tree: &FileTree) -> io::Result<()>
             if let Some(parent) = path.parent() {
                 fs::DirBuilder::new().recursive(true).mode(0o755).create(parent)?;
             }
-            let mode = if file.secret { 0o600 } else { 0o644 };
+            let mode = match (file.secret, file.executable) {
+                (true, true) => 0o700,
+                (true, false) => 0o600,
+                (false, true) => 0o755,
+                (false, false) => 0o644,
+            };
             let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&path)?;
             f.write_all(&file.bytes)?;
         }

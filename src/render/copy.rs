@@ -111,7 +111,7 @@ pub fn copy_group(
 fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span, errors: &mut Vec<Diagnostic>) {
     match std::fs::read(path) {
         Ok(bytes) => {
-            tree.insert(key.to_string(), TreeFile { bytes, secret: false });
+            tree.insert(key.to_string(), TreeFile { bytes, secret: false, executable: super::is_executable(path) });
         }
         Err(e) => errors.push(Diagnostic::error(Code::E022, span, format!("cannot read `{}`: {e}", path.display()))),
     }

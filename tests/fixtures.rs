@@ -1,0 +1,138 @@
+//! The fixture harness: runs the real `facs` binary on every definition
+//! directory `tests/fixtures/<group>/<case>/` and snapshots what a user sees.
+//!
+//! A case directory holds `.facs` files (and `tmpl/`, `extra/`, files to
+//! copy), optionally `state/` (copied in as the starting state, to fix
+//! secrets) and `args` (extra words for `facs build`). The snapshot shows the
+//! sources, the exit status, the human diagnostics, and every manifest and
+//! rendered file with a `//// path` header. See tests/README.md.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn files_below(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if !root.exists() {
+        return out;
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn rel(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root).expect("below root").to_string_lossy().replace('\\', "/")
+}
+
+/// Runs one case and returns the snapshot text.
+fn run_case(case: &Path) -> String {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = work.path().join("project");
+    copy_dir(case, &project);
+    let _ = std::fs::remove_dir_all(project.join("state"));
+    let _ = std::fs::remove_file(project.join("args"));
+    let state = work.path().join("state");
+    if case.join("state").is_dir() {
+        copy_dir(&case.join("state"), &state);
+    }
+    let out = work.path().join("out");
+    let args: Vec<String> = std::fs::read_to_string(case.join("args"))
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let output = Command::new(env!("CARGO_BIN_EXE_facs"))
+        .arg("-p")
+        .arg(&project)
+        .arg("build")
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(&state)
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run facs");
+
+    let mut snap = String::new();
+    writeln!(snap, "----- SOURCE CODE").ok();
+    for file in files_below(&project) {
+        let name = rel(&file, &project);
+        if name.ends_with(".facs") || name.starts_with("tmpl/") {
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                writeln!(snap, "//// {name}\n{text}").ok();
+            }
+        }
+    }
+    writeln!(snap, "----- EXIT STATUS\n{}", output.status.code().unwrap_or(-1)).ok();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    writeln!(snap, "----- DIAGNOSTICS\n{stderr}").ok();
+    writeln!(snap, "----- OUTPUT").ok();
+    for file in files_below(&out) {
+        let name = rel(&file, &out);
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777
+        };
+        match std::fs::read_to_string(&file) {
+            Ok(text) => writeln!(snap, "//// {name} ({mode:o})\n{text}").ok(),
+            Err(_) => writeln!(snap, "//// {name} ({mode:o}, binary)").ok(),
+        };
+    }
+    snap.replace(&work.path().to_string_lossy().to_string(), "<tmp>")
+}
+
+#[test]
+fn fixtures() {
+    let uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
+    insta::with_settings!({
+        filters => vec![(uuid, "<uuid4>")],
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::glob!("fixtures/*/*/main.facs", |path| {
+            let case = path.parent().expect("case dir");
+            let name = case.file_name().expect("case name").to_string_lossy().into_owned();
+            insta::assert_snapshot!(name, run_case(case));
+        });
+    });
+}
+
+/// Tidy check (rust-analyzer style): every diagnostic code has an error fixture
+/// named after it, so no code ships without a test of what users see.
+#[test]
+fn every_code_has_a_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/errors");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures/errors")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<&str> = facs::diagnostic::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|code| !names.iter().any(|n| n.starts_with(&format!("{code}_"))))
+        .collect();
+    assert!(missing.is_empty(), "codes without a fixture in tests/fixtures/errors: {missing:?}");
+}
