@@ -44,6 +44,8 @@ pub struct Compiled {
     pub manifest: Value,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// The manifest as written (pretty JSON, secrets revealed), once serialized.
+    pub json: String,
     /// Spans of `instance.install` entries (`0`, `0.files.1`, `0.pattern`...;
     /// `""` for the whole list), for render's diagnostics.
     pub install_spans: std::collections::HashMap<String, crate::source::Span>,
@@ -183,7 +185,12 @@ pub fn compile_instance<'a>(
     errors.append(&mut eval.errors);
     let spans = install_spans(&instance);
     let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
-        return Some(Compiled { manifest: Value::Null, diagnostics: errors, install_spans: spans });
+        return Some(Compiled {
+            manifest: Value::Null,
+            diagnostics: errors,
+            json: String::new(),
+            install_spans: spans,
+        });
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
     let version = project_value.get_path(&["version"]).cloned().unwrap_or(Value::Str(String::new()));
@@ -198,7 +205,7 @@ pub fn compile_instance<'a>(
     manifest.insert("project".to_string(), project_value);
     manifest.insert("instance".to_string(), instance_value);
     manifest.insert("module".to_string(), Value::Map(module_values));
-    Some(Compiled { manifest: Value::Map(manifest), diagnostics: errors, install_spans: spans })
+    Some(Compiled { manifest: Value::Map(manifest), diagnostics: errors, json: String::new(), install_spans: spans })
 }
 
 fn finish_root<'a>(

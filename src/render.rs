@@ -288,7 +288,10 @@ impl Renderer {
                     Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
                 },
                 Some(Template::Binary(bytes)) => {
-                    tree.insert(out_path, TreeFile { bytes: bytes.clone(), secret: false, executable: is_executable(path) });
+                    tree.insert(
+                        out_path,
+                        TreeFile { bytes: bytes.clone(), secret: false, executable: is_executable(path) },
+                    );
                 }
                 Some(Template::Broken) | None => {}
             }

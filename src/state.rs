@@ -4,15 +4,14 @@
 //! Input: `<state>/<owner>/state.json` in the original facsimile's format.
 //! Output: the same document with only new entries added. Invariants: a value
 //! once written is never changed or dropped (unknown keys are kept as read);
-//! the file is replaced atomically (temp file, fsync, rename, fsync of the
-//! directory) with mode 0600 under an exclusive lock on `<owner>/.lock`; the
+//! the file is replaced atomically (temp file, sync, rename, sync) with mode 0600 under an exclusive lock on `<owner>/.lock`; the
 //! previous generation is kept as `state.json.bak`; a file that cannot be read
 //! as state is refused, never treated as empty (that would silently rotate
 //! every password).
 
 mod store;
 
-pub use store::{LoadError, StateDir, StateLock};
+pub use store::{LoadError, LockFile, Staged, StateDir, StateLock};
 
 use serde_json::{Map, Value as Json};
 

@@ -85,7 +85,7 @@ pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32
     }
     // State is persisted like a build, so the printed values are the ones
     // every later build reproduces.
-    let mut compilation = build::compile(&resolved, &schemas, &selected, options, Mode::Build, &mut sink);
+    let mut compilation = build::compile(&resolved, &schemas, &selected, options, Mode::Manifest, &mut sink);
     if !sink.has_errors() && compilation.failures.is_empty() {
         build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
     }

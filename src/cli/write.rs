@@ -29,10 +29,10 @@ pub fn write_outputs(
     sweep_staging(out_dir);
     let instances = compilation.instances();
     let mut failures: Vec<String> = instances
-        .par_iter()
+        .iter()
         .filter_map(|(id, compiled)| {
             let name = resolved.instances.get(*id)?.name();
-            write_manifest(out_dir, name, &compiled.manifest.to_pretty_json(true))
+            write_manifest(out_dir, name, &compiled.json)
                 .err()
                 .map(|e| format!("cannot write {}/{name}.json: {e}", out_dir.display()))
         })
@@ -50,9 +50,17 @@ pub fn write_outputs(
     failures
 }
 
-/// Writes `<out>/<name>.json` atomically with mode 0600.
+/// Writes `<out>/<name>.json` atomically with mode 0600, unless it already
+/// holds exactly this text (rebuilds of unchanged instances touch nothing).
 pub fn write_manifest(out_dir: &Path, name: &str, text: &str) -> io::Result<()> {
     let path = out_dir.join(format!("{name}.json"));
+    if let Ok(meta) = fs::symlink_metadata(&path) {
+        use std::os::unix::fs::PermissionsExt;
+        let same_size = meta.is_file() && meta.len() == text.len() as u64 && meta.permissions().mode() & 0o777 == 0o600;
+        if same_size && fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            return Ok(());
+        }
+    }
     let tmp = out_dir.join(format!(".{name}.json.tmp.{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;

@@ -325,6 +325,10 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             .map(|(k, _)| k.as_str());
         let declared = record.into_iter().flat_map(|r| r.fields.keys().map(String::as_str));
         let near = declared.chain(earlier).find(|s| {
+            // Edit distance is at least the length difference: skip the work.
+            if s.len().abs_diff(key.len()) > 2 {
+                return false;
+            }
             let d = strsim::osa_distance(key, s);
             (1..=2).contains(&d) && !differ_only_in_digits(key, s)
         });

@@ -317,9 +317,9 @@ impl<'a> Merger<'a, '_> {
                 }
                 let mut fresh = Node::empty_map(&key.text, key.span, self.scope);
                 fresh.first = Some((Shape::Map, key.span));
-                if let Some(old) = map.get(&key.text) {
+                if let Some(old) = map.get_mut(&key.text) {
                     fresh.setters = old.setters;
-                    fresh.history = old.history.clone();
+                    fresh.history = std::mem::take(&mut old.history);
                 }
                 map.insert(key.text.clone(), fresh);
             }
@@ -361,12 +361,15 @@ impl<'a> Merger<'a, '_> {
         action: Action,
     ) {
         let mut node = self.build(src, &key.text, key.span, ty);
-        if let Some(old) = map.get(&key.text) {
-            self.check_shape(old, src.shape(), src.span(), ty);
-            node.first = old.first.or(node.first);
+        if let Some(old) = map.get_mut(&key.text) {
+            let old_first = old.first;
             node.setters = old.setters;
             node.last_body = old.last_body;
-            node.history = old.history.clone();
+            node.history = std::mem::take(&mut old.history);
+            if let Some(old) = map.get(&key.text) {
+                self.check_shape(old, src.shape(), src.span(), ty);
+            }
+            node.first = old_first.or(node.first);
         }
         node.touch(self.body, src.span(), action);
         map.insert(key.text.clone(), node);

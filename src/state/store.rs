@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The largest state file read; a bigger one is refused (it cannot be ours).
 pub const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
@@ -48,6 +48,19 @@ pub struct StateLock {
     _file: File,
 }
 
+/// An owner's open lock file, not yet locked.
+pub struct LockFile {
+    file: File,
+}
+
+impl LockFile {
+    /// Blocks until the exclusive lock is held.
+    pub fn acquire(self) -> io::Result<StateLock> {
+        FileExt::lock_exclusive(&self.file)?;
+        Ok(StateLock { _file: self.file })
+    }
+}
+
 impl StateDir {
     /// The state directory at `root`.
     pub fn new(root: impl Into<PathBuf>) -> StateDir {
@@ -66,6 +79,13 @@ impl StateDir {
 
     /// Takes the exclusive lock of an owner, creating its directory (0700).
     pub fn lock(&self, owner: &str) -> io::Result<StateLock> {
+        self.lock_file(owner)?.acquire()
+    }
+
+    /// Creates (or opens) an owner's directory and lock file without locking
+    /// it. Creating files is the slow part on most disks and needs no order,
+    /// so a batch creates them in parallel and then acquires them in order.
+    pub fn lock_file(&self, owner: &str) -> io::Result<LockFile> {
         let dir = self.owner_dir(owner);
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
         let file = OpenOptions::new()
@@ -75,16 +95,21 @@ impl StateDir {
             .write(true)
             .mode(0o600)
             .open(dir.join(".lock"))?;
-        FileExt::lock_exclusive(&file)?;
-        Ok(StateLock { _file: file })
+        Ok(LockFile { file })
     }
 
     /// Reads an owner's state; a missing file is empty state.
     pub fn load(&self, owner: &str) -> Result<State, LoadError> {
+        self.load_versioned(owner).map(|(state, _)| state)
+    }
+
+    /// Reads an owner's state with a fingerprint of the file's bytes (0 when
+    /// absent), to tell later whether another build has written it since.
+    pub fn load_versioned(&self, owner: &str) -> Result<(State, u64), LoadError> {
         let path = self.state_path(owner);
         let meta = match fs::metadata(&path) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((State::default(), 0)),
             Err(e) => return Err(LoadError::Io(path, e)),
         };
         if meta.len() > MAX_STATE_BYTES {
@@ -94,53 +119,86 @@ impl StateDir {
             ));
         }
         let bytes = fs::read(&path).map_err(|e| LoadError::Io(path.clone(), e))?;
-        parse(&bytes).map(State::from_doc).map_err(|why| LoadError::Corrupt(path, why))
+        let fingerprint = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            h.finish() | 1
+        };
+        parse(&bytes).map(|doc| (State::from_doc(doc), fingerprint)).map_err(|why| LoadError::Corrupt(path, why))
     }
 
     /// Writes an owner's state atomically, keeping the previous generation as
     /// `state.json.bak`. Call with the owner's lock held.
-    pub fn save(&self, owner: &str, state: &State, _lock: &StateLock) -> io::Result<()> {
+    pub fn save(&self, owner: &str, state: &State, lock: &StateLock) -> io::Result<()> {
+        let staged = self.stage(owner, state, lock)?;
+        self.sync()?;
+        self.commit(staged)?;
+        self.sync()
+    }
+
+    /// Writes the new state beside the old one (not yet durable, not yet live).
+    /// Many owners can be staged and then made durable with one [`StateDir::sync`].
+    pub fn stage(&self, owner: &str, state: &State, _lock: &StateLock) -> io::Result<Staged> {
+        // `lock` created the directory. Writers hold the lock, so one fixed temp
+        // name suffices: truncating it overwrites whatever a killed writer left.
         let dir = self.owner_dir(owner);
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
-        sweep_temp_files(&dir);
-        let path = dir.join("state.json");
         let mut text = serde_json::to_string_pretty(state.doc()).map_err(io::Error::other)?;
         text.push('\n');
-        let tmp = dir.join(format!("state.json.tmp.{}", std::process::id()));
-        {
-            let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-            let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
-            if let Err(e) = written {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        }
-        if path.exists() {
-            let backup = dir.join("state.json.bak");
-            let _ = fs::remove_file(&backup);
-            if fs::hard_link(&path, &backup).is_err() {
-                fs::copy(&path, &backup)?;
-            }
-        }
-        if let Err(e) = fs::rename(&tmp, &path) {
+        let tmp = dir.join(TEMP_NAME);
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        if let Err(e) = file.write_all(text.as_bytes()) {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        File::open(&dir)?.sync_all()
+        let replaces = fs::symlink_metadata(dir.join("state.json")).is_ok();
+        Ok(Staged { dir, tmp, replaces })
+    }
+
+    /// Makes the staged state live: the old file becomes `state.json.bak` and
+    /// the new one replaces it in one rename. Call after [`StateDir::sync`], so
+    /// the new contents are on disk before they can become live.
+    pub fn commit(&self, staged: Staged) -> io::Result<()> {
+        let path = staged.dir.join("state.json");
+        if staged.replaces {
+            let backup = staged.dir.join("state.json.bak");
+            if let Err(e) = fs::hard_link(&path, &backup) {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    fs::remove_file(&backup)?;
+                }
+                if fs::hard_link(&path, &backup).is_err() {
+                    fs::copy(&path, &backup)?;
+                }
+            }
+        }
+        fs::rename(&staged.tmp, &path).inspect_err(|_| {
+            let _ = fs::remove_file(&staged.tmp);
+        })
+    }
+
+    /// Flushes everything written on the state directory's file system (one
+    /// `syncfs` instead of an fsync per file and per directory).
+    pub fn sync(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let root = File::open(&self.root)?;
+        // SAFETY: `root` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(root.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 }
 
-/// Temp files left by a killed writer. Writers hold the lock, so under the lock
-/// any temp file is orphaned.
-fn sweep_temp_files(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("state.json.tmp.") {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
+/// State written by [`StateDir::stage`], waiting for [`StateDir::commit`].
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    tmp: PathBuf,
+    replaces: bool,
 }
+
+/// The temp file state is staged in (only ever written under the lock).
+const TEMP_NAME: &str = "state.json.tmp";
 
 /// Parses and validates a state document.
 pub fn parse(bytes: &[u8]) -> Result<Map<String, Json>, String> {
