@@ -53,8 +53,22 @@ pub struct Loaded {
     pub files: Vec<ast::File>,
 }
 
+/// Stack size of the worker threads. Nesting and reference depth are bounded
+/// (`syntax::MAX_DEPTH`, `eval` depth limits), but the bounded recursion
+/// still needs more than the 2 MiB a thread gets by default.
+const WORKER_STACK: usize = 64 * 1024 * 1024;
+
+/// Sets up the worker thread pool once (later calls do nothing).
+pub fn init_threads() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build_global();
+    });
+}
+
 /// Reads and parses every `.facs` file. Syntax errors go to `sink`.
 pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
+    init_threads();
     let names = fs.facs_files().map_err(|e| format!("cannot list the definition directory: {e}"))?;
     let mut sources = SourceMap::new();
     let mut invalid_utf8 = Vec::new();
@@ -444,4 +458,42 @@ pub fn render_trees(
     }
     sink.extend(render::group_template_errors(errors));
     trees
+}
+
+/// Compiles an in-memory definition directory with placeholder secrets and
+/// returns each concrete instance's manifest (as JSON, secrets revealed) and
+/// every diagnostic as `(code, file, line)`. The one entry point stage tests
+/// use, so they do not depend on internal APIs.
+pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value)>, Vec<(String, String, usize)>) {
+    let fs = crate::source::MemoryFs::with(files);
+    let mut sink = Sink::new();
+    let Ok(loaded) = load(&fs, &mut sink) else { return (Vec::new(), Vec::new()) };
+    let mut manifests = Vec::new();
+    if !sink.has_errors() {
+        let (resolved, schemas) = analyse(&loaded.files, &mut sink);
+        let selected = select(&resolved, &[], &mut sink);
+        let options = Options {
+            project_dir: PathBuf::from("/nonexistent/project"),
+            out_dir: PathBuf::from("/nonexistent/out"),
+            state_dir: PathBuf::from("/nonexistent/state"),
+        };
+        let compilation = compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
+        for (id, compiled) in compilation.instances() {
+            if let Some(info) = resolved.instances.get(id) {
+                manifests.push((info.name().to_string(), serde_json::Value::from(&compiled.manifest)));
+            }
+        }
+    }
+    let diagnostics = sink
+        .into_sorted()
+        .into_iter()
+        .map(|d| {
+            let (file, line) = d.primary.as_ref().map_or((String::new(), 0), |p| {
+                let f = loaded.sources.get(p.span.file);
+                (f.map_or(String::new(), |f| f.name.clone()), f.map_or(0, |f| f.line_col(p.span.start as usize).0))
+            });
+            (d.code.as_str().to_string(), file, line)
+        })
+        .collect();
+    (manifests, diagnostics)
 }

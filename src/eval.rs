@@ -15,6 +15,9 @@ mod finish;
 pub mod merge;
 pub mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use bodies::check_bodies;
 pub use value::Value;
 

@@ -10,8 +10,12 @@ fn architecture_paths_exist() {
         let is_path = i % 2 == 1
             && !chunk.contains(' ')
             && !chunk.contains('<')
-            && (chunk.starts_with("src/") || chunk.starts_with("tests/") || chunk.starts_with("grammar/")
-                || chunk.starts_with("docs/") || chunk.starts_with("editors/") || chunk.starts_with("benches/")
+            && (chunk.starts_with("src/")
+                || chunk.starts_with("tests/")
+                || chunk.starts_with("grammar/")
+                || chunk.starts_with("docs/")
+                || chunk.starts_with("editors/")
+                || chunk.starts_with("benches/")
                 || chunk.starts_with("../shared/"));
         if is_path {
             checked += 1;

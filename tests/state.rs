@@ -61,7 +61,8 @@ fn concurrent_builds_agree(n_builds: usize) {
         }
         // What every build printed is what state holds, and a later build reproduces it.
         let saved: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(state.join("prod/state.json")).expect("state")).expect("json");
+            serde_json::from_str(&std::fs::read_to_string(state.join("prod/state.json")).expect("state"))
+                .expect("json");
         assert_eq!(saved["passwd"]["www"], first["module"]["web"]["password"]);
         assert_eq!(saved["secrets"]["instance.api_key"], first["instance"]["api_key"]);
         finished(build(&dir, "again", &state));

@@ -1,0 +1,149 @@
+//! Evaluation tests through `build::compile_memory`: minimal inputs, one
+//! behaviour each.
+
+use crate::build::compile_memory;
+use serde_json::{json, Value};
+
+const HEAD: &str = "project demo {}\nmodule app {}\n";
+
+fn instance(src: &str, name: &str) -> Value {
+    let text = format!("{HEAD}{src}");
+    let (manifests, diagnostics) = compile_memory(&[("main.facs", &text)]);
+    assert!(diagnostics.iter().all(|(c, _, _)| c.starts_with('W')), "unexpected diagnostics: {diagnostics:?}");
+    manifests.into_iter().find(|(n, _)| n == name).map(|(_, m)| m["instance"].clone()).expect("instance built")
+}
+
+fn codes(src: &str) -> Vec<(String, usize)> {
+    let text = format!("{HEAD}{src}");
+    compile_memory(&[("main.facs", &text)]).1.into_iter().map(|(c, _, l)| (c, l)).collect()
+}
+
+#[test]
+fn dotted_keys_and_blocks_merge_in_one_body() {
+    let i = instance("instance a { db.host: \"h\"  db { port: 1 } }", "a");
+    assert_eq!(i["db"], json!({"host": "h", "port": 1}));
+}
+
+#[test]
+fn replace_never_merges() {
+    let i = instance(
+        "abstract instance p { db { host: \"h\", port: 1 } }\ninstance a inherits p { db := { port: 2 } }",
+        "a",
+    );
+    assert_eq!(i["db"], json!({"port": 2}));
+}
+
+#[test]
+fn append_through_a_reference_is_late_bound() {
+    let i = instance(
+        "abstract instance p { base: [\"x\"]  all: base }\ninstance a inherits p { base: [\"y\"]  all += [\"z\"] }",
+        "a",
+    );
+    assert_eq!(i["all"], json!(["y", "z"]));
+}
+
+#[test]
+fn interpolation_prints_numbers_as_json() {
+    let i = instance("instance a { n: 2  f: 2.5  b: true  s: \"${n}/${f}/${b}\" }", "a");
+    assert_eq!(i["s"], "2/2.5/true");
+}
+
+#[test]
+fn references_see_defaults_and_derived_values() {
+    let src = "schema Instance { port: int = 8080  url?: string }\ninstance a { url: \"http://x:${port}/${module.app.username}\" }";
+    assert_eq!(instance(src, "a")["url"], "http://x:8080/app");
+}
+
+#[test]
+fn module_overlay_applies_to_descendants_only() {
+    let text = format!(
+        "{HEAD}abstract instance p {{ module app {{ port: 1 }} }}\ninstance a inherits p {{}}\ninstance b {{}}"
+    );
+    let (manifests, _) = compile_memory(&[("main.facs", &text)]);
+    let get = |n: &str| manifests.iter().find(|(m, _)| m == n).map(|(_, v)| v["module"]["app"].clone()).expect("built");
+    assert_eq!(get("a")["port"], 1);
+    assert!(get("b").get("port").is_none());
+}
+
+#[test]
+fn secrets_derive_secrecy() {
+    // A value computed from a secret is secret: redacted in `facs manifest`.
+    let text = "project demo {}\nmodule app {}\nschema Instance { key: secret  url?: string }\ninstance a { url: \"x:${key}\" }";
+    let fs = crate::source::MemoryFs::with(&[("main.facs", text)]);
+    let mut sink = crate::diagnostic::Sink::new();
+    let loaded = crate::build::load(&fs, &mut sink).expect("load");
+    let (resolved, schemas) = crate::build::analyse(&loaded.files, &mut sink);
+    let mut state = crate::state::State::default();
+    let paths = super::Paths::default();
+    let compiled = super::compile_instance(&resolved, &schemas, 0, &mut state, &paths).expect("compiled");
+    let redacted: Value = serde_json::from_str(&compiled.manifest.to_pretty_json(false)).expect("json");
+    assert_eq!(redacted["instance"]["url"], "********");
+    assert_eq!(redacted["instance"]["key"], "********");
+    assert_eq!(redacted["module"]["app"]["password"], "********");
+    let revealed: Value = serde_json::from_str(&compiled.manifest.to_pretty_json(true)).expect("json");
+    assert!(revealed["instance"]["url"].as_str().is_some_and(|u| u.starts_with("x:") && u.len() == 38));
+}
+
+#[test]
+fn errors_of_independent_instances_are_all_reported() {
+    let found = codes("instance a { x: \"${nope}\" }\ninstance b { y: \"${gone}\" }\ninstance c inherits missing {}");
+    assert_eq!(found, vec![("E010".into(), 3), ("E010".into(), 4), ("E003".into(), 5)]);
+}
+
+#[test]
+fn an_error_in_a_shared_parent_is_reported_once() {
+    let mut src = String::from("abstract instance p { url: \"${nope}\" }\n");
+    for i in 0..50 {
+        src.push_str(&format!("instance c{i} inherits p {{}}\n"));
+    }
+    assert_eq!(codes(&src), vec![("E010".into(), 3)]);
+}
+
+#[test]
+fn unset_then_set_again_is_a_new_key() {
+    let i = instance("abstract instance p { a: 1  b: 2 }\nabstract instance q inherits p { unset a }\ninstance r inherits q { a: \"now a string\" }", "r");
+    assert_eq!(i["a"], "now a string");
+    let keys: Vec<&String> = i.as_object().expect("map").keys().collect();
+    assert_eq!(keys, ["name", "b", "a", "install", "targets"]);
+}
+
+#[test]
+fn typo_warning_only_across_bodies() {
+    assert!(codes("instance a { db { host: \"h\", port: 1 } }").is_empty());
+    assert_eq!(
+        codes("abstract instance p { region: \"eu\" }\ninstance a inherits p { regoin: \"us\" }"),
+        vec![("W001".into(), 4)]
+    );
+}
+
+#[test]
+fn deep_nesting_is_a_diagnostic_not_a_crash() {
+    let depth = 100_000;
+    let text = format!("{HEAD}instance a {{ x: {}1{} }}", "[".repeat(depth), "]".repeat(depth));
+    let (_, diagnostics) = compile_memory(&[("main.facs", &text)]);
+    assert_eq!(diagnostics.first().map(|d| d.0.as_str()), Some("E001"));
+}
+
+#[test]
+fn long_reference_chains_are_bounded() {
+    // k0 refers to k1, which refers to k2...: evaluating k0 first goes deep.
+    let mut body = String::from("instance a { ");
+    for i in 0..5_000 {
+        body.push_str(&format!("k{i}: k{} ", i + 1));
+    }
+    body.push_str("k5000: 1 }");
+    let found = codes(&body);
+    assert!(found.iter().any(|(c, _)| c == "E011"), "{found:?}");
+}
+
+#[test]
+fn deep_inheritance_chains_are_bounded() {
+    let mut src = String::from("instance i0 {}\n");
+    for i in 1..20_000 {
+        src.push_str(&format!("instance i{i} inherits i{} {{}}\n", i - 1));
+    }
+    let started = std::time::Instant::now();
+    let found = codes(&src);
+    assert!(found.iter().any(|(c, _)| c == "E005"), "a lineage over the limit is reported");
+    assert!(started.elapsed().as_secs() < 30);
+}
