@@ -3,6 +3,7 @@
 //! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
 
 mod commands;
+mod inspect;
 mod write;
 
 use crate::build::{self, Loaded, Options};
@@ -63,6 +64,73 @@ pub enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Show the value at PATH for an instance and every place that set it.
+    Explain {
+        /// The instance or overlay.
+        name: String,
+        /// A dotted path: `db.url`, `instance.db.url`, `module.web.password`, `project.version`.
+        path: String,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Show how two instances' manifests differ (secrets redacted).
+    Diff {
+        /// The first instance.
+        a: String,
+        /// The second instance.
+        b: String,
+        /// `human` (default) or `json`.
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        format: MessageFormat,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// List instances, modules, targets or nodes.
+    List {
+        /// What to list.
+        #[arg(value_enum, default_value_t = ListWhat::Instances)]
+        what: ListWhat,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Print the inheritance and overlay graph.
+    Graph {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `facs list` subjects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    /// Instances and overlays, with their parents and state owners.
+    Instances,
+    /// Modules with their user and service names.
+    Modules,
+    /// Targets of every concrete instance.
+    Targets,
+    /// One row per node of every target.
+    Nodes,
+}
+
+/// `facs graph --format`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
 }
 
 /// Runs the command line and returns the exit status.
@@ -84,6 +152,40 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Manifest { name, reveal_secrets, state } => {
             let options = Options::new(&cli.project, None, state.as_deref());
             commands::manifest(&options, name, *reveal_secrets, &mut ui)
+        }
+        Command::Explain { name, path, state } => {
+            inspect::explain(&Options::new(&cli.project, None, state.as_deref()), name, path, &mut ui)
+        }
+        Command::Diff { a, b, format, state } => {
+            let options = Options::new(&cli.project, None, state.as_deref());
+            inspect::diff(&options, a, b, *format == MessageFormat::Json, &mut ui)
+        }
+        Command::List { what, state } => {
+            let what = match what {
+                ListWhat::Instances => "instances",
+                ListWhat::Modules => "modules",
+                ListWhat::Targets => "targets",
+                ListWhat::Nodes => "nodes",
+            };
+            inspect::list(&Options::new(&cli.project, None, state.as_deref()), what, &mut ui)
+        }
+        Command::Graph { format } => {
+            inspect::graph(&Options::new(&cli.project, None, None), *format == GraphFormat::Mermaid, &mut ui)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "facs", &mut std::io::stdout());
+            0
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    ui.failure(&format!("cannot write the man page: {e}"));
+                    1
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 
 mod bodies;
 mod evaluate;
+pub mod explain;
 mod fill;
 mod finish;
 pub mod merge;
@@ -94,6 +95,37 @@ pub fn compile_instance<'a>(
     state: &mut State,
     paths: &Paths,
 ) -> Option<Compiled> {
+    let trees = build_trees(resolved, schemas, id, paths)?;
+    Some(evaluate_trees(resolved, schemas, id, state, trees))
+}
+
+/// The merged, filled trees of one instance, before evaluation.
+pub struct Trees<'a> {
+    /// The instance.
+    pub instance: Node<'a>,
+    /// Modules in declaration order.
+    pub modules: Vec<Node<'a>>,
+    /// Module names in declaration order.
+    pub module_names: Vec<&'a str>,
+    /// Module declaration name spans.
+    pub module_spans: Vec<crate::source::Span>,
+    /// The project.
+    pub project: Node<'a>,
+    /// The `facs` root.
+    pub facs: Node<'a>,
+    /// Which lineage member contributed each module overlay body number.
+    pub module_bodies: Vec<(u32, InstanceId)>,
+    /// Errors found while merging.
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Merges and fills one instance's trees (steps 1–4 of the module doc).
+pub fn build_trees<'a>(
+    resolved: &'a Resolved<'a>,
+    schemas: &'a Schemas<'a>,
+    id: InstanceId,
+    paths: &Paths,
+) -> Option<Trees<'a>> {
     let info = resolved.instances.get(id)?;
     let lineage = info.lineage.as_ref()?;
     let project_decl = resolved.project?;
@@ -104,10 +136,12 @@ pub fn compile_instance<'a>(
     // 1. Merge the lineage into the instance tree; collect module overlays.
     let mut instance = Node::empty_map("instance", info.decl.name.span, Scope::Instance);
     let mut overlays = Vec::new();
-    for (body_idx, &ancestor) in lineage.iter().enumerate() {
-        let Some(ancestor) = resolved.instances.get(ancestor) else {
+    let mut module_bodies = Vec::new();
+    for (body_idx, &ancestor_id) in lineage.iter().enumerate() {
+        let Some(ancestor) = resolved.instances.get(ancestor_id) else {
             continue;
         };
+        module_bodies.push((body_idx as u32 + 1, ancestor_id));
         let mut merger = Merger { schemas, errors: &mut errors, body: body_idx as u32, scope: Scope::Instance };
         if let Some(map) = instance.map_mut() {
             merger.apply_block(map, &ancestor.decl.body, &instance_ty);
@@ -161,7 +195,34 @@ pub fn compile_instance<'a>(
     let release_dir = format!("{}/{}/{}", paths.out_dir, info.name(), project_decl.name.text);
     let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
-    // 5. Evaluate and check.
+    Some(Trees { instance, modules, module_names, module_spans, project, facs, module_bodies, errors })
+}
+
+/// Evaluates and checks built trees into the manifest (step 5).
+fn evaluate_trees<'a>(
+    resolved: &'a Resolved<'a>,
+    schemas: &'a Schemas<'a>,
+    id: InstanceId,
+    state: &mut State,
+    trees: Trees<'a>,
+) -> Compiled {
+    let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, .. } = trees;
+    let (Some(info), Some(project_decl), Some(lineage)) =
+        (resolved.instances.get(id), resolved.project, resolved.instances.get(id).and_then(|i| i.lineage.as_ref()))
+    else {
+        return Compiled {
+            manifest: Value::Null,
+            diagnostics: errors,
+            json: String::new(),
+            install_spans: Default::default(),
+        };
+    };
+    let instance_ty = Type::Record(schemas.instance);
+    let module_ty = Type::Record(schemas.module);
+    let project_ty = Type::Record(schemas.project);
+    let lineage_names: Vec<Value> =
+        lineage.iter().filter_map(|&i| resolved.instances.get(i)).map(|i| Value::Str(i.name().to_string())).collect();
+    let owner_name = resolved.instances.get(info.state_owner).map_or(info.name(), |o| o.name());
     let roots = Roots {
         project: &project,
         instance: &instance,
@@ -188,12 +249,7 @@ pub fn compile_instance<'a>(
     errors.append(&mut eval.errors);
     let spans = install_spans(&instance);
     let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
-        return Some(Compiled {
-            manifest: Value::Null,
-            diagnostics: errors,
-            json: String::new(),
-            install_spans: spans,
-        });
+        return Compiled { manifest: Value::Null, diagnostics: errors, json: String::new(), install_spans: spans };
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
     let version = project_value.get_path(&["version"]).cloned().unwrap_or(Value::Str(String::new()));
@@ -208,7 +264,7 @@ pub fn compile_instance<'a>(
     manifest.insert("project".to_string(), project_value);
     manifest.insert("instance".to_string(), instance_value);
     manifest.insert("module".to_string(), Value::Map(module_values));
-    Some(Compiled { manifest: Value::Map(manifest), diagnostics: errors, json: String::new(), install_spans: spans })
+    Compiled { manifest: Value::Map(manifest), diagnostics: errors, json: String::new(), install_spans: spans }
 }
 
 fn finish_root<'a>(

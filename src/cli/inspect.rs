@@ -1,0 +1,355 @@
+//! Read-only commands that answer questions about a project: `explain`,
+//! `diff`, `list`, `graph`. They evaluate with the state as it is (missing
+//! secrets as placeholders) and write nothing.
+
+use super::{load, Ui};
+use crate::build::{self, Mode, Options};
+use crate::diagnostic::Sink;
+use crate::eval::explain::{self, ExplainError, Explanation};
+use crate::eval::{Paths, Value};
+use crate::resolve::Resolved;
+use crate::source::SourceMap;
+use crate::state::StateDir;
+
+/// Loads and analyses, printing errors; `None` when that failed.
+fn analysed<T>(
+    options: &Options,
+    ui: &mut Ui,
+    f: impl FnOnce(&SourceMap, &Resolved<'_>, &crate::types::Schemas<'_>, &mut Sink) -> T,
+) -> Option<T> {
+    let mut sink = Sink::new();
+    let loaded = load(options, &mut sink, ui)?;
+    if sink.has_errors() {
+        ui.diagnostics(&loaded.sources, &sink.into_sorted());
+        return None;
+    }
+    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
+    let result = f(&loaded.sources, &resolved, &schemas, &mut sink);
+    let diagnostics = sink.into_sorted();
+    if diagnostics.iter().any(|d| d.is_error()) {
+        ui.diagnostics(&loaded.sources, &diagnostics);
+        return None;
+    }
+    Some(result)
+}
+
+fn place(sources: &SourceMap, span: crate::source::Span) -> (String, usize, String) {
+    let file = sources.get(span.file);
+    let (line, _) = file.map_or((0, 0), |f| f.line_col(span.start as usize));
+    let text =
+        file.and_then(|f| f.text.lines().nth(line.saturating_sub(1))).map(|l| l.trim().to_string()).unwrap_or_default();
+    (file.map_or(String::new(), |f| f.name.clone()), line, text)
+}
+
+fn shown(value: &Option<Value>) -> String {
+    match value {
+        Some(v) => serde_json::to_string(&v.json(false)).unwrap_or_default(),
+        None => "(does not evaluate: run `facs check`)".into(),
+    }
+}
+
+fn print_explanation(sources: &SourceMap, e: &Explanation, depth: usize, out: &mut String) {
+    use std::fmt::Write;
+    let pad = "  ".repeat(depth);
+    let _ = writeln!(out, "{pad}{} = {}", e.path, shown(&e.value));
+    for step in &e.steps {
+        let (file, line, text) = place(sources, step.span);
+        let action = format!("{:?}", step.action).to_lowercase();
+        let _ = writeln!(out, "{pad}  {action:<8} {:<28} {file}:{line}  {text}", step.body);
+    }
+    if !e.inputs.is_empty() {
+        let _ = writeln!(out, "{pad}  computed from:");
+        for input in &e.inputs {
+            print_explanation(sources, input, depth + 2, out);
+        }
+    }
+}
+
+/// `facs explain NAME PATH`
+pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
+    let result = analysed(options, ui, |sources, resolved, schemas, sink| {
+        let selected = build::select(resolved, &[name.to_string()], sink);
+        let id = *selected.first()?;
+        let owner = resolved.instances.get(id).and_then(|i| resolved.instances.get(i.state_owner))?.name().to_string();
+        let mut state = StateDir::new(&options.state_dir).load(&owner).unwrap_or_default();
+        state.placeholders = true;
+        let paths = Paths {
+            src_dir: build::src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
+            out_dir: options.out_dir.to_string_lossy().into_owned(),
+        };
+        Some(match explain::explain(resolved, schemas, id, &mut state, &paths, path) {
+            Ok(e) => {
+                let mut out = format!("{path} in {name}:\n");
+                print_explanation(sources, &e, 0, &mut out);
+                Ok(out)
+            }
+            Err(ExplainError::Broken) => Err(format!("`{name}` does not compile: run `facs check`")),
+            Err(ExplainError::NoSuchPath(at, suggestion)) => Err(match suggestion {
+                Some(s) => format!("nothing is set at `{at}` in `{name}`; did you mean `{s}`?"),
+                None => format!("nothing is set at `{at}` in `{name}`"),
+            }),
+        })
+    });
+    match result.flatten() {
+        Some(Ok(text)) => {
+            print!("{text}");
+            0
+        }
+        Some(Err(message)) => {
+            ui.failure(&message);
+            1
+        }
+        None => 1,
+    }
+}
+
+/// Every leaf of a manifest with its dotted path (lists by index).
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Map(m) if !m.is_empty() => {
+            for (k, v) in m {
+                flatten(&format!("{prefix}{}{k}", if prefix.is_empty() { "" } else { "." }), v, out);
+            }
+        }
+        Value::List(items) if !items.is_empty() => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}.{i}"), v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+/// `facs diff A B`
+pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32 {
+    let result = analysed(options, ui, |_, resolved, schemas, sink| {
+        let selected = build::select(resolved, &[a.to_string(), b.to_string()], sink);
+        let compilation = build::compile(resolved, schemas, &selected, options, Mode::Check, sink);
+        let manifest = |name: &str| {
+            compilation
+                .instances()
+                .into_iter()
+                .find(|(id, _)| resolved.instances.get(*id).is_some_and(|i| i.name() == name))
+                .map(|(_, c)| c.manifest.clone())
+        };
+        Some((manifest(a)?, manifest(b)?))
+    });
+    let Some(Some((ma, mb))) = result else { return 1 };
+    let (mut la, mut lb) = (Vec::new(), Vec::new());
+    flatten("", &ma, &mut la);
+    flatten("", &mb, &mut lb);
+    // The instance's own name and lineage differ by definition: not news.
+    let noise = |p: &str| p.starts_with("facs.") || p == "instance.name";
+    let mut changes = Vec::new();
+    for (path, va) in la.iter().filter(|(p, _)| !noise(p)) {
+        match lb.iter().find(|(p, _)| p == path) {
+            None => changes.push(("removed", path.clone(), Some(va), None)),
+            Some((_, vb)) if vb != va => changes.push(("changed", path.clone(), Some(va), Some(vb))),
+            Some(_) => {}
+        }
+    }
+    for (path, vb) in lb.iter().filter(|(p, _)| !noise(p)) {
+        if !la.iter().any(|(p, _)| p == path) {
+            changes.push(("added", path.clone(), None, Some(vb)));
+        }
+    }
+    let show = |v: Option<&Value>| v.map(|v| serde_json::to_value(v.json(false)).unwrap_or_default());
+    if json {
+        let items: Vec<serde_json::Value> = changes
+            .iter()
+            .map(|(op, path, va, vb)| {
+                let secret = va.is_some_and(Value::contains_secret) || vb.is_some_and(Value::contains_secret);
+                serde_json::json!({"path": path, "change": op, "a": show(*va), "b": show(*vb), "secret": secret})
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+    } else {
+        println!("--- {a}\n+++ {b}");
+        for (op, path, va, vb) in &changes {
+            let text = |v: Option<&Value>| show(v).map(|j| j.to_string()).unwrap_or_default();
+            let secret_note = if va.is_some_and(|v| v.contains_secret()) || vb.is_some_and(|v| v.contains_secret()) {
+                "  (secret, differs)"
+            } else {
+                ""
+            };
+            match *op {
+                "changed" => println!("~ {path}: {} -> {}{secret_note}", text(*va), text(*vb)),
+                "removed" => println!("- {path}: {}", text(*va)),
+                _ => println!("+ {path}: {}", text(*vb)),
+            }
+        }
+        if changes.is_empty() {
+            println!("(no differences)");
+        }
+    }
+    0
+}
+
+/// `facs list instances|modules|targets|nodes`
+pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
+    let rows = analysed(options, ui, |sources, resolved, schemas, sink| {
+        let defined = |span| {
+            let (file, line, _) = place(sources, span);
+            format!("{file}:{line}")
+        };
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        match what {
+            "instances" => {
+                rows.push(vec!["NAME".into(), "KIND".into(), "FROM".into(), "STATE".into(), "DEFINED".into()]);
+                for info in &resolved.instances {
+                    let kind = if info.is_overlay() {
+                        "overlay"
+                    } else if info.decl.is_abstract {
+                        "abstract"
+                    } else {
+                        "instance"
+                    };
+                    let from = match &info.decl.overlay_base {
+                        Some(base) => format!("on {}", base.text),
+                        None => info.decl.parents.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", "),
+                    };
+                    let state = resolved.instances.get(info.state_owner).map_or("", |o| o.name());
+                    rows.push(vec![
+                        info.name().into(),
+                        kind.into(),
+                        from,
+                        if info.decl.is_abstract { "-".into() } else { state.into() },
+                        defined(info.decl.name.span),
+                    ]);
+                }
+            }
+            "modules" => {
+                rows.push(vec!["NAME".into(), "USER".into(), "SERVICE".into(), "DEFINED".into()]);
+                let compilation =
+                    build::compile(resolved, schemas, &build::select(resolved, &[], sink), options, Mode::Check, sink);
+                let first = compilation.instances().into_iter().next().map(|(_, c)| c.manifest.clone());
+                for (name, decl) in &resolved.modules {
+                    let module = first.as_ref().and_then(|m| m.get_path(&["module", name]));
+                    let get = |p: &[&str]| {
+                        module.and_then(|m| m.get_path(p)).and_then(Value::interpolated).unwrap_or_else(|| "-".into())
+                    };
+                    rows.push(vec![
+                        name.to_string(),
+                        get(&["username"]),
+                        get(&["service", "name"]),
+                        defined(decl.name.span),
+                    ]);
+                }
+            }
+            "targets" | "nodes" => {
+                let header: &[&str] = if what == "targets" {
+                    &["INSTANCE", "TARGET", "NODES", "USER"]
+                } else {
+                    &["INSTANCE", "TARGET", "NODE", "USER"]
+                };
+                rows.push(header.iter().map(|s| s.to_string()).collect());
+                let compilation =
+                    build::compile(resolved, schemas, &build::select(resolved, &[], sink), options, Mode::Check, sink);
+                for (id, compiled) in compilation.instances() {
+                    let name = resolved.instances.get(id).map_or("", |i| i.name());
+                    let Some(Value::Map(targets)) = compiled.manifest.get_path(&["instance", "targets"]) else {
+                        continue;
+                    };
+                    let deploy_user =
+                        compiled.manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str);
+                    for (target, t) in targets {
+                        let user =
+                            t.get_path(&["user"]).and_then(Value::as_str).or(deploy_user).unwrap_or("-").to_string();
+                        let nodes: Vec<String> = match t.get_path(&["nodes"]) {
+                            Some(Value::List(n)) => n.iter().filter_map(Value::interpolated).collect(),
+                            _ => Vec::new(),
+                        };
+                        if what == "targets" {
+                            rows.push(vec![name.into(), target.clone(), nodes.join(" "), user]);
+                        } else {
+                            for node in nodes {
+                                rows.push(vec![name.into(), target.clone(), node, user.clone()]);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        }
+        Some(rows)
+    });
+    match rows {
+        Some(Some(rows)) => {
+            let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+                .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
+                .collect();
+            for row in rows {
+                let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+                println!("{}", cells.join("  ").trim_end());
+            }
+            0
+        }
+        Some(None) => {
+            ui.failure(&format!("unknown list `{what}`: use instances, modules, targets or nodes"));
+            2
+        }
+        None => 1,
+    }
+}
+
+/// `facs graph [--format dot|mermaid]`
+pub fn graph(options: &Options, mermaid: bool, ui: &mut Ui) -> i32 {
+    let text = analysed(options, ui, |_, resolved, _, _| {
+        let mut out = String::new();
+        let id = |name: &str| format!("n_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        if mermaid {
+            out.push_str("graph BT\n");
+            for info in &resolved.instances {
+                let shape = if info.is_overlay() {
+                    format!("{}([\"{}\"])", id(info.name()), info.name())
+                } else if info.decl.is_abstract {
+                    format!("{}[/\"{}\"/]", id(info.name()), info.name())
+                } else {
+                    format!("{}[\"{}\"]", id(info.name()), info.name())
+                };
+                out.push_str(&format!("  {shape}\n"));
+            }
+            for info in &resolved.instances {
+                for parent in &info.decl.parents {
+                    out.push_str(&format!("  {} --> {}\n", id(info.name()), id(&parent.text)));
+                }
+                if let Some(base) = &info.decl.overlay_base {
+                    out.push_str(&format!("  {} -.->|on| {}\n", id(info.name()), id(&base.text)));
+                }
+            }
+        } else {
+            out.push_str("digraph facs {\n  rankdir=BT;\n  node [shape=box];\n");
+            for info in &resolved.instances {
+                let style = if info.is_overlay() {
+                    " [shape=ellipse]"
+                } else if info.decl.is_abstract {
+                    " [style=dashed]"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("  \"{}\"{style};\n", info.name()));
+            }
+            for info in &resolved.instances {
+                for parent in &info.decl.parents {
+                    out.push_str(&format!("  \"{}\" -> \"{}\";\n", info.name(), parent.text));
+                }
+                if let Some(base) = &info.decl.overlay_base {
+                    out.push_str(&format!(
+                        "  \"{}\" -> \"{}\" [style=dashed, label=\"on\"];\n",
+                        info.name(),
+                        base.text
+                    ));
+                }
+            }
+            out.push_str("}\n");
+        }
+        out
+    });
+    match text {
+        Some(t) => {
+            print!("{t}");
+            0
+        }
+        None => 1,
+    }
+}

@@ -1,0 +1,218 @@
+//! `facs explain`: where a value came from (issue "Everyday tooling").
+//!
+//! Builds an instance's trees as a build does, evaluates the node at a path,
+//! and reports every step of its history (the bodies that set, merged,
+//! appended to or replaced it, schema defaults, derived values) and, for a
+//! computed value, the references it was computed from, recursively.
+
+use super::evaluate::{Evaluator, Roots};
+use super::merge::{Action, Node, NodeKind, NO_BODY};
+use super::{build_trees, Paths, Value};
+use crate::resolve::{InstanceId, Resolved};
+use crate::source::Span;
+use crate::state::State;
+use crate::syntax::ast::{ExprKind, StrPart};
+use crate::types::Schemas;
+
+/// How deep "computed from" recurses.
+const MAX_INPUT_DEPTH: usize = 8;
+
+/// The answer to "where did this value come from?".
+#[derive(Debug)]
+pub struct Explanation {
+    /// The path as asked (`instance.db.url`).
+    pub path: String,
+    /// The final value (`None` when it failed to evaluate).
+    pub value: Option<Value>,
+    /// What set it, in lineage order.
+    pub steps: Vec<Origin>,
+    /// For computed values: the values it was computed from.
+    pub inputs: Vec<Explanation>,
+}
+
+/// One step of a value's history.
+#[derive(Debug)]
+pub struct Origin {
+    /// `instance dev0`, `module web`, `overlay of module web in dev`, `schema default`...
+    pub body: String,
+    /// Where.
+    pub span: Span,
+    /// What it did.
+    pub action: Action,
+}
+
+/// Why explaining failed.
+#[derive(Debug)]
+pub enum ExplainError {
+    /// The instance has no lineage (its errors were reported by check).
+    Broken,
+    /// Nothing is at that path; the closest existing key, if any.
+    NoSuchPath(String, Option<String>),
+}
+
+/// Explains `path` in instance `id`.
+pub fn explain<'a>(
+    resolved: &'a Resolved<'a>,
+    schemas: &'a Schemas<'a>,
+    id: InstanceId,
+    state: &mut State,
+    paths: &Paths,
+    path: &str,
+) -> Result<Explanation, ExplainError> {
+    let trees = build_trees(resolved, schemas, id, paths).ok_or(ExplainError::Broken)?;
+    let lineage = resolved.instances.get(id).and_then(|i| i.lineage.clone()).ok_or(ExplainError::Broken)?;
+    let roots = Roots {
+        project: &trees.project,
+        instance: &trees.instance,
+        modules: &trees.modules,
+        module_names: &trees.module_names,
+        module_spans: &trees.module_spans,
+        facs: &trees.facs,
+    };
+    let mut eval = Evaluator::new(roots, state);
+    eval.allocate_services();
+    let ctx = Ctx { resolved, lineage: &lineage, trees: &trees };
+    let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
+    let (node, root_desc) = ctx.find(&segments, None)?;
+    let mut seen = Vec::new();
+    Ok(ctx.explain_node(&mut eval, node, &root_desc, path, 0, &mut seen))
+}
+
+struct Ctx<'a, 't> {
+    resolved: &'a Resolved<'a>,
+    lineage: &'t [InstanceId],
+    trees: &'t super::Trees<'a>,
+}
+
+/// Which tree a node lives in, for naming its bodies.
+#[derive(Clone)]
+enum RootKind {
+    Instance,
+    Module(String),
+    Project,
+    Facs,
+}
+
+impl<'a, 't> Ctx<'a, 't> {
+    /// The node at a path (absolute, or relative to `scope_module` / the instance).
+    fn find(&self, segments: &[&str], scope_module: Option<usize>) -> Result<(&'t Node<'a>, RootKind), ExplainError> {
+        let t = self.trees;
+        let (root, kind, rest): (&Node<'a>, RootKind, &[&str]) = match segments.first().copied() {
+            Some("instance" | "env") => (&t.instance, RootKind::Instance, segments.get(1..).unwrap_or_default()),
+            Some("project") => (&t.project, RootKind::Project, segments.get(1..).unwrap_or_default()),
+            Some("facs") => (&t.facs, RootKind::Facs, segments.get(1..).unwrap_or_default()),
+            Some("module") => {
+                let name = segments.get(1).copied().unwrap_or("");
+                let idx = t.module_names.iter().position(|m| *m == name).ok_or_else(|| {
+                    ExplainError::NoSuchPath(
+                        format!("module.{name}"),
+                        crate::diagnostic::closest(name, t.module_names.iter().copied()).map(str::to_string),
+                    )
+                })?;
+                let node = t.modules.get(idx).ok_or(ExplainError::Broken)?;
+                (node, RootKind::Module(name.to_string()), segments.get(2..).unwrap_or_default())
+            }
+            _ => match scope_module.and_then(|m| t.modules.get(m).map(|n| (m, n))) {
+                Some((m, node)) => {
+                    (node, RootKind::Module(t.module_names.get(m).copied().unwrap_or("").to_string()), segments)
+                }
+                None => (&t.instance, RootKind::Instance, segments),
+            },
+        };
+        let mut node = root;
+        for (idx, seg) in rest.iter().enumerate() {
+            match node.map().and_then(|m| m.get(*seg)) {
+                Some(child) => node = child,
+                None => {
+                    let keys = node.map().map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
+                    let so_far = rest.get(..=idx).unwrap_or_default().join(".");
+                    let parent = rest.get(..idx).unwrap_or_default();
+                    let suggestion = crate::diagnostic::closest(seg, keys)
+                        .map(|k| parent.iter().copied().chain(std::iter::once(k)).collect::<Vec<_>>().join("."));
+                    return Err(ExplainError::NoSuchPath(so_far, suggestion));
+                }
+            }
+        }
+        Ok((node, kind))
+    }
+
+    fn body_name(&self, kind: &RootKind, body: u32, action: Action) -> String {
+        if body == NO_BODY {
+            return match action {
+                Action::Default => "schema default".into(),
+                _ => "derived by facs".into(),
+            };
+        }
+        let instance_name =
+            |idx: usize| self.lineage.get(idx).and_then(|&i| self.resolved.instances.get(i)).map_or("?", |i| i.name());
+        match kind {
+            RootKind::Instance => format!("instance {}", instance_name(body as usize)),
+            RootKind::Module(m) if body == 0 => format!("module {m}"),
+            RootKind::Module(m) => format!("module {m} in instance {}", instance_name(body as usize - 1)),
+            RootKind::Project => "project".into(),
+            RootKind::Facs => "facs".into(),
+        }
+    }
+
+    fn explain_node(
+        &self,
+        eval: &mut Evaluator<'a, '_>,
+        node: &'t Node<'a>,
+        kind: &RootKind,
+        path: &str,
+        depth: usize,
+        seen: &mut Vec<*const Node<'a>>,
+    ) -> Explanation {
+        let value = eval.eval_child(node).ok().flatten();
+        let steps = node
+            .history
+            .iter()
+            .map(|s| Origin { body: self.body_name(kind, s.body, s.action), span: s.span, action: s.action })
+            .collect();
+        let mut inputs = Vec::new();
+        let ptr = node as *const Node<'a>;
+        if depth < MAX_INPUT_DEPTH && !seen.contains(&ptr) {
+            seen.push(ptr);
+            let scope_module = match node.scope {
+                super::merge::Scope::Module(m) => Some(m),
+                _ => None,
+            };
+            for reference in references(node) {
+                let segs: Vec<&str> = reference.iter().map(String::as_str).collect();
+                if let Ok((input, input_kind)) = self.find(&segs, scope_module) {
+                    inputs.push(self.explain_node(eval, input, &input_kind, &reference.join("."), depth + 1, seen));
+                }
+            }
+        }
+        Explanation { path: path.to_string(), value, steps, inputs }
+    }
+}
+
+/// The paths a node's expression refers to (bare references and `${...}`).
+fn references(node: &Node<'_>) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut collect = |n: &Node<'_>| {
+        if let NodeKind::Expr(e) = &n.kind {
+            match &e.kind {
+                ExprKind::Ref(path) => out.push(path.iter().map(|p| p.text.clone()).collect()),
+                ExprKind::Str(parts) => {
+                    for part in parts {
+                        if let StrPart::Interp(path, _) = part {
+                            out.push(path.iter().map(|p| p.text.clone()).collect());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    };
+    match &node.kind {
+        NodeKind::Append(base, tail) => {
+            collect(base);
+            collect(tail);
+        }
+        NodeKind::List(items) => items.iter().for_each(&mut collect),
+        _ => collect(node),
+    }
+    out
+}
