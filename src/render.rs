@@ -143,18 +143,28 @@ impl Renderer {
             Err(e) => {
                 let (line, column) = e.pos().unwrap_or((1, 1));
                 let start = sources.get(file).map_or(0, |f| f.offset_of(line, column));
-                let reason = e.reason().to_string();
-                self.errors.push(
-                    Diagnostic::error(
+                let d = match unclosed_block(&text) {
+                    // Handlebars reports an unclosed block where the file ends;
+                    // point at the block that was left open instead.
+                    Some((open, len, name)) if start + 2 >= text.trim_end().len() => Diagnostic::error(
+                        Code::E015,
+                        Span::new(file, open, open + len),
+                        format!("template syntax error: unclosed `{{{{#{name}}}}}` block"),
+                    )
+                    .with_primary_label("opened here")
+                    .with_label(Span::new(file, text.len(), text.len()), "the template ends here")
+                    .with_help(format!("Close the block with `{{{{/{name}}}}}`.")),
+                    _ => Diagnostic::error(
                         Code::E015,
                         Span::new(file, start, start + 1),
-                        format!("template syntax error: {reason}"),
+                        "template syntax error: invalid Handlebars syntax",
                     )
                     .with_primary_label("the template cannot be parsed here")
                     .with_help(
                         "Fix the Handlebars syntax: every `{{#block}}` needs its `{{/block}}` and every `{{` its `}}`.",
                     ),
-                );
+                };
+                self.errors.push(d);
                 Template::Broken
             }
         }
@@ -415,6 +425,32 @@ fn render_error(sources: &SourceMap, template: &str, e: &handlebars::RenderError
     }
 }
 
+/// The innermost `{{#name ...}}` without its `{{/name}}`: (offset, length, name).
+fn unclosed_block(text: &str) -> Option<(usize, usize, String)> {
+    let mut stack: Vec<(usize, usize, String)> = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(pos) = rest.find("{{") {
+        let tag_start = offset + pos;
+        let after = rest.get(pos + 2..).unwrap_or("");
+        let end = after.find("}}").map_or(after.len(), |e| e + 2);
+        let inner = after.get(..end.saturating_sub(2)).unwrap_or("").trim_start_matches('~').trim();
+        if let Some(open) = inner.strip_prefix('#') {
+            let name = open.split_whitespace().next().unwrap_or("").to_string();
+            stack.push((tag_start, end + 2, name));
+        } else if let Some(close) = inner.strip_prefix('/') {
+            let name = close.trim();
+            if let Some(idx) = stack.iter().rposition(|(_, _, n)| n == name) {
+                stack.truncate(idx);
+            }
+        }
+        let advance = pos + 2 + end;
+        offset += advance;
+        rest = rest.get(advance..).unwrap_or("");
+    }
+    stack.pop()
+}
+
 fn escape_error(span: Span, why: &str) -> Diagnostic {
     Diagnostic::error(Code::E018, span, why.to_string())
         .with_primary_label("this path would leave the allowed directories")
@@ -422,10 +458,10 @@ fn escape_error(span: Span, why: &str) -> Diagnostic {
 }
 
 fn bad_regex(span: Span, what: &str, e: &regex::Error) -> Diagnostic {
-    let detail = e.to_string().lines().last().unwrap_or("").trim().to_string();
+    let detail = e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
     Diagnostic::error(Code::E019, span, format!("invalid regular expression in `{what}`: {detail}"))
         .with_primary_label("not a valid regex")
-        .with_help("Use Rust `regex` syntax; escape literal dots and brackets as `\\\\.` and `\\\\[`.")
+        .with_help("Use Rust `regex` syntax; in a `.facs` string, a literal dot is written `\\\\.` (the string escape and the regex escape).")
 }
 
 /// Merges E015 errors that differ only in the instance being rendered, so a

@@ -107,17 +107,32 @@ fn run_case(case: &Path) -> String {
 #[test]
 fn fixtures() {
     let uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
-    insta::with_settings!({
-        filters => vec![(uuid, "<uuid4>")],
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-    }, {
-        insta::glob!("fixtures/*/*/main.facs", |path| {
-            let case = path.parent().expect("case dir");
-            let name = case.file_name().expect("case name").to_string_lossy().into_owned();
-            insta::assert_snapshot!(name, run_case(case));
-        });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/fixtures")
+        .flat_map(|group| std::fs::read_dir(group.expect("group").path()).expect("group dir"))
+        .map(|case| case.expect("case").path())
+        .filter(|case| case.join("main.facs").exists())
+        .collect();
+    cases.sort();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(uuid, "<uuid4>");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    // Every case is checked even when an earlier one fails, as insta::glob! does,
+    // but the snapshot is named after the case directory alone.
+    let failed: Vec<String> = settings.bind(|| {
+        cases
+            .iter()
+            .filter_map(|case| {
+                let name = case.file_name().expect("case name").to_string_lossy().into_owned();
+                let text = run_case(case);
+                let result = std::panic::catch_unwind(|| insta::assert_snapshot!(name.clone(), text));
+                result.is_err().then_some(name)
+            })
+            .collect()
     });
+    assert!(failed.is_empty(), "snapshots differ for: {failed:?}");
 }
 
 /// Tidy check (rust-analyzer style): every diagnostic code has an error fixture

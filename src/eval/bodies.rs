@@ -14,7 +14,7 @@ pub const RESERVED_INSTANCE_FIELDS: &[&str] = &["project", "module", "instance",
 /// Runs the body checks over every declaration.
 pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     if let Some(project) = resolved.project {
-        reserved(&project.body, &["name"], "project", "the project's name comes from its declaration", sink);
+        reserved(&project.body, &["name"], "a project", "", sink);
         duplicates(&project.body, sink);
     }
     for module in resolved.modules.values() {
@@ -22,13 +22,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     }
     for info in &resolved.instances {
         let body = &info.decl.body;
-        reserved(
-            body,
-            RESERVED_INSTANCE_FIELDS,
-            "instance",
-            "these names are the roots of paths (`env` is an alias of `instance`) and `name` comes from the declaration",
-            sink,
-        );
+        reserved(body, RESERVED_INSTANCE_FIELDS, "an instance", "", sink);
         duplicates(body, sink);
         for item in &body.items {
             if let Item::Module(overlay) = item {
@@ -61,23 +55,24 @@ fn module_body(body: &Block, sink: &mut Sink) {
     duplicates(body, sink);
 }
 
-fn reserved(body: &Block, names: &[&str], what: &str, why: &str, sink: &mut Sink) {
+fn reserved(body: &Block, names: &[&str], what: &str, _why: &str, sink: &mut Sink) {
     for item in &body.items {
         let key = match item {
             Item::Field(f) => f.path.first(),
             _ => None,
         };
         if let Some(key) = key.filter(|k| names.contains(&k.text.as_str())) {
-            let help = if key.text == "username" {
-                "Set `daemon` to choose the module's user name.".to_string()
-            } else {
-                format!("Rename the field (for example `{}_name` or `{}s`); {why}.", key.text, key.text)
+            let help = match key.text.as_str() {
+                "username" => "A module's user name is derived: set `daemon` to choose it.".to_string(),
+                "name" => "The name comes from the declaration (`instance.name`, `module.NAME.name`); rename the field, for example `display_name`.".to_string(),
+                "env" => "`env` is an alias of `instance` in paths; rename the field, for example `environment`.".to_string(),
+                other => format!("`{other}` starts paths such as `{other}.x`; rename the field, for example `{other}_name`."),
             };
             sink.push(
                 Diagnostic::error(
                     Code::E013,
                     key.span,
-                    format!("`{}` is reserved and cannot be a {what} field", key.text),
+                    format!("`{}` is reserved and cannot be {what} field", key.text),
                 )
                 .with_primary_label("reserved name")
                 .with_help(help),
