@@ -156,6 +156,15 @@ impl Sink {
     }
 }
 
+/// A value kind with its article, as messages name it: "an int", "a map", "null".
+pub fn article(kind: &str) -> String {
+    match kind {
+        "null" => "null".into(),
+        "int" => "an int".into(),
+        other => format!("a {other}"),
+    }
+}
+
 /// "did you mean" for a misspelt name: the closest candidate by optimal string
 /// alignment distance, when it is close enough to be a plausible typo.
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -5,7 +5,7 @@
 
 use super::merge::{Derived, Node, NodeKind, Slot};
 use super::value::Value;
-use crate::diagnostic::{closest, Code, Diagnostic};
+use crate::diagnostic::{article, closest, Code, Diagnostic};
 use crate::source::Span;
 use crate::state::State;
 use crate::syntax::ast::{Expr, ExprKind, Item, Name, StrPart};
@@ -485,14 +485,6 @@ fn cannot_interpolate(path: &[Name], span: Span, kind: &str) -> Diagnostic {
             "Interpolate a string, number or bool; to copy the whole value, write the bare reference `{}` instead of a string.",
             text.join(".")
         ))
-}
-
-fn article(kind: &str) -> String {
-    match kind {
-        "null" => "null".into(),
-        "int" => "an int".into(),
-        other => format!("a {other}"),
-    }
 }
 
 fn unresolved<'k>(

@@ -6,7 +6,7 @@
 use super::evaluate::Evaluator;
 use super::merge::{Node, NodeKind};
 use super::value::Value;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{article, Code, Diagnostic};
 use crate::source::Span;
 use crate::types::{Record, Schemas, Type};
 use indexmap::IndexMap;
@@ -365,13 +365,5 @@ fn rewrap(v: Value, secret: bool) -> Value {
         Value::Secret(Box::new(v))
     } else {
         v
-    }
-}
-
-fn article(kind: &str) -> String {
-    match kind {
-        "null" => "null".into(),
-        "int" => "an int".into(),
-        other => format!("a {other}"),
     }
 }

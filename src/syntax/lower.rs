@@ -88,15 +88,20 @@ impl<'t> Lowerer<'t> {
         Name { text: pair.as_str().to_string(), span: self.span(&pair) }
     }
 
-    fn block_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<BlockDecl> {
+    /// The span, doc comment, name and body pair of `KEYWORD NAME { ... }`.
+    fn header<'i>(&mut self, pair: Pair<'i, Rule>) -> Lowered<(Span, Option<String>, Name, Pair<'i, Rule>)> {
         let span = self.span(&pair);
         let doc = self.doc_before(span.start as usize);
         let mut inner = pair.into_inner();
         let name_pair = self.next(&mut inner, span)?;
         let name = self.name(name_pair);
-        let block_pair = self.next(&mut inner, span)?;
-        let body = self.block(block_pair)?;
-        Some(BlockDecl { name, body, doc, span })
+        let body = self.next(&mut inner, span)?;
+        Some((span, doc, name, body))
+    }
+
+    fn block_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<BlockDecl> {
+        let (span, doc, name, body) = self.header(pair)?;
+        Some(BlockDecl { name, body: self.block(body)?, doc, span })
     }
 
     fn instance_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<InstanceDecl> {
@@ -155,14 +160,8 @@ impl<'t> Lowerer<'t> {
     }
 
     fn named_block(&mut self, pair: Pair<'_, Rule>) -> Lowered<NamedBlock> {
-        let span = self.span(&pair);
-        let doc = self.doc_before(span.start as usize);
-        let mut inner = pair.into_inner();
-        let name_pair = self.next(&mut inner, span)?;
-        let name = self.name(name_pair);
-        let block_pair = self.next(&mut inner, span)?;
-        let body = self.block(block_pair)?;
-        Some(NamedBlock { name, body, doc, span })
+        let (span, doc, name, body) = self.header(pair)?;
+        Some(NamedBlock { name, body: self.block(body)?, doc, span })
     }
 
     fn unset_item(&mut self, pair: Pair<'_, Rule>) -> Lowered<UnsetItem> {
@@ -312,14 +311,8 @@ impl<'t> Lowerer<'t> {
     }
 
     fn schema_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<SchemaDecl> {
-        let span = self.span(&pair);
-        let doc = self.doc_before(span.start as usize);
-        let mut inner = pair.into_inner();
-        let name_pair = self.next(&mut inner, span)?;
-        let name = self.name(name_pair);
-        let block_pair = self.next(&mut inner, span)?;
-        let record = self.record_type(block_pair)?;
-        Some(SchemaDecl { name, record, doc, span })
+        let (span, doc, name, body) = self.header(pair)?;
+        Some(SchemaDecl { name, record: self.record_type(body)?, doc, span })
     }
 
     /// `schema_block` and `record_type`.
