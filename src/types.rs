@@ -8,6 +8,8 @@
 //! definition instead of being rejected.
 
 mod builtin;
+#[cfg(test)]
+mod tests;
 
 use crate::diagnostic::{closest, Code, Diagnostic, Sink};
 use crate::resolve::{Resolved, PRIMITIVE_TYPES};
