@@ -229,7 +229,9 @@ fn compile_group(
             let mut compiled = eval::compile_instance(resolved, schemas, id, state, paths)?;
             // Serialize here, in parallel, and keep the value only if something
             // still needs it: at 10,000 instances the values would dominate memory.
-            compiled.json = compiled.manifest.to_pretty_json(true);
+            if mode != Mode::Check {
+                compiled.json = compiled.manifest.to_pretty_json(true);
+            }
             if mode == Mode::Build && !has_install(&compiled.manifest) {
                 compiled.manifest = eval::Value::Null;
             }

@@ -3,6 +3,7 @@
 //! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
 
 mod commands;
+mod import; // TEMP-IMPORT
 mod inspect;
 mod write;
 
@@ -109,6 +110,17 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// Convert an original facsimile directory (facsimile.json, <env>.json, tmpl/) to .facs. // TEMP-IMPORT
+    Import {
+        // TEMP-IMPORT
+        /// The legacy definition directory (holds facsimile.json). // TEMP-IMPORT
+        legacy_dir: PathBuf, // TEMP-IMPORT
+        /// Output directory (default: LEGACY_DIR-facs next to it); must be empty or absent. // TEMP-IMPORT
+        #[arg(short, long)] // TEMP-IMPORT
+        out: Option<PathBuf>, // TEMP-IMPORT
+    }, // TEMP-IMPORT
+    /// Run the language server on stdin/stdout (Language Server Protocol).
+    Lsp,
 }
 
 /// `facs list` subjects.
@@ -177,6 +189,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             clap_complete::generate(*shell, &mut command, "facs", &mut std::io::stdout());
             0
         }
+        Command::Lsp => crate::lsp::run(),
+        Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()), // TEMP-IMPORT
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {

@@ -135,6 +135,9 @@ pub fn build_trees<'a>(
 
     // 1. Merge the lineage into the instance tree; collect module overlays.
     let mut instance = Node::empty_map("instance", info.decl.name.span, Scope::Instance);
+    // The root's span is the whole declaration: diagnostics tell a reference
+    // written in the instance itself from one inherited from a parent.
+    instance.span = info.decl.span;
     let mut overlays = Vec::new();
     let mut module_bodies = Vec::new();
     for (body_idx, &ancestor_id) in lineage.iter().enumerate() {

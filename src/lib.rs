@@ -6,6 +6,8 @@ pub mod build;
 pub mod cli;
 pub mod diagnostic;
 pub mod eval;
+pub mod import; // TEMP-IMPORT
+pub mod lsp;
 pub mod render;
 pub mod resolve;
 pub mod source;

@@ -106,6 +106,8 @@ pub struct FieldType<'a> {
     pub default: Option<DefaultValue<'a>>,
     /// Computed by facs (module `username`, `password`): set or generated.
     pub derived: bool,
+    /// Declared with `?`: may be absent (an absent `secret?` stays absent).
+    pub optional: bool,
     /// Where it was declared (`None` for built-ins).
     pub span: Option<Span>,
     /// Its doc comment.
@@ -275,6 +277,7 @@ fn record_fields<'a>(
                 type_,
                 default: decl.default.as_ref().map(DefaultValue::Expr),
                 derived: false,
+                optional: decl.optional,
                 span: Some(decl.name.span),
                 doc: decl.doc.as_deref(),
             },
@@ -300,7 +303,15 @@ fn type_of<'a>(schemas: &mut Schemas<'a>, t: &'a TypeExpr, sink: &mut Sink) -> T
                         schemas.by_name.keys().map(String::as_str).chain(PRIMITIVE_TYPES.iter().copied()).collect();
                     let mut d = Diagnostic::error(Code::E017, t.span, format!("unknown type `{other}`"))
                         .with_primary_label("no schema or built-in type has this name");
-                    d = match closest(other, candidates) {
+                    let alias = match other {
+                        "integer" | "i64" | "long" => Some("int"),
+                        "str" | "String" | "text" => Some("string"),
+                        "boolean" | "Bool" => Some("bool"),
+                        "number" | "double" | "f64" => Some("float"),
+                        "password" => Some("secret"),
+                        _ => None,
+                    };
+                    d = match alias.or_else(|| closest(other, candidates)) {
                         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
                         None => d.with_help(format!(
                             "Declare `schema {other} {{ ... }}`, or use one of string, int, float, bool, secret, any."

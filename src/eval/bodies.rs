@@ -14,7 +14,7 @@ pub const RESERVED_INSTANCE_FIELDS: &[&str] = &["project", "module", "instance",
 /// Runs the body checks over every declaration.
 pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     if let Some(project) = resolved.project {
-        reserved(&project.body, &["name"], "a project", "", sink);
+        reserved(&project.body, &["name"], "a project", sink);
         duplicates(&project.body, sink);
     }
     for module in resolved.modules.values() {
@@ -22,7 +22,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     }
     for info in &resolved.instances {
         let body = &info.decl.body;
-        reserved(body, RESERVED_INSTANCE_FIELDS, "an instance", "", sink);
+        reserved(body, RESERVED_INSTANCE_FIELDS, "an instance", sink);
         duplicates(body, sink);
         for item in &body.items {
             if let Item::Module(overlay) = item {
@@ -45,17 +45,11 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
 }
 
 fn module_body(body: &Block, sink: &mut Sink) {
-    reserved(
-        body,
-        &["name", "username"],
-        "module",
-        "`name` is the module's declared name and `username` is derived from `daemon`",
-        sink,
-    );
+    reserved(body, &["name", "username"], "a module", sink);
     duplicates(body, sink);
 }
 
-fn reserved(body: &Block, names: &[&str], what: &str, _why: &str, sink: &mut Sink) {
+fn reserved(body: &Block, names: &[&str], what: &str, sink: &mut Sink) {
     for item in &body.items {
         let key = match item {
             Item::Field(f) => f.path.first(),

@@ -256,7 +256,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             "facs" => (roots.facs, path.get(1..).unwrap_or_default()),
             "module" => {
                 let Some(module) = path.get(1) else {
-                    self.errors.push(unresolved(path, 0, span, roots.module_names.iter().copied(), "module"));
+                    self.push_unresolved(unresolved(path, 0, span, roots.module_names.iter().copied(), "module"));
                     return Err(());
                 };
                 match roots.module_names.iter().position(|m| *m == module.text) {
@@ -265,7 +265,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                         None => return Err(()),
                     },
                     None => {
-                        self.errors.push(unresolved(path, 1, span, roots.module_names.iter().copied(), "module"));
+                        self.push_unresolved(unresolved(path, 1, span, roots.module_names.iter().copied(), "module"));
                         return Err(());
                     }
                 }
@@ -287,7 +287,13 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                         node = child
                     }
                     _ => {
-                        self.errors.push(unresolved(path, offset + idx, span, map.keys().map(String::as_str), "key"));
+                        self.push_unresolved(unresolved(
+                            path,
+                            offset + idx,
+                            span,
+                            map.keys().map(String::as_str),
+                            "key",
+                        ));
                         return Err(());
                     }
                 },
@@ -305,7 +311,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                                 Value::Map(m) => m.keys().cloned().collect(),
                                 _ => Vec::new(),
                             };
-                            self.errors.push(unresolved(
+                            self.push_unresolved(unresolved(
                                 path,
                                 offset + idx,
                                 span,
@@ -319,6 +325,26 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             }
         }
         self.eval_node(node)
+    }
+
+    /// Reports an unresolved reference, naming the instance it failed for: a
+    /// parent's reference may resolve in some children and not in others.
+    fn push_unresolved(&mut self, d: Diagnostic) {
+        let name = match self.roots.facs.map().and_then(|m| m.get("instance")).map(|n| &n.kind) {
+            Some(NodeKind::Const(Value::Str(name))) => name.clone(),
+            _ => String::new(),
+        };
+        let decl = self.roots.instance.span;
+        let written_here = d
+            .primary
+            .as_ref()
+            .is_some_and(|p| p.span.file == decl.file && decl.start <= p.span.start && p.span.end <= decl.end);
+        let label_span = self.roots.instance.key_span;
+        self.errors.push(if written_here {
+            d
+        } else {
+            d.with_label(label_span, format!("evaluated for instance `{name}`"))
+        });
     }
 
     fn module_name(&self, m: usize) -> &'a str {

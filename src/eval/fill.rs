@@ -87,7 +87,7 @@ fn fill_record<'a>(
                 merger.scope = saved;
                 built
             }
-            None if field.type_ == Type::Secret && !field.derived => {
+            None if field.type_ == Type::Secret && !field.derived && !field.optional => {
                 Node::new(NodeKind::Derived(Derived::Secret(key_path.clone())), k, span, span, scope)
             }
             None => continue,

@@ -301,8 +301,8 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
     }
 
     /// W001 (spec §7): an undeclared key set in exactly one body, at least 4
-    /// characters, within edit distance 1–2 of an earlier sibling set by
-    /// another body, or of a declared field. Siblings written side by side in
+    /// characters, within edit distance 1–2 of an earlier sibling that its
+    /// own body did not also set, or of a declared field. Siblings written side by side in
     /// one body (`host` and `port`) are deliberate, and so are names that
     /// differ only in digits (`web1`, `web2`): see
     /// docs/decisions/w001-typo-warning.md.
@@ -321,7 +321,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         let earlier = map
             .iter()
             .take(idx)
-            .filter(|(_, sibling)| sibling.history.iter().any(|s| Some(s.body) != body))
+            .filter(|(_, sibling)| !sibling.history.iter().any(|s| Some(s.body) == body))
             .map(|(k, _)| k.as_str());
         let declared = record.into_iter().flat_map(|r| r.fields.keys().map(String::as_str));
         let near = declared.chain(earlier).find(|s| {

@@ -478,10 +478,9 @@ impl<'a> Merger<'a, '_> {
                 .with_primary_label(format!("{} here", new.describe()))
                 .with_label(first_span, format!("first defined as {} here", first.describe()))
                 .with_help(format!(
-                    "Give `{}` {} as its first definition does, or `unset {}` before redefining it.",
+                    "Give `{}` {} as its first definition does, or `unset` it (by its path from this block) before redefining it.",
                     old.key,
-                    first.describe(),
-                    old.key
+                    first.describe()
                 )),
             );
         }
@@ -547,7 +546,7 @@ fn unset_missing(path: &[Name], at: &Name, span: Span) -> Diagnostic {
     let full: Vec<&str> = path.iter().map(|n| n.text.as_str()).collect();
     Diagnostic::error(
         Code::E010,
-        at.span.to(span),
+        Span { end: path.last().map_or(span.end, |n| n.span.end), ..span },
         format!("cannot unset `{}`: it is not set at this point", full.join(".")),
     )
     .with_primary_label(format!("`{}` does not exist here", at.text))

@@ -200,8 +200,15 @@ pub fn check_delims(text: &str, delims: &[Delim], max_depth: usize) -> Option<De
                     return Some(DelimProblem {
                         pos: open.pos,
                         message: format!("`{}` is closed by `{}`", open.ch as char, close as char),
-                        related: Some((d.pos, format!("expected `{}` here", closer_of(open.ch) as char))),
-                        help: format!("Close it with `{}`.", closer_of(open.ch) as char),
+                        related: Some((
+                            d.pos,
+                            format!("`{}` found before the `{}` was closed", close as char, open.ch as char),
+                        )),
+                        help: format!(
+                            "Add the missing `{}` where the `{}` should end.",
+                            closer_of(open.ch) as char,
+                            open.ch as char
+                        ),
                     });
                 }
                 if closer_starts_line(text, d.pos) && indent_of(text, open.pos) != indent_of(text, d.pos) {

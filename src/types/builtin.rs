@@ -4,7 +4,15 @@ use super::{Const, DefaultValue, FieldType, Record, RecordId, Schemas, Type};
 use indexmap::IndexMap;
 
 fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'static> {
-    FieldType { type_, required, default: default.map(DefaultValue::Const), derived: false, span: None, doc: None }
+    FieldType {
+        type_,
+        required,
+        default: default.map(DefaultValue::Const),
+        derived: false,
+        optional: !required,
+        span: None,
+        doc: None,
+    }
 }
 
 fn optional(type_: Type) -> FieldType<'static> {
@@ -28,7 +36,15 @@ pub fn schemas<'a>() -> Schemas<'a> {
         records.push(r);
         records.len() - 1
     };
-    let derived = |type_| FieldType { type_, required: false, default: None, derived: true, span: None, doc: None };
+    let derived = |type_| FieldType {
+        type_,
+        required: false,
+        default: None,
+        derived: true,
+        optional: false,
+        span: None,
+        doc: None,
+    };
     let project = push(record(
         "Project",
         true,
