@@ -3,6 +3,7 @@
 //! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
 
 mod commands;
+mod fmt;
 mod import; // TEMP-IMPORT
 mod inspect;
 mod write;
@@ -103,6 +104,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Rewrite `.facs` files in the canonical layout (comments kept).
+    Fmt {
+        /// Write nothing; list the files that are not formatted and exit 1 if any.
+        #[arg(long)]
+        check: bool,
+        /// Files (or directories) to format (default: every `.facs` file of the project).
+        files: Vec<PathBuf>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -190,6 +199,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             0
         }
         Command::Lsp => crate::lsp::run(),
+        Command::Fmt { check, files } => {
+            fmt::run(&cli.project, *check, files, cli.message_format == MessageFormat::Json)
+        }
         Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()), // TEMP-IMPORT
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();

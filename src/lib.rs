@@ -6,6 +6,7 @@ pub mod build;
 pub mod cli;
 pub mod diagnostic;
 pub mod eval;
+pub mod fmt;
 pub mod import; // TEMP-IMPORT
 pub mod lsp;
 pub mod render;
