@@ -1,0 +1,2 @@
+#!/bin/sh
+exec {{ project.project }} --workers {{ workers }} {%- if debug %} --debug{% endif %}
