@@ -4,7 +4,7 @@
 
 mod commands;
 mod fmt;
-mod import; // TEMP-IMPORT
+mod import;
 mod inspect;
 mod write;
 
@@ -119,15 +119,14 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
-    /// Convert an original facsimile directory (facsimile.json, <env>.json, tmpl/) to .facs. // TEMP-IMPORT
+    /// Convert an original facsimile directory (facsimile.json, <env>.json, tmpl/) to .facs files.
     Import {
-        // TEMP-IMPORT
-        /// The legacy definition directory (holds facsimile.json). // TEMP-IMPORT
-        legacy_dir: PathBuf, // TEMP-IMPORT
-        /// Output directory (default: LEGACY_DIR-facs next to it); must be empty or absent. // TEMP-IMPORT
-        #[arg(short, long)] // TEMP-IMPORT
-        out: Option<PathBuf>, // TEMP-IMPORT
-    }, // TEMP-IMPORT
+        /// The legacy definition directory (holds facsimile.json).
+        legacy_dir: PathBuf,
+        /// Output directory (default: LEGACY_DIR-facs next to it); must be empty or absent.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Run the language server on stdin/stdout (Language Server Protocol).
     Lsp,
 }
@@ -202,7 +201,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Fmt { check, files } => {
             fmt::run(&cli.project, *check, files, cli.message_format == MessageFormat::Json)
         }
-        Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()), // TEMP-IMPORT
+        Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {

@@ -7,7 +7,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
-pub mod import; // TEMP-IMPORT
+pub mod import;
 pub mod lsp;
 pub mod render;
 pub mod resolve;

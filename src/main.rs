@@ -2,6 +2,11 @@
 //! (deeply nested input is bounded by the parser, but the margin is cheap)
 //! and exits with its status.
 
+/// The compiler allocates many small nodes and maps per instance; mimalloc
+/// measured 20-30% faster than the system allocator on `facs check`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let worker = std::thread::Builder::new()
         .name("facs".into())

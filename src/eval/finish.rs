@@ -325,8 +325,10 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             .map(|(k, _)| k.as_str());
         let declared = record.into_iter().flat_map(|r| r.fields.keys().map(String::as_str));
         let near = declared.chain(earlier).find(|s| {
-            // Edit distance is at least the length difference: skip the work.
-            if s.len().abs_diff(key.len()) > 2 {
+            // Edit distance is at least the length difference, and at least
+            // half the difference of the character histograms: both are far
+            // cheaper than the distance itself and reject almost every pair.
+            if s.len().abs_diff(key.len()) > 2 || histogram_distance(key, s) > 4 {
                 return false;
             }
             let d = strsim::osa_distance(key, s);
@@ -346,6 +348,24 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             );
         }
     }
+}
+
+/// The L1 distance between the byte histograms of two names. One edit
+/// changes it by at most 2, so a distance above 4 rules out 2 edits.
+fn histogram_distance(a: &str, b: &str) -> u32 {
+    let mut counts = [0i16; 64];
+    let slot = |c: u8| usize::from(c & 63);
+    for c in a.bytes() {
+        if let Some(n) = counts.get_mut(slot(c)) {
+            *n += 1;
+        }
+    }
+    for c in b.bytes() {
+        if let Some(n) = counts.get_mut(slot(c)) {
+            *n -= 1;
+        }
+    }
+    counts.iter().map(|n| n.unsigned_abs() as u32).sum()
 }
 
 fn differ_only_in_digits(a: &str, b: &str) -> bool {
