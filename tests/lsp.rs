@@ -185,6 +185,19 @@ fn diagnostics_hover_definition_completion_symbols() {
     let names: Vec<&str> = symbols.as_array().expect("symbols").iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(names, ["project demo", "module app", "abstract instance base", "instance dev"]);
 
+    // Formatting goes through `facs fmt`: one edit replacing the buffer.
+    let messy = "project demo {}\nmodule app {}\ninstance   dev{home:\"/x\"   // kept\n}\n";
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": messy}]}),
+    );
+    let edits = client.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    let new_text = edits[0]["newText"].as_str().expect("an edit");
+    assert!(new_text.contains("instance dev {\n  home: \"/x\" // kept\n}"), "{new_text}");
+
     client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     let deadline = Instant::now() + Duration::from_secs(10);

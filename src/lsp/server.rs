@@ -21,6 +21,7 @@ pub fn run() -> i32 {
         hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
         definition_provider: Some(lsp::OneOf::Left(true)),
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
+        document_formatting_provider: Some(lsp::OneOf::Left(true)),
         completion_provider: Some(lsp::CompletionOptions {
             trigger_characters: Some(vec![".".into(), " ".into()]),
             ..Default::default()
@@ -156,6 +157,9 @@ impl Server {
             lsp::request::Completion::METHOD => serde_json::from_value::<lsp::CompletionParams>(request.params)
                 .ok()
                 .map(|p| serde_json::to_value(self.completion(&p.text_document_position)).unwrap_or_default()),
+            lsp::request::Formatting::METHOD => serde_json::from_value::<lsp::DocumentFormattingParams>(request.params)
+                .ok()
+                .map(|p| serde_json::to_value(self.format(&p.text_document.uri)).unwrap_or_default()),
             lsp::request::DocumentSymbolRequest::METHOD => {
                 serde_json::from_value::<lsp::DocumentSymbolParams>(request.params).ok().map(|p| {
                     let symbols = self
@@ -177,6 +181,26 @@ impl Server {
             Some(value) => Response::new_ok(id, value),
             None => Response::new_err(id, lsp_server::ErrorCode::InvalidParams as i32, "invalid parameters".into()),
         }
+    }
+
+    /// The whole buffer replaced by `facs fmt`'s layout; nothing when the
+    /// buffer does not parse (its syntax errors are already published).
+    fn format(&self, uri: &lsp::Url) -> Option<Vec<lsp::TextEdit>> {
+        let rel = self.relative(uri)?;
+        let text = self
+            .open
+            .get(&rel)
+            .cloned()
+            .or_else(|| std::fs::read_to_string(analysis::absolute(&self.root, &rel)).ok())?;
+        let mut sources = crate::source::SourceMap::new();
+        let id = sources.add(rel, text.clone());
+        let formatted = crate::fmt::format_file(&sources, id).ok()?;
+        if formatted == text {
+            return Some(Vec::new());
+        }
+        let file = sources.get(id)?;
+        let end = convert::position(file, text.len());
+        Some(vec![lsp::TextEdit { range: lsp::Range { start: lsp::Position::default(), end }, new_text: formatted }])
     }
 
     fn file_of(&self, uri: &lsp::Url) -> Option<&File> {
