@@ -299,7 +299,7 @@ pub fn compile(
         .collect();
     for group in &mut groups {
         for (_, compiled) in &mut group.compiled {
-            sink.extend(std::mem::take(&mut compiled.diagnostics));
+            sink.extend(compiled.diagnostics.iter().cloned());
         }
     }
     Compilation { groups, failures, paths, mode }

@@ -1,10 +1,18 @@
 //! One analysis of the workspace: the pipeline of `facs check` over the files
 //! on disk with the editor's open buffers in their place.
+//!
+//! After an edit of one file, only the instances whose lineage has a
+//! declaration in that file are compiled again; the others keep their
+//! manifests and diagnostics from the previous analysis. Anything that can
+//! reach every instance (a change to the project, modules or schemas, a file
+//! added or removed, a template error) falls back to a full analysis.
 
 use crate::build::{self, Mode, Options};
-use crate::diagnostic::{Diagnostic, Sink};
+use crate::diagnostic::{Code, Diagnostic, Sink};
+use crate::eval::Value;
+use crate::resolve::Resolved;
 use crate::source::{DiskFs, Fs, SourceMap};
-use crate::syntax::ast;
+use crate::syntax::ast::{self, Decl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +43,17 @@ impl Fs for OverlayFs<'_> {
     }
 }
 
+/// What one instance's compilation left, for reuse by the next analysis.
+#[derive(Clone)]
+struct Cached {
+    /// Files holding the declarations of its lineage.
+    files: Vec<String>,
+    /// Its lineage by name.
+    lineage: Vec<String>,
+    manifest: Value,
+    diagnostics: Vec<Diagnostic>,
+}
+
 /// What one analysis found.
 pub struct Analysis {
     /// Every source (`.facs` files and templates).
@@ -43,45 +62,139 @@ pub struct Analysis {
     pub files: Vec<ast::File>,
     /// Every diagnostic, as `facs check` reports it.
     pub diagnostics: Vec<Diagnostic>,
-    /// Concrete instance name → (lineage names, manifest). Converted to JSON
-    /// (secrets redacted) only when a hover asks, not on every edit.
-    pub instances: BTreeMap<String, (Vec<String>, crate::eval::Value)>,
+    /// Concrete instance name → (lineage names, manifest).
+    pub instances: BTreeMap<String, (Vec<String>, Value)>,
+    cache: BTreeMap<String, Cached>,
+    file_names: Vec<String>,
+    /// Instances compiled by this analysis (the rest came from the cache);
+    /// the tests use it to prove an edit recompiles only what it touches.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub n_compiled: usize,
 }
 
-/// Runs the pipeline over `root` with `open` buffers.
-pub fn analyse(root: &Path, open: &BTreeMap<String, String>) -> Analysis {
+fn file_names(sources: &SourceMap, files: &[ast::File]) -> Vec<String> {
+    files.iter().filter_map(|f| sources.get(f.id).map(|s| s.name.clone())).collect()
+}
+
+fn has_shared_decls(file: Option<&ast::File>) -> bool {
+    file.is_some_and(|f| f.decls.iter().any(|d| !matches!(d, Decl::Instance(_))))
+}
+
+/// Runs the pipeline over `root` with `open` buffers. With a previous
+/// analysis and the one file that changed since, only affected instances
+/// are compiled.
+pub fn analyse(
+    root: &Path,
+    open: &BTreeMap<String, String>,
+    previous: Option<&Analysis>,
+    changed: Option<&str>,
+) -> Analysis {
     let options = Options::new(root, None, None);
     let fs = OverlayFs { disk: DiskFs::new(root, &[options.out_dir.clone(), options.state_dir.clone()]), open };
     let mut sink = Sink::new();
-    let Ok(mut loaded) = build::load(&fs, &mut sink) else {
-        return Analysis {
-            sources: SourceMap::new(),
-            files: Vec::new(),
-            diagnostics: sink.into_sorted(),
-            instances: BTreeMap::new(),
-        };
+    let empty = |diagnostics| Analysis {
+        sources: SourceMap::new(),
+        files: Vec::new(),
+        diagnostics,
+        instances: BTreeMap::new(),
+        cache: BTreeMap::new(),
+        file_names: Vec::new(),
+        n_compiled: 0,
     };
+    let Ok(mut loaded) = build::load(&fs, &mut sink) else { return empty(sink.into_sorted()) };
+    let names = file_names(&loaded.sources, &loaded.files);
     let mut instances = BTreeMap::new();
+    let mut cache = BTreeMap::new();
+    let mut n_compiled = 0;
     if !sink.has_errors() {
         let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
         let selected = build::select(&resolved, &[], &mut sink);
-        let compilation = build::compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
-        if !sink.has_errors() {
-            build::render_trees(&mut loaded.sources, &resolved, &compilation, None, &options, &mut sink);
-        }
-        for (id, compiled) in compilation.instances() {
-            let Some(info) = resolved.instances.get(id) else { continue };
-            let lineage = info
-                .lineage
+        let lineage_of = |id: usize| -> (Vec<String>, Vec<String>) {
+            let members: Vec<_> = resolved.instances.get(id).and_then(|i| i.lineage.clone()).unwrap_or_default();
+            let names_ =
+                members.iter().filter_map(|&m| resolved.instances.get(m)).map(|i| i.name().to_string()).collect();
+            let mut files: Vec<String> = members
                 .iter()
-                .flatten()
-                .filter_map(|&i| resolved.instances.get(i))
-                .map(|i| i.name().to_string())
+                .filter_map(|&m| resolved.instances.get(m))
+                .filter_map(|i| loaded.sources.get(i.decl.span.file).map(|f| f.name.clone()))
                 .collect();
-            instances.insert(info.name().to_string(), (lineage, compiled.manifest.clone()));
+            files.sort();
+            files.dedup();
+            (names_, files)
+        };
+        let reusable = reusable(previous, changed, &names, &loaded);
+        let mut affected = Vec::new();
+        for &id in &selected {
+            let name = resolved.instances.get(id).map_or("", |i| i.name());
+            let (lineage, files) = lineage_of(id);
+            let cached = reusable.and_then(|p| p.cache.get(name)).filter(|c| {
+                c.lineage == lineage && c.files == files && !changed.is_some_and(|f| files.iter().any(|x| x == f))
+            });
+            match cached {
+                Some(c) => {
+                    sink.extend(c.diagnostics.iter().cloned());
+                    instances.insert(name.to_string(), (lineage, c.manifest.clone()));
+                    cache.insert(name.to_string(), c.clone());
+                }
+                None => affected.push((id, lineage, files)),
+            }
         }
+        let ids: Vec<usize> = affected.iter().map(|(id, _, _)| *id).collect();
+        n_compiled = ids.len();
+        let compilation = build::compile(&resolved, &schemas, &ids, &options, Mode::Check, &mut sink);
+        if !sink.has_errors() {
+            build::render_trees(&mut loaded.sources, &resolved, &compilation, Some(&ids), &options, &mut sink);
+        }
+        remember(&resolved, &compilation, &affected, &mut instances, &mut cache);
     }
-    Analysis { sources: loaded.sources, files: loaded.files, diagnostics: sink.into_sorted(), instances }
+    Analysis {
+        sources: loaded.sources,
+        files: loaded.files,
+        diagnostics: sink.into_sorted(),
+        instances,
+        cache,
+        file_names: names,
+        n_compiled,
+    }
+}
+
+/// The previous analysis, when its cached instances can be trusted.
+fn reusable<'p>(
+    previous: Option<&'p Analysis>,
+    changed: Option<&str>,
+    names: &[String],
+    loaded: &build::Loaded,
+) -> Option<&'p Analysis> {
+    let previous = previous?;
+    let changed = changed?;
+    let same_files = previous.file_names == names;
+    let template_errors = previous.diagnostics.iter().any(|d| d.code == Code::E015);
+    let old = previous.files.iter().find(|f| previous.sources.get(f.id).is_some_and(|s| s.name == changed));
+    let new = loaded.files.iter().find(|f| loaded.sources.get(f.id).is_some_and(|s| s.name == changed));
+    (same_files && !template_errors && !has_shared_decls(old) && !has_shared_decls(new)).then_some(previous)
+}
+
+fn remember(
+    resolved: &Resolved<'_>,
+    compilation: &build::Compilation,
+    affected: &[(usize, Vec<String>, Vec<String>)],
+    instances: &mut BTreeMap<String, (Vec<String>, Value)>,
+    cache: &mut BTreeMap<String, Cached>,
+) {
+    for (id, compiled) in compilation.instances() {
+        let Some(info) = resolved.instances.get(id) else { continue };
+        let Some((_, lineage, files)) = affected.iter().find(|(a, _, _)| *a == id) else { continue };
+        instances.insert(info.name().to_string(), (lineage.clone(), compiled.manifest.clone()));
+        cache.insert(
+            info.name().to_string(),
+            Cached {
+                files: files.clone(),
+                lineage: lineage.clone(),
+                manifest: compiled.manifest.clone(),
+                diagnostics: compiled.diagnostics.clone(),
+            },
+        );
+    }
 }
 
 /// The path of `file` relative to `root`, with `/`.
@@ -92,4 +205,59 @@ pub fn relative(root: &Path, file: &Path) -> Option<String> {
 /// `root/relative`.
 pub fn absolute(root: &Path, relative: &str) -> PathBuf {
     root.join(relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(a: &Analysis) -> Vec<(String, String)> {
+        a.diagnostics
+            .iter()
+            .map(|d| {
+                let file = d
+                    .primary
+                    .as_ref()
+                    .and_then(|p| a.sources.get(p.span.file))
+                    .map_or(String::new(), |f| f.name.clone());
+                (d.code.as_str().to_string(), file)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_edit_recompiles_only_instances_whose_lineage_it_touches() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        std::fs::write(root.join("project.facs"), "project p {}\nmodule app {}\nabstract instance base { x: 1 }\n")
+            .expect("write");
+        std::fs::write(root.join("a.facs"), "instance a1 inherits base {}\ninstance a2 inherits a1 {}\n")
+            .expect("write");
+        std::fs::write(root.join("b.facs"), "instance b1 inherits base { y: \"${nope}\" }\n").expect("write");
+        let first = analyse(root, &BTreeMap::new(), None, None);
+        assert_eq!(first.n_compiled, 3);
+        assert_eq!(codes(&first), vec![("E010".to_string(), "b.facs".to_string())]);
+
+        let mut open = BTreeMap::new();
+        open.insert(
+            "a.facs".to_string(),
+            "instance a1 inherits base { z: \"${gone}\" }\ninstance a2 inherits a1 {}\n".to_string(),
+        );
+        let second = analyse(root, &open, Some(&first), Some("a.facs"));
+        assert_eq!(second.n_compiled, 2, "b1 does not inherit from a.facs");
+        let full = analyse(root, &open, None, None);
+        assert_eq!(codes(&second), codes(&full), "incremental and full analyses agree");
+        assert_eq!(second.instances.keys().collect::<Vec<_>>(), full.instances.keys().collect::<Vec<_>>());
+        for (name, (_, manifest)) in &full.instances {
+            assert_eq!(second.instances.get(name).map(|(_, m)| m), Some(manifest), "{name}");
+        }
+
+        // A change to a file with shared declarations recompiles everything.
+        open.insert(
+            "project.facs".to_string(),
+            "project p {}\nmodule app {}\nabstract instance base { x: 2 }\n".to_string(),
+        );
+        let third = analyse(root, &open, Some(&second), Some("project.facs"));
+        assert_eq!(third.n_compiled, 3);
+    }
 }

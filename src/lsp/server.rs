@@ -41,7 +41,7 @@ pub fn run() -> i32 {
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_default();
     let mut server = Server {
-        analysis: analysis::analyse(&root, &BTreeMap::new()),
+        analysis: analysis::analyse(&root, &BTreeMap::new(), None, None),
         root,
         open: BTreeMap::new(),
         published: HashSet::new(),
@@ -59,8 +59,10 @@ pub fn run() -> i32 {
                 }
             }
             Message::Notification(n) => {
-                if server.notify(n) {
-                    server.analysis = analysis::analyse(&server.root, &server.open);
+                if let Some(changed) = server.notify(n) {
+                    let next =
+                        analysis::analyse(&server.root, &server.open, Some(&server.analysis), changed.as_deref());
+                    server.analysis = next;
                     server.publish(&connection);
                 }
             }
@@ -91,35 +93,32 @@ impl Server {
         lsp::Url::from_file_path(analysis::absolute(&self.root, name)).ok()
     }
 
-    /// Applies a notification; true when the documents changed.
-    fn notify(&mut self, n: Notification) -> bool {
+    /// Applies a notification. `Some(Some(file))`: that file changed;
+    /// `Some(None)`: analyse everything again; `None`: nothing changed.
+    fn notify(&mut self, n: Notification) -> Option<Option<String>> {
         match n.method.as_str() {
             lsp::notification::DidOpenTextDocument::METHOD => {
-                let Ok(p) = serde_json::from_value::<lsp::DidOpenTextDocumentParams>(n.params) else { return false };
-                match self.relative(&p.text_document.uri) {
-                    Some(rel) => {
-                        self.open.insert(rel, p.text_document.text);
-                        true
-                    }
-                    None => false,
-                }
+                let p = serde_json::from_value::<lsp::DidOpenTextDocumentParams>(n.params).ok()?;
+                let rel = self.relative(&p.text_document.uri)?;
+                self.open.insert(rel.clone(), p.text_document.text);
+                Some(Some(rel))
             }
             lsp::notification::DidChangeTextDocument::METHOD => {
-                let Ok(p) = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params) else { return false };
-                match (self.relative(&p.text_document.uri), p.content_changes.into_iter().last()) {
-                    (Some(rel), Some(change)) => {
-                        self.open.insert(rel, change.text);
-                        true
-                    }
-                    _ => false,
-                }
+                let p = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params).ok()?;
+                let rel = self.relative(&p.text_document.uri)?;
+                let change = p.content_changes.into_iter().last()?;
+                self.open.insert(rel.clone(), change.text);
+                Some(Some(rel))
             }
             lsp::notification::DidCloseTextDocument::METHOD => {
-                let Ok(p) = serde_json::from_value::<lsp::DidCloseTextDocumentParams>(n.params) else { return false };
-                self.relative(&p.text_document.uri).is_some_and(|rel| self.open.remove(&rel).is_some())
+                let p = serde_json::from_value::<lsp::DidCloseTextDocumentParams>(n.params).ok()?;
+                let rel = self.relative(&p.text_document.uri)?;
+                self.open.remove(&rel)?;
+                Some(Some(rel))
             }
-            lsp::notification::DidSaveTextDocument::METHOD => true,
-            _ => false,
+            // A save may come with changes to templates or other files: start over.
+            lsp::notification::DidSaveTextDocument::METHOD => Some(None),
+            _ => None,
         }
     }
 
