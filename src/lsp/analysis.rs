@@ -15,6 +15,7 @@ use crate::source::{DiskFs, Fs, SourceMap};
 use crate::syntax::ast::{self, Decl};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The disk with open buffers laid over it.
 pub struct OverlayFs<'o> {
@@ -50,7 +51,7 @@ struct Cached {
     files: Vec<String>,
     /// Its lineage by name.
     lineage: Vec<String>,
-    manifest: Value,
+    manifest: Arc<Value>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -62,8 +63,9 @@ pub struct Analysis {
     pub files: Vec<ast::File>,
     /// Every diagnostic, as `facs check` reports it.
     pub diagnostics: Vec<Diagnostic>,
-    /// Concrete instance name → (lineage names, manifest).
-    pub instances: BTreeMap<String, (Vec<String>, Value)>,
+    /// Concrete instance name → (lineage names, manifest), shared with the
+    /// cache so reusing an instance copies nothing.
+    pub instances: BTreeMap<String, (Vec<String>, Arc<Value>)>,
     cache: BTreeMap<String, Cached>,
     file_names: Vec<String>,
     /// Instances compiled by this analysis (the rest came from the cache);
@@ -133,7 +135,7 @@ pub fn analyse(
             match cached {
                 Some(c) => {
                     sink.extend(c.diagnostics.iter().cloned());
-                    instances.insert(name.to_string(), (lineage, c.manifest.clone()));
+                    instances.insert(name.to_string(), (lineage, Arc::clone(&c.manifest)));
                     cache.insert(name.to_string(), c.clone());
                 }
                 None => affected.push((id, lineage, files)),
@@ -178,21 +180,18 @@ fn remember(
     resolved: &Resolved<'_>,
     compilation: &build::Compilation,
     affected: &[(usize, Vec<String>, Vec<String>)],
-    instances: &mut BTreeMap<String, (Vec<String>, Value)>,
+    instances: &mut BTreeMap<String, (Vec<String>, Arc<Value>)>,
     cache: &mut BTreeMap<String, Cached>,
 ) {
     for (id, compiled) in compilation.instances() {
         let Some(info) = resolved.instances.get(id) else { continue };
         let Some((_, lineage, files)) = affected.iter().find(|(a, _, _)| *a == id) else { continue };
-        instances.insert(info.name().to_string(), (lineage.clone(), compiled.manifest.clone()));
+        let manifest = Arc::new(compiled.manifest.clone());
+        instances.insert(info.name().to_string(), (lineage.clone(), Arc::clone(&manifest)));
+        let diagnostics = compiled.diagnostics.clone();
         cache.insert(
             info.name().to_string(),
-            Cached {
-                files: files.clone(),
-                lineage: lineage.clone(),
-                manifest: compiled.manifest.clone(),
-                diagnostics: compiled.diagnostics.clone(),
-            },
+            Cached { files: files.clone(), lineage: lineage.clone(), manifest, diagnostics },
         );
     }
 }
@@ -249,7 +248,7 @@ mod tests {
         assert_eq!(codes(&second), codes(&full), "incremental and full analyses agree");
         assert_eq!(second.instances.keys().collect::<Vec<_>>(), full.instances.keys().collect::<Vec<_>>());
         for (name, (_, manifest)) in &full.instances {
-            assert_eq!(second.instances.get(name).map(|(_, m)| m), Some(manifest), "{name}");
+            assert_eq!(second.instances.get(name).map(|(_, m)| m.as_ref()), Some(manifest.as_ref()), "{name}");
         }
 
         // A change to a file with shared declarations recompiles everything.
