@@ -303,7 +303,7 @@ impl Server {
                 if !rows.is_empty() {
                     let shown = rows.len().min(12);
                     text.push_str("\n\n**values**\n\n");
-                    text.push_str(&rows[..shown].join("\n"));
+                    text.push_str(&rows.get(..shown).unwrap_or_default().join("\n"));
                     if rows.len() > shown {
                         text.push_str(&format!("\n- … and {} more instances", rows.len() - shown));
                     }

@@ -51,7 +51,7 @@ impl<'t> Lowerer<'t> {
         let idx = self.comments.partition_point(|c| (c.span.end as usize) <= start);
         let mut lines = Vec::new();
         let mut boundary = start;
-        for c in self.comments[..idx].iter().rev() {
+        for c in self.comments.get(..idx).unwrap_or_default().iter().rev() {
             let gap = self.text.get(c.span.end as usize..boundary).unwrap_or("x");
             if c.kind != CommentKind::Doc || !gap.trim().is_empty() {
                 break;

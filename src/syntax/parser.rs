@@ -59,7 +59,10 @@ pub(crate) fn explain_error(err: &pest::error::Error<Rule>, text: &str) -> (usiz
     let wanted = match expected.len() {
         0 => "something else".to_string(),
         1 => expected.join(""),
-        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+        _ => match expected.split_last() {
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "something else".to_string(),
+        },
     };
     let message = format!("expected {wanted}, found {}", found.0);
     let help = match expected.as_slice() {

@@ -97,12 +97,12 @@ pub fn decode_multiline(file: FileId, raw: &str, start: usize) -> Result<Vec<Str
 fn common_indent<'a>(lines: impl Iterator<Item = &'a str>) -> String {
     let mut best: Option<&str> = None;
     for line in lines.filter(|l| !l.trim().is_empty()) {
-        let ws = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+        let ws = line.get(..line.len() - line.trim_start_matches([' ', '\t']).len()).unwrap_or("");
         best = Some(match best {
             None => ws,
             Some(b) => {
                 let n = b.bytes().zip(ws.bytes()).take_while(|(x, y)| x == y).count();
-                &b[..n]
+                b.get(..n).unwrap_or("")
             }
         });
     }
