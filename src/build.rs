@@ -462,11 +462,14 @@ pub fn render_trees(
     trees
 }
 
+/// A diagnostic as tests compare it: code, file, line.
+pub type Located = (String, String, usize);
+
 /// Compiles an in-memory definition directory with placeholder secrets and
 /// returns each concrete instance's manifest (as JSON, secrets revealed) and
 /// every diagnostic as `(code, file, line)`. The one entry point stage tests
 /// use, so they do not depend on internal APIs.
-pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value)>, Vec<(String, String, usize)>) {
+pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value)>, Vec<Located>) {
     let fs = crate::source::MemoryFs::with(files);
     let mut sink = Sink::new();
     let Ok(loaded) = load(&fs, &mut sink) else { return (Vec::new(), Vec::new()) };

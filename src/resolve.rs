@@ -152,13 +152,17 @@ impl Graph {
                     None => {
                         let suggestion = closest(&parent.text, by_name.keys().copied());
                         sink.push(diagnostics::unknown_parent(parent, decl.overlay_base.is_some(), suggestion));
-                        broken[id] = true;
+                        if let Some(flag) = broken.get_mut(id) {
+                            *flag = true;
+                        }
                     }
                     Some(&pid) => {
                         let parent_decl = decls.get(pid);
                         if decl.overlay_base.is_none() && parent_decl.is_some_and(|p| p.overlay_base.is_some()) {
                             sink.push(diagnostics::inherits_overlay(parent, parent_decl.map(|p| &p.name)));
-                            broken[id] = true;
+                            if let Some(flag) = broken.get_mut(id) {
+                                *flag = true;
+                            }
                         }
                         if let Some(list) = parents.get_mut(id) {
                             list.push(pid);

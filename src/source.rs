@@ -172,7 +172,7 @@ impl Fs for DiskFs {
                     return false;
                 }
                 if let Ok(canonical) = std::fs::canonicalize(entry.path()) {
-                    if skip.iter().any(|s| *s == canonical) {
+                    if skip.contains(&canonical) {
                         return false;
                     }
                 }
