@@ -3,6 +3,8 @@
 //! state is seeded so every value is fixed. None of them may print a secret
 //! unless asked to.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -10,7 +12,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let project = tmp.path().join("project");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/commands/project");
-    copy(&src, &project);
+    common::copy_dir(&src, &project);
     let output = Command::new(env!("CARGO_BIN_EXE_facs"))
         .arg("-p")
         .arg(&project)
@@ -25,19 +27,6 @@ fn run(args: &[&str]) -> (i32, String, String) {
         .expect("run facs");
     let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&tmp.path().to_string_lossy().to_string(), "<tmp>");
     (output.status.code().unwrap_or(-1), clean(&output.stdout), clean(&output.stderr))
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 const SECRETS: &[&str] =

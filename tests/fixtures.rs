@@ -7,22 +7,11 @@
 //! sources, the exit status, the human diagnostics, and every manifest and
 //! rendered file with a `//// path` header. See tests/README.md.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 fn files_below(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -52,12 +41,12 @@ fn rel(path: &Path, root: &Path) -> String {
 fn run_case(case: &Path) -> String {
     let work = tempfile::tempdir().expect("tempdir");
     let project = work.path().join("project");
-    copy_dir(case, &project);
+    common::copy_dir(case, &project);
     let _ = std::fs::remove_dir_all(project.join("state"));
     let _ = std::fs::remove_file(project.join("args"));
     let state = work.path().join("state");
     if case.join("state").is_dir() {
-        copy_dir(&case.join("state"), &state);
+        common::copy_dir(&case.join("state"), &state);
     }
     let out = work.path().join("out");
     let args: Vec<String> = std::fs::read_to_string(case.join("args"))

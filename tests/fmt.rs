@@ -10,6 +10,8 @@
 //! keeps every comment exactly once, (3) changes no manifest and no
 //! diagnostic code.
 
+mod common;
+
 use facs::build::compile_memory;
 use facs::fmt::format_file;
 use facs::source::SourceMap;
@@ -508,19 +510,6 @@ fn manifests(project: &Path) -> Vec<(String, String)> {
     found
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
-}
-
 fn facs_files(dir: &Path) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for entry in walk(dir) {
@@ -618,7 +607,7 @@ fn a_file_with_a_syntax_error_is_reported_and_left_alone() {
 fn formatting_the_shop_example_keeps_its_manifests() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let project = tmp.path().join("shop");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop"), &project);
+    common::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop"), &project);
     let before = manifests(&project);
 
     let (code, _, stderr) = facs(&project, &["fmt"]);

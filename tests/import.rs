@@ -5,6 +5,8 @@
 //! and scalars replaced). Also the modules, the converted templates and the
 //! report.
 
+mod common;
+
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,20 +22,6 @@ fn facs(args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            // fs::copy keeps the permission bits (the executable template).
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn read_json(path: &Path) -> Value {
@@ -128,7 +116,7 @@ struct Imported {
 fn import_fixture() -> Imported {
     let tmp = tempfile::tempdir().expect("tempdir");
     let legacy = tmp.path().join("proj0");
-    copy_dir(Path::new(FIXTURE), &legacy);
+    common::copy_dir(Path::new(FIXTURE), &legacy);
     let out = tmp.path().join("imported");
     let run = facs(&["import", legacy.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")]);
     assert!(run.status.success(), "import failed: {}{}", text(&run.stdout), text(&run.stderr));
