@@ -113,8 +113,6 @@ pub struct Trees<'a> {
     pub project: Node<'a>,
     /// The `facs` root.
     pub facs: Node<'a>,
-    /// Which lineage member contributed each module overlay body number.
-    pub module_bodies: Vec<(u32, InstanceId)>,
     /// Errors found while merging.
     pub errors: Vec<Diagnostic>,
 }
@@ -139,12 +137,10 @@ pub fn build_trees<'a>(
     // written in the instance itself from one inherited from a parent.
     instance.span = info.decl.span;
     let mut overlays = Vec::new();
-    let mut module_bodies = Vec::new();
     for (body_idx, &ancestor_id) in lineage.iter().enumerate() {
         let Some(ancestor) = resolved.instances.get(ancestor_id) else {
             continue;
         };
-        module_bodies.push((body_idx as u32 + 1, ancestor_id));
         let mut merger = Merger { schemas, errors: &mut errors, body: body_idx as u32, scope: Scope::Instance };
         if let Some(map) = instance.map_mut() {
             merger.apply_block(map, &ancestor.decl.body, &instance_ty);
@@ -198,7 +194,7 @@ pub fn build_trees<'a>(
     let release_dir = format!("{}/{}/{}", paths.out_dir, info.name(), project_decl.name.text);
     let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
-    Some(Trees { instance, modules, module_names, module_spans, project, facs, module_bodies, errors })
+    Some(Trees { instance, modules, module_names, module_spans, project, facs, errors })
 }
 
 /// Evaluates and checks built trees into the manifest (step 5).

@@ -66,9 +66,8 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
 
 /// Renders diagnostics as rustc-style text, with colours when `color` is set.
 pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool) -> String {
-    use codespan_reporting::term::termcolor::{Buffer, ColorChoice};
+    use codespan_reporting::term::termcolor::Buffer;
     let mut buffer = if color { Buffer::ansi() } else { Buffer::no_color() };
-    let _ = ColorChoice::Auto;
     let config = term::Config::default();
     let files = CsFiles(sources);
     for d in diagnostics {

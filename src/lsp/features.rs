@@ -292,13 +292,7 @@ pub fn symbols(analysis: &Analysis, file: &File) -> Vec<lsp::DocumentSymbol> {
                 symbol(&format!("schema {}", s.name.text), lsp::SymbolKind::STRUCT, s.span, s.name.span, Vec::new())
             }
             Decl::Instance(i) => {
-                let kind = if i.overlay_base.is_some() {
-                    "overlay"
-                } else if i.is_abstract {
-                    "abstract instance"
-                } else {
-                    "instance"
-                };
+                let kind = i.kind();
                 symbol(&format!("{kind} {}", i.name.text), lsp::SymbolKind::CLASS, i.span, i.name.span, items(&i.body))
             }
         })

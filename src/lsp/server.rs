@@ -221,13 +221,7 @@ impl Server {
         let (resolved, schemas) = crate::build::analyse(&self.analysis.files, &mut sink);
         let lineage_text = |name: &str| {
             let info = resolved.by_name.get(name).and_then(|&i| resolved.instances.get(i))?;
-            let kind = if info.is_overlay() {
-                "overlay"
-            } else if info.decl.is_abstract {
-                "abstract instance"
-            } else {
-                "instance"
-            };
+            let kind = info.decl.kind();
             let lineage: Vec<&str> =
                 info.lineage.iter().flatten().filter_map(|&i| resolved.instances.get(i)).map(|i| i.name()).collect();
             let owner = resolved.instances.get(info.state_owner).map_or("", |o| o.name());

@@ -76,6 +76,19 @@ impl Decl {
     }
 }
 
+impl InstanceDecl {
+    /// `overlay`, `abstract instance` or `instance`, as messages name it.
+    pub fn kind(&self) -> &'static str {
+        if self.overlay_base.is_some() {
+            "overlay"
+        } else if self.is_abstract {
+            "abstract instance"
+        } else {
+            "instance"
+        }
+    }
+}
+
 /// A named declaration with a block of fields (project, module).
 #[derive(Debug)]
 pub struct BlockDecl {
