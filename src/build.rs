@@ -158,9 +158,21 @@ pub fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec
     out
 }
 
-/// The `facs.src_dir` of a project (spec §10): `project.src_dir`, else
-/// `project.repo` when it is a local directory, else the definition directory.
-pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
+/// The `project` fields checkout reads, when written as plain strings.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectLiterals {
+    /// `project.repo`
+    pub repo: Option<String>,
+    /// `project.version`
+    pub version: Option<String>,
+    /// `project.src_dir`
+    pub src_dir: Option<String>,
+}
+
+/// Reads `repo`, `version` and `src_dir` from the project declaration. They
+/// are needed before evaluation (they decide `facs.src_dir`), so only plain
+/// string literals count.
+pub fn project_literals(resolved: &Resolved<'_>) -> ProjectLiterals {
     let literal = |key: &str| {
         resolved.project.and_then(|p| {
             p.body.items.iter().find_map(|item| match item {
@@ -171,10 +183,25 @@ pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
             })
         })
     };
-    if let Some(dir) = literal("src_dir") {
+    ProjectLiterals { repo: literal("repo"), version: literal("version"), src_dir: literal("src_dir") }
+}
+
+/// The `facs.src_dir` of a project (spec §10): `project.src_dir`, else the
+/// checkout of `project.repo` at `project.version` when `facs build
+/// --checkout` made one, else `project.repo` when it is a local directory,
+/// else the definition directory.
+pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
+    let literals = project_literals(resolved);
+    if let Some(dir) = literals.src_dir {
         return absolute(&project_dir.join(dir));
     }
-    if let Some(repo) = literal("repo") {
+    if let (Some(repo), Some(project)) = (&literals.repo, resolved.project) {
+        let version = literals.version.as_deref().unwrap_or("");
+        if let Some(dir) = crate::checkout::existing_checkout(project_dir, &project.name.text, repo, version) {
+            return dir;
+        }
+    }
+    if let Some(repo) = literals.repo {
         let candidate = project_dir.join(&repo);
         if candidate.is_dir() {
             return std::fs::canonicalize(&candidate).unwrap_or(candidate);
@@ -227,6 +254,10 @@ fn compile_group(
         .iter()
         .filter_map(|&id| {
             let mut compiled = eval::compile_instance(resolved, schemas, id, state, paths)?;
+            if let Some(info) = resolved.instances.get(id) {
+                let found = crate::deploy::check(&compiled.manifest, &compiled.deploy_spans, info.decl.name.span);
+                compiled.diagnostics.extend(found);
+            }
             // Serialize here, in parallel, and keep the value only if something
             // still needs it: at 10,000 instances the values would dominate memory.
             if mode != Mode::Check {

@@ -3,6 +3,7 @@
 //! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
 
 mod commands;
+mod deploy;
 mod fmt;
 mod import;
 mod inspect;
@@ -48,6 +49,62 @@ pub enum Command {
     Build {
         /// Instances and overlays to build (default: every non-abstract one).
         names: Vec<String>,
+        /// Output directory (default: DIR/.facsimile/out).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// First clone or update the project's source (`project.repo`) at the
+        /// tag `project.version`, into DIR/.facsimile/src/<project>-<version>.
+        #[arg(long)]
+        checkout: bool,
+        /// With --checkout: the default branch (pulled) instead of the tag.
+        #[arg(long, requires = "checkout")]
+        devel: bool,
+    },
+    /// Build an instance, then copy its deploy tree to its nodes with rsync over ssh.
+    Deploy {
+        /// The instance or overlay.
+        name: String,
+        /// Only the nodes of this target.
+        #[arg(long)]
+        target: Option<String>,
+        /// Print every command; build, write and run nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Deploy the tree as last built (refused if the definitions changed since).
+        #[arg(long)]
+        no_build: bool,
+        /// With --dry-run: print secrets instead of `********`.
+        #[arg(long)]
+        reveal_secrets: bool,
+        /// Output directory (default: DIR/.facsimile/out).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Run the stages checkout, build, install, deploy (or some of them) for one instance.
+    Run {
+        /// The instance or overlay.
+        name: String,
+        /// Run only this stage.
+        #[arg(long, value_enum, conflicts_with_all = ["start", "end"])]
+        only: Option<deploy::Stage>,
+        /// The first stage to run (default: checkout).
+        #[arg(long, value_enum)]
+        start: Option<deploy::Stage>,
+        /// The last stage to run (default: deploy).
+        #[arg(long, value_enum)]
+        end: Option<deploy::Stage>,
+        /// Check out the default branch (pulled) instead of the version's tag.
+        #[arg(long)]
+        devel: bool,
+        /// Deploy only the nodes of this target.
+        #[arg(long)]
+        target: Option<String>,
         /// Output directory (default: DIR/.facsimile/out).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -165,9 +222,38 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let mut ui = Ui { format: cli.message_format, color: std::io::stderr().is_terminal() };
     match &cli.command {
         Command::Check => commands::check(&cli, &mut ui),
-        Command::Build { names, out, state } => {
+        Command::Build { names, out, state, checkout, devel } => {
             let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            if *checkout {
+                let status = deploy::checkout(&options, *devel, &mut ui);
+                if status != 0 {
+                    return status;
+                }
+            }
             commands::build(&options, names, &mut ui)
+        }
+        Command::Deploy { name, target, dry_run, no_build, reveal_secrets, out, state } => {
+            let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            let args = deploy::DeployArgs {
+                name,
+                target: target.as_deref(),
+                dry_run: *dry_run,
+                no_build: *no_build,
+                reveal: *reveal_secrets,
+            };
+            deploy::deploy(&options, &args, &mut ui)
+        }
+        Command::Run { name, only, start, end, devel, target, out, state } => {
+            let range = match deploy::stage_range(*only, *start, *end) {
+                Ok(range) => range,
+                Err(why) => {
+                    ui.failure(&why);
+                    return 2;
+                }
+            };
+            let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            let args = deploy::RunArgs { name, range, devel: *devel, target: target.as_deref() };
+            deploy::run(&options, &args, &mut ui)
         }
         Command::Manifest { name, reveal_secrets, state } => {
             let options = Options::new(&cli.project, None, state.as_deref());
@@ -248,6 +334,13 @@ impl Ui {
                 let obj = serde_json::json!({"severity": "error", "code": null, "message": message, "file": null, "line": null, "column": null, "labels": [], "help": null});
                 let _ = writeln!(err, "{obj}");
             }
+        }
+    }
+
+    /// A progress or information line for people (not printed in JSON mode).
+    pub fn note(&mut self, message: &str) {
+        if self.format == MessageFormat::Human {
+            let _ = writeln!(std::io::stderr().lock(), "note: {message}");
         }
     }
 

@@ -52,28 +52,55 @@ pub struct Compiled {
     pub json: String,
     /// Spans of `instance.install` entries (`0`, `0.files.1`, `0.pattern`...;
     /// `""` for the whole list), for render's diagnostics.
-    pub install_spans: std::collections::HashMap<String, crate::source::Span>,
+    pub install_spans: SpanMap,
+    /// Spans of `home`, `deploy` and `targets` entries (`targets.web.nodes.0`),
+    /// for deploy's diagnostics.
+    pub deploy_spans: SpanMap,
 }
 
-/// Where each part of `install` was written.
-fn install_spans(instance: &Node<'_>) -> std::collections::HashMap<String, crate::source::Span> {
-    let mut spans = std::collections::HashMap::new();
-    let Some(install) = instance.map().and_then(|m| m.get("install")) else { return spans };
-    spans.insert(String::new(), install.span);
-    if let NodeKind::List(groups) = &install.kind {
-        for (g, group) in groups.iter().enumerate() {
-            spans.insert(g.to_string(), group.span);
-            for (key, child) in group.map().into_iter().flatten() {
-                spans.insert(format!("{g}.{key}"), child.span);
-                if let NodeKind::List(items) = &child.kind {
-                    for (j, item) in items.iter().enumerate() {
-                        spans.insert(format!("{g}.{key}.{j}"), item.span);
-                    }
-                }
-            }
+/// Source spans of a manifest's parts, by dotted path.
+pub type SpanMap = std::collections::HashMap<String, crate::source::Span>;
+
+/// Where each part of `install` was written (`""` for the whole list, then
+/// `0`, `0.files.1`, `0.pattern`...).
+fn install_spans(instance: &Node<'_>) -> SpanMap {
+    let mut spans = SpanMap::new();
+    if let Some(install) = instance.map().and_then(|m| m.get("install")) {
+        collect_spans(install, String::new(), &mut spans);
+    }
+    spans
+}
+
+/// Where the fields deploy reads were written: `home`, `deploy.user`,
+/// `targets.web.nodes.0`...
+fn deploy_spans(instance: &Node<'_>) -> SpanMap {
+    let mut spans = SpanMap::new();
+    for key in ["home", "deploy", "targets"] {
+        if let Some(node) = instance.map().and_then(|m| m.get(key)) {
+            collect_spans(node, key.to_string(), &mut spans);
         }
     }
     spans
+}
+
+/// Records the span of `node` under `path` and of every map entry and list
+/// item below it (nesting is bounded by the parser's depth limit).
+fn collect_spans(node: &Node<'_>, path: String, out: &mut SpanMap) {
+    let child = |key: &dyn std::fmt::Display| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match &node.kind {
+        NodeKind::Map(map) => {
+            for (key, value) in map {
+                collect_spans(value, child(key), out);
+            }
+        }
+        NodeKind::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_spans(item, child(&i), out);
+            }
+        }
+        _ => {}
+    }
+    out.insert(path, node.span);
 }
 
 /// The constant value of a built-in default.
@@ -213,7 +240,8 @@ fn evaluate_trees<'a>(
             manifest: Value::Null,
             diagnostics: errors,
             json: String::new(),
-            install_spans: Default::default(),
+            install_spans: SpanMap::new(),
+            deploy_spans: SpanMap::new(),
         };
     };
     let instance_ty = Type::Record(schemas.instance);
@@ -247,8 +275,15 @@ fn evaluate_trees<'a>(
     }
     errors.append(&mut eval.errors);
     let spans = install_spans(&instance);
+    let deploy = deploy_spans(&instance);
     let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
-        return Compiled { manifest: Value::Null, diagnostics: errors, json: String::new(), install_spans: spans };
+        return Compiled {
+            manifest: Value::Null,
+            diagnostics: errors,
+            json: String::new(),
+            install_spans: spans,
+            deploy_spans: deploy,
+        };
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
     let version = project_value.get_path(&["version"]).cloned().unwrap_or(Value::Str(String::new()));
@@ -263,7 +298,13 @@ fn evaluate_trees<'a>(
     manifest.insert("project".to_string(), project_value);
     manifest.insert("instance".to_string(), instance_value);
     manifest.insert("module".to_string(), Value::Map(module_values));
-    Compiled { manifest: Value::Map(manifest), diagnostics: errors, json: String::new(), install_spans: spans }
+    Compiled {
+        manifest: Value::Map(manifest),
+        diagnostics: errors,
+        json: String::new(),
+        install_spans: spans,
+        deploy_spans: deploy,
+    }
 }
 
 fn finish_root<'a>(

@@ -5,7 +5,9 @@
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used))]
 
 pub mod build;
+pub mod checkout;
 pub mod cli;
+pub mod deploy;
 pub mod diagnostic;
 pub mod eval;
 pub mod fmt;

@@ -179,7 +179,7 @@ impl Renderer {
         let release = project.clone();
         let deploy = format!("{project}/_DEPLOY_");
         let context = self.context(job);
-        let secrets = secret_strings(job.manifest);
+        let secrets = job.manifest.secret_strings();
         let span_of = |key: &str| job.install_spans.get(key).copied().unwrap_or(job.span);
         let install = match job.manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
             Some(Value::List(groups)) => groups.clone(),
@@ -334,25 +334,6 @@ fn tmpl_groups(manifest: &Value) -> Vec<&Value> {
 }
 
 /// Every secret string of a manifest (to tell which rendered files hold one).
-fn secret_strings(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Secret(inner) => {
-                if let Some(s) = inner.as_str().filter(|s| s.len() >= 4) {
-                    out.push(s.to_string());
-                }
-                walk(inner, out);
-            }
-            Value::List(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Map(m) => m.values().for_each(|i| walk(i, out)),
-            _ => {}
-        }
-    }
-    walk(v, &mut out);
-    out
-}
-
 /// `D/etc/<instance_name>.json` per service instance of each `genconfig` module.
 fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
     let Some(Value::Map(modules)) = manifest.get_path(&["module"]) else { return };

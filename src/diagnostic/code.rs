@@ -91,6 +91,13 @@ codes! {
     E021 = "E021", "uiid space exhausted";
     /// What it does: flags a `copy` group's listed file that does not exist.
     E022 = "E022", "a listed file to copy does not exist";
+    /// What it does: refuses a deploy setting or request that cannot be carried
+    /// out safely: a node or user name that is not a plain host or login name
+    /// (one starting with `-` would be read as an ssh option), an unknown
+    /// `--target`, an instance with nothing to deploy, a local destination
+    /// that would overwrite facs's own directories.
+    /// Example: `nodes: ["-oProxyCommand=sh"]`.
+    E023 = "E023", "invalid deploy setting or request";
     /// What it does: warns about a key set once whose name is close to a sibling's.
     /// Why: `regoin` next to `region` is almost always a typo.
     W001 = "W001", "field introduced once whose name is close to a sibling's";

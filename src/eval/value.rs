@@ -52,6 +52,27 @@ impl Value {
         }
     }
 
+    /// Every secret string in the value (4 characters or more), to recognise
+    /// a secret in text that should not hold one.
+    pub fn secret_strings(&self) -> Vec<String> {
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Secret(inner) => {
+                    if let Some(s) = inner.as_str().filter(|s| s.len() >= 4) {
+                        out.push(s.to_string());
+                    }
+                    walk(inner, out);
+                }
+                Value::List(items) => items.iter().for_each(|i| walk(i, out)),
+                Value::Map(m) => m.values().for_each(|i| walk(i, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
     /// The kind of value as messages name it.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -1,0 +1,301 @@
+//! `facs deploy`, `facs build --checkout` and `facs run`: the stages after
+//! compiling (spec §12), like the original facsimile's checkout, build,
+//! install and deploy.
+
+use super::commands::{compile_and_write, finish, BuiltInstance, Writes};
+use super::{load, Ui};
+use crate::build::{self, Options};
+use crate::checkout;
+use crate::deploy::{self, exec, Request};
+use crate::diagnostic::Sink;
+use clap::ValueEnum;
+use std::io::Write;
+
+/// What `facs deploy` was asked.
+pub struct DeployArgs<'a> {
+    /// The instance or overlay.
+    pub name: &'a str,
+    /// Only this target's nodes.
+    pub target: Option<&'a str>,
+    /// Print the commands, run nothing.
+    pub dry_run: bool,
+    /// Deploy the tree as last built.
+    pub no_build: bool,
+    /// Show secrets in printed commands.
+    pub reveal: bool,
+}
+
+/// `facs deploy NAME`
+pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
+    let writes = if args.dry_run || args.no_build { Writes::Nothing } else { Writes::All };
+    let built = match compile_and_write(options, &[args.name.to_string()], writes, true, ui) {
+        Ok(built) => built,
+        Err(status) => return status,
+    };
+    let Some(instance) = built.instances.first() else { return 1 };
+    let project = instance.compiled.manifest.get_path(&["facs", "project"]).and_then(|v| v.as_str()).unwrap_or("");
+    let release = options.out_dir.join(&instance.name).join(project);
+    let deploy_dir = release.join("_DEPLOY_");
+    if args.no_build && !args.dry_run {
+        if let Err(why) = built_is_current(options, instance) {
+            ui.failure(&why);
+            return 1;
+        }
+    }
+    let subdir = format!("{project}/_DEPLOY_/{project}/");
+    let has_project_dir = if args.dry_run {
+        instance.tree.iter().any(|p| p.starts_with(&subdir))
+    } else {
+        deploy_dir.join(project).is_dir()
+    };
+    let ssh = match ssh_command() {
+        Ok(words) => words,
+        Err(why) => {
+            ui.failure(&why);
+            return 2;
+        }
+    };
+    let exclude = options.project_dir.join("exclude.rsync");
+    let request = Request {
+        manifest: &instance.compiled.manifest,
+        spans: &instance.compiled.deploy_spans,
+        fallback: instance.span,
+        target: args.target,
+        deploy_dir: deploy_dir.clone(),
+        has_project_dir,
+        exclude_from: exclude.is_file().then_some(exclude),
+        ssh,
+        project_dir: options.project_dir.clone(),
+        protected: vec![options.out_dir.clone(), options.state_dir.clone()],
+    };
+    let plan = match deploy::plan(&request) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            let mut sink = Sink::new();
+            sink.extend(diagnostics);
+            return finish(ui, &built.sources, sink, &[]);
+        }
+    };
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        for (node, cmds) in &plan.nodes {
+            let _ = writeln!(out, "# {node}");
+            for cmd in cmds {
+                let _ = writeln!(out, "{}", cmd.display(args.reveal));
+            }
+        }
+        return 0;
+    }
+    if !deploy_dir.is_dir() {
+        ui.failure(&format!(
+            "{} does not exist: build `{}` first (or deploy without --no-build)",
+            deploy_dir.display(),
+            instance.name
+        ));
+        return 1;
+    }
+    let secrets = instance.compiled.manifest.secret_strings();
+    let outcomes = exec::run(&plan.nodes, &secrets);
+    report(ui, &instance.name, &outcomes)
+}
+
+/// Prints each node's output and outcome; 1 if any node failed.
+fn report(ui: &mut Ui, name: &str, outcomes: &[exec::NodeOutcome]) -> i32 {
+    let mut failed = 0;
+    for outcome in outcomes {
+        {
+            let mut out = std::io::stdout().lock();
+            for line in outcome.stdout.lines() {
+                let _ = writeln!(out, "[{}] {line}", outcome.node);
+            }
+        }
+        match &outcome.failure {
+            None => ui.note(&format!("deployed `{name}` to {}", outcome.node)),
+            Some(f) => {
+                failed += 1;
+                let stderr = f.stderr.trim();
+                let detail = if stderr.is_empty() { String::new() } else { format!(":\n{stderr}") };
+                ui.failure(&format!(
+                    "deploying `{name}` to {} failed: {} (`{}`) ended with {}{detail}",
+                    outcome.node, f.purpose, f.program, f.status
+                ));
+            }
+        }
+    }
+    if failed > 0 {
+        ui.summary(failed, 0);
+    }
+    i32::from(failed > 0)
+}
+
+/// `--no-build` deploys what the last build wrote; refuse when the
+/// definitions have changed since (deploying a stale tree is what facsimile
+/// exists to prevent).
+fn built_is_current(options: &Options, instance: &BuiltInstance) -> Result<(), String> {
+    let path = options.out_dir.join(format!("{}.json", instance.name));
+    let expected = instance.compiled.manifest.to_pretty_json(true);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text == expected => Ok(()),
+        Ok(_) => Err(format!(
+            "the definitions of `{}` changed since it was built ({} differs): deploy without --no-build, \
+             or run `facs build {}` first",
+            instance.name,
+            path.display(),
+            instance.name
+        )),
+        Err(_) => Err(format!(
+            "`{}` has not been built ({} is missing): deploy without --no-build, or run `facs build {}` first",
+            instance.name,
+            path.display(),
+            instance.name
+        )),
+    }
+}
+
+/// The ssh command: `FACS_SSH` split like a shell would (for `-F config`,
+/// `-i key`, a port), else `ssh`.
+fn ssh_command() -> Result<Vec<String>, String> {
+    match std::env::var("FACS_SSH") {
+        Ok(text) if !text.trim().is_empty() => shlex::split(&text)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| format!("FACS_SSH is not a valid command: {text}")),
+        _ => Ok(vec!["ssh".to_string()]),
+    }
+}
+
+/// `facs build --checkout`: the project's source at `project.version` (or
+/// the default branch with `devel`).
+pub fn checkout(options: &Options, devel: bool, ui: &mut Ui) -> i32 {
+    let mut sink = Sink::new();
+    let Some(loaded) = load(options, &mut sink, ui) else { return 1 };
+    if sink.has_errors() {
+        return finish(ui, &loaded.sources, sink, &[]);
+    }
+    let (resolved, _) = build::analyse(&loaded.files, &mut sink);
+    if sink.has_errors() {
+        return finish(ui, &loaded.sources, sink, &[]);
+    }
+    let literals = build::project_literals(&resolved);
+    let Some(project) = resolved.project.map(|p| p.name.text.clone()) else {
+        return finish(ui, &loaded.sources, sink, &[]);
+    };
+    // Warnings are left to the build that follows.
+    checkout_project(options, &project, &literals, devel, ui)
+}
+
+fn checkout_project(
+    options: &Options,
+    project: &str,
+    literals: &build::ProjectLiterals,
+    devel: bool,
+    ui: &mut Ui,
+) -> i32 {
+    if literals.src_dir.is_some() {
+        ui.note("`project.src_dir` is set, so facs.src_dir is that directory: nothing to check out");
+        return 0;
+    }
+    let Some(repo) = &literals.repo else {
+        ui.note("the project has no `repo`: nothing to check out");
+        return 0;
+    };
+    let Some(source) = checkout::git_source(repo, &options.project_dir) else {
+        ui.note(&format!("`project.repo` ({repo}) is neither a git URL nor a git repository: nothing to check out"));
+        return 0;
+    };
+    let version = literals.version.as_deref().unwrap_or("");
+    let dir = checkout::checkout_dir(&options.project_dir, project, version);
+    match checkout::checkout(&source, &dir, version, devel) {
+        Ok(done) => {
+            ui.note(&done);
+            0
+        }
+        Err(why) => {
+            ui.failure(&format!("checkout failed: {why}"));
+            1
+        }
+    }
+}
+
+/// The stages of `facs run`, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Stage {
+    /// Clone or update the project's source (`facs build --checkout`).
+    Checkout,
+    /// Write the manifest and state.
+    Build,
+    /// Render and write the file tree.
+    Install,
+    /// Copy the deploy tree to the nodes.
+    Deploy,
+}
+
+/// What `facs run` was asked.
+pub struct RunArgs<'a> {
+    /// The instance or overlay.
+    pub name: &'a str,
+    /// The first and last stage to run.
+    pub range: (Stage, Stage),
+    /// Check out the default branch instead of the version's tag.
+    pub devel: bool,
+    /// Deploy only this target's nodes.
+    pub target: Option<&'a str>,
+}
+
+/// `facs run NAME`: the stages from `range.0` to `range.1`.
+pub fn run(options: &Options, args: &RunArgs<'_>, ui: &mut Ui) -> i32 {
+    let (start, end) = args.range;
+    let wanted = |s: Stage| start <= s && s <= end;
+    let names = [args.name.to_string()];
+    if wanted(Stage::Checkout) {
+        ui.note(&format!("stage checkout: {}", args.name));
+        let status = checkout(options, args.devel, ui);
+        if status != 0 {
+            return status;
+        }
+    }
+    // Install writes manifests and state too, so build and install in one
+    // range are one compilation.
+    let writes = match (wanted(Stage::Build), wanted(Stage::Install)) {
+        (_, true) => Some(Writes::All),
+        (true, false) => Some(Writes::Manifests),
+        (false, false) => None,
+    };
+    if let Some(writes) = writes {
+        let stages = if writes == Writes::All && wanted(Stage::Build) {
+            "build, install"
+        } else if writes == Writes::All {
+            "install"
+        } else {
+            "build"
+        };
+        ui.note(&format!("stage {stages}: {}", args.name));
+        if let Err(status) = compile_and_write(options, &names, writes, false, ui) {
+            return status;
+        }
+    }
+    if wanted(Stage::Deploy) {
+        ui.note(&format!("stage deploy: {}", args.name));
+        let deploy_args =
+            DeployArgs { name: args.name, target: args.target, dry_run: false, no_build: true, reveal: false };
+        return deploy(options, &deploy_args, ui);
+    }
+    0
+}
+
+/// Checks a stage range: an empty one (start after end) is a usage error.
+pub fn stage_range(only: Option<Stage>, start: Option<Stage>, end: Option<Stage>) -> Result<(Stage, Stage), String> {
+    if let Some(stage) = only {
+        return Ok((stage, stage));
+    }
+    let start = start.unwrap_or(Stage::Checkout);
+    let end = end.unwrap_or(Stage::Deploy);
+    if start > end {
+        let name = |s: Stage| s.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+        return Err(format!(
+            "the stage range {}..{} is empty: stages run in the order checkout, build, install, deploy",
+            name(start),
+            name(end)
+        ));
+    }
+    Ok((start, end))
+}

@@ -1,0 +1,438 @@
+//! Stage 7, deploy: one built instance → the commands that copy its deploy
+//! tree to its nodes (spec §12 `facs deploy`), and running them.
+//!
+//! Input: the instance's manifest (secrets marked) and the spans of the
+//! fields deploy reads. Output: a [`Plan`], one list of [`Cmd`]s per
+//! destination: `rsync -aLp` of `_DEPLOY_/` into `home`, a second
+//! `rsync --delete` of the project's own directory when the tree has one, then
+//! each `deploy.postcmd` run by `sh` in `home`. Remote destinations are
+//! reached over ssh (`FACS_SSH` replaces the `ssh` command, for a config file
+//! or key); an instance without targets deploys into a local directory.
+//!
+//! Invariants: planning runs nothing, so `--dry-run` prints exactly what a
+//! deploy runs; every host and user name is checked before it reaches an
+//! argv (a leading `-` would be read as an option), and `--` ends the
+//! options of rsync and ssh anyway; a postcmd reaches the shell on stdin,
+//! never in an argv, since it may hold a secret.
+
+pub mod command;
+pub mod exec;
+
+use crate::diagnostic::{closest, Code, Diagnostic};
+use crate::eval::{SpanMap, Value};
+use crate::source::Span;
+use command::{quote_path, Cmd, Word};
+use std::path::{Component, Path, PathBuf};
+
+/// Everything a plan depends on besides the manifest.
+pub struct Request<'a> {
+    /// The instance's manifest.
+    pub manifest: &'a Value,
+    /// Spans of `home`, `deploy.*` and `targets.*` (see `Compiled::deploy_spans`).
+    pub spans: &'a SpanMap,
+    /// Where to point when a field has no span of its own (the instance's name).
+    pub fallback: Span,
+    /// Only the nodes of this target.
+    pub target: Option<&'a str>,
+    /// `<out>/<instance>/<project>/_DEPLOY_` (absolute).
+    pub deploy_dir: PathBuf,
+    /// Whether the deploy tree holds a directory named like the project.
+    pub has_project_dir: bool,
+    /// The definition directory's `exclude.rsync`, when it has one.
+    pub exclude_from: Option<PathBuf>,
+    /// The ssh command's words (`ssh`, or `FACS_SSH` split like a shell would).
+    pub ssh: Vec<String>,
+    /// The definition directory: relative local destinations start there.
+    pub project_dir: PathBuf,
+    /// Directories a local deploy must neither hold nor fall inside of (the
+    /// output and state directories; the definition directory may hold the
+    /// destination but not be inside it).
+    pub protected: Vec<PathBuf>,
+}
+
+/// The commands of a deploy, one list per destination, in target order.
+#[derive(Debug)]
+pub struct Plan {
+    /// `(destination label, commands)`: the label is `user@node`, `node`, or
+    /// `local`.
+    pub nodes: Vec<(String, Vec<Cmd>)>,
+}
+
+/// Options every ssh connection gets: never prompt (a prompt nobody answers
+/// would hang the deploy), and give up on an unreachable node.
+const SSH_OPTIONS: [&str; 4] = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20"];
+
+/// Checks the host and login names of an instance's targets and deploy block.
+/// Run on every build, so a bad name is caught before anyone deploys.
+pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let span = |path: &str| span_at(spans, path, fallback);
+    let targets = manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret);
+    if let Some(Value::Map(targets)) = targets {
+        for (name, target) in targets {
+            if let Some(Value::List(nodes)) = target.get_path(&["nodes"]).map(Value::unwrap_secret) {
+                for (i, node) in nodes.iter().enumerate() {
+                    if let Some(node) = node.as_str() {
+                        if let Err(why) = plain_name(node) {
+                            out.push(bad_name(span(&format!("targets.{name}.nodes.{i}")), "node", node, &why));
+                        }
+                    }
+                }
+            }
+            if let Some(user) = target.get_path(&["user"]).and_then(Value::as_str) {
+                if let Err(why) = plain_name(user) {
+                    out.push(bad_name(span(&format!("targets.{name}.user")), "user", user, &why));
+                }
+            }
+        }
+    }
+    if let Some(user) = manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str) {
+        if let Err(why) = plain_name(user) {
+            out.push(bad_name(span("deploy.user"), "user", user, &why));
+        }
+    }
+    out
+}
+
+/// A host or login name as ssh and rsync take it without surprises.
+fn plain_name(name: &str) -> Result<(), String> {
+    let Some(first) = name.chars().next() else { return Err("it is empty".into()) };
+    if first == '-' {
+        return Err("it starts with `-`, so ssh and rsync would read it as an option".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
+        return Err(format!("it contains {c:?}; only letters, digits, `.`, `-` and `_` are allowed"));
+    }
+    if !first.is_ascii_alphanumeric() && first != '_' {
+        return Err("it must start with a letter, a digit or `_`".into());
+    }
+    Ok(())
+}
+
+fn bad_name(span: Span, what: &str, name: &str, why: &str) -> Diagnostic {
+    let help = if what == "node" {
+        "A node is a host name, an address or an ssh alias (set its login name with the target's `user`; \
+         options and IPv6 addresses go in ~/.ssh/config under an alias)."
+    } else {
+        "A user is a login name: letters, digits, `.`, `-` and `_`."
+    };
+    let kind = if what == "node" { "host" } else { "login" };
+    Diagnostic::error(Code::E023, span, format!("{what} `{}` is not a plain {kind} name: {why}", name.escape_debug()))
+        .with_primary_label(format!("this {what}"))
+        .with_help(help)
+}
+
+/// The span recorded for `path`, else for its nearest recorded ancestor.
+fn span_at(spans: &SpanMap, path: &str, fallback: Span) -> Span {
+    let mut key = path;
+    loop {
+        if let Some(span) = spans.get(key) {
+            return *span;
+        }
+        match key.rfind('.') {
+            Some(dot) => key = &key[..dot],
+            None => return fallback,
+        }
+    }
+}
+
+/// One place the tree goes to.
+struct Destination {
+    /// `user@node` or `node`.
+    login: String,
+}
+
+/// Plans a deploy. Errors are diagnostics (a missing `home`, an unknown
+/// target, a destination facs must not write to).
+pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
+    let span = |path: &str| span_at(req.spans, path, req.fallback);
+    let manifest = req.manifest;
+    let targets: Vec<(&String, &Value)> = match manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret) {
+        Some(Value::Map(m)) => m.iter().collect(),
+        _ => Vec::new(),
+    };
+    if let Some(wanted) = req.target {
+        if !targets.iter().any(|(name, _)| name.as_str() == wanted) {
+            let names: Vec<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
+            let instance = manifest.get_path(&["facs", "instance"]).and_then(Value::as_str).unwrap_or("");
+            let d = Diagnostic::global(Code::E023, format!("instance `{instance}` has no target `{wanted}`"));
+            let help = match (closest(wanted, names.iter().copied()), names.is_empty()) {
+                (_, true) => "It has no targets: it deploys locally; drop `--target`.".to_string(),
+                (Some(s), false) => format!("Did you mean `{s}`? Known targets: {}.", names.join(", ")),
+                (None, false) => format!("Known targets: {}.", names.join(", ")),
+            };
+            return Err(vec![d.with_help(help)]);
+        }
+    }
+    let has_install = matches!(
+        manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret),
+        Some(Value::List(groups)) if !groups.is_empty()
+    );
+    if !has_install {
+        let d = Diagnostic::error(Code::E023, req.fallback, "this instance has no deploy tree: its `install` is empty")
+            .with_primary_label("nothing to deploy")
+            .with_help("Add an install group, such as `install: [{ type: \"tmpl\", dir: \"tmpl\" }]`.");
+        return Err(vec![d]);
+    }
+    let postcmds: Vec<Word> = match manifest.get_path(&["instance", "deploy", "postcmd"]) {
+        Some(list) => match list.unwrap_secret() {
+            Value::List(items) => items
+                .iter()
+                .filter_map(|v| Some(Word { text: v.interpolated()?, secret: list.is_secret() || v.is_secret() }))
+                .collect(),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let mut errors = Vec::new();
+    let plan = if targets.is_empty() {
+        local_plan(req, &postcmds, &mut errors)
+    } else {
+        let destinations = destinations(manifest, &targets, req.target);
+        if destinations.is_empty() {
+            errors.push(
+                Diagnostic::error(Code::E023, span("targets"), "no target of this instance lists a node")
+                    .with_primary_label("no nodes here")
+                    .with_help("Add host names to a target's `nodes`, or remove `targets` to deploy locally."),
+            );
+        }
+        remote_plan(req, &destinations, &postcmds, &mut errors)
+    };
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Every distinct `user@node` of the selected targets, in target order.
+fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&str>) -> Vec<Destination> {
+    let default_user = manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str);
+    let mut out: Vec<Destination> = Vec::new();
+    for (name, target) in targets {
+        if only.is_some_and(|t| t != name.as_str()) {
+            continue;
+        }
+        // The target's own user is the more specific setting.
+        let user = target.get_path(&["user"]).and_then(Value::as_str).or(default_user);
+        let nodes = match target.get_path(&["nodes"]).map(Value::unwrap_secret) {
+            Some(Value::List(nodes)) => nodes.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for node in nodes {
+            let login = match user {
+                Some(u) => format!("{u}@{node}"),
+                None => node.to_string(),
+            };
+            if !out.iter().any(|d| d.login == login) {
+                out.push(Destination { login });
+            }
+        }
+    }
+    out
+}
+
+fn home_word(req: &Request<'_>, key: &str) -> Option<Word> {
+    let value = req.manifest.get_path(&["instance"]).and_then(|i| i.get_path(&key.split('.').collect::<Vec<_>>()))?;
+    Some(Word { text: value.interpolated()?, secret: value.is_secret() })
+}
+
+fn rsync_base(req: &Request<'_>, delete: bool) -> Vec<Word> {
+    let mut words = vec![Word::plain("rsync"), Word::plain("-aLp")];
+    if delete {
+        words.push(Word::plain("--delete"));
+    }
+    if let Some(file) = &req.exclude_from {
+        words.push(Word::plain(format!("--exclude-from={}", file.display())));
+    }
+    words
+}
+
+fn ssh_words(req: &Request<'_>) -> Vec<String> {
+    let mut words = req.ssh.clone();
+    words.extend(SSH_OPTIONS.iter().map(|s| s.to_string()));
+    words
+}
+
+fn with_slash(dir: &str) -> String {
+    format!("{}/", dir.trim_end_matches('/'))
+}
+
+fn remote_plan(
+    req: &Request<'_>,
+    destinations: &[Destination],
+    postcmds: &[Word],
+    errors: &mut Vec<Diagnostic>,
+) -> Plan {
+    let Some(home) = home_word(req, "home").filter(|h| !h.text.is_empty()) else {
+        if !destinations.is_empty() {
+            errors.push(
+                Diagnostic::error(Code::E009, req.fallback, "`home` is required to deploy to nodes")
+                    .with_primary_label("this instance has targets but no `home`")
+                    .with_help("Set `home: \"/srv/<name>\"`: the directory on each node the tree is copied into."),
+            );
+        }
+        return Plan { nodes: Vec::new() };
+    };
+    if home.text.trim_end_matches('/').is_empty() {
+        errors.push(root_refused(span_at(req.spans, "home", req.fallback)));
+        return Plan { nodes: Vec::new() };
+    }
+    let ssh = ssh_words(req);
+    let rsh = command::join(&ssh);
+    let source = with_slash(&req.deploy_dir.to_string_lossy());
+    let project = project_name(req);
+    let mut nodes = Vec::new();
+    for dest in destinations {
+        let mut cmds = Vec::new();
+        let remote = |path: &str| Word { text: format!("{}:{}", dest.login, with_slash(path)), secret: home.secret };
+        let mut first = rsync_base(req, false);
+        first.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--"), Word::plain(&source)]);
+        first.push(remote(&home.text));
+        cmds.push(Cmd::new("rsync", first));
+        if req.has_project_dir {
+            let mut second = rsync_base(req, true);
+            second.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--")]);
+            second.push(Word::plain(format!("{source}{project}/")));
+            second.push(remote(&format!("{}/{project}", home.text.trim_end_matches('/'))));
+            cmds.push(Cmd::new("rsync --delete", second));
+        }
+        for (i, post) in postcmds.iter().enumerate() {
+            let mut argv: Vec<Word> = ssh.iter().map(Word::plain).collect();
+            argv.extend([Word::plain("--"), Word::plain(&dest.login), Word::plain("sh"), Word::plain("-s")]);
+            let mut cmd = Cmd::new(format!("postcmd {}", i + 1), argv);
+            cmd.stdin = script(&home, post);
+            cmds.push(cmd);
+        }
+        nodes.push((dest.login.clone(), cmds));
+    }
+    Plan { nodes }
+}
+
+/// The shell script of one postcmd: change into the destination, run it.
+fn script(dir: &Word, post: &Word) -> Vec<Word> {
+    vec![Word { text: format!("cd -- {} || exit 1", quote_path(&dir.text)), secret: dir.secret }, post.clone()]
+}
+
+fn project_name(req: &Request<'_>) -> String {
+    req.manifest.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+fn root_refused(span: Span) -> Diagnostic {
+    Diagnostic::error(Code::E023, span, "refusing to deploy into `/`")
+        .with_primary_label("the destination is the root directory")
+        .with_help("Deploy into a directory of its own, such as `/srv/<name>`.")
+}
+
+fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>) -> Plan {
+    let (key, word) = match home_word(req, "deploy.destdir") {
+        Some(w) => ("deploy.destdir", Some(w)),
+        None => ("home", home_word(req, "home")),
+    };
+    let span = span_at(req.spans, key, req.fallback);
+    let Some(word) = word.filter(|w| !w.text.is_empty()) else {
+        errors.push(
+            Diagnostic::error(Code::E009, req.fallback, "`home` or `deploy.destdir` is required to deploy locally")
+                .with_primary_label("this instance has no targets and no destination")
+                .with_help("Set `home` (or `deploy { destdir: \"...\" }`) to the directory to deploy into."),
+        );
+        return Plan { nodes: Vec::new() };
+    };
+    let dest = local_path(&word.text, &req.project_dir);
+    if let Err(d) = check_local(&dest, req, span) {
+        errors.push(d);
+        return Plan { nodes: Vec::new() };
+    }
+    let dest_text = dest.to_string_lossy().into_owned();
+    let dest_word = Word { text: dest_text.clone(), secret: word.secret };
+    let source = with_slash(&req.deploy_dir.to_string_lossy());
+    let project = project_name(req);
+    let mut cmds =
+        vec![Cmd::new("mkdir", [Word::plain("mkdir"), Word::plain("-p"), Word::plain("--"), dest_word.clone()])];
+    let mut first = rsync_base(req, false);
+    first.extend([Word::plain("--"), Word::plain(&source), Word { text: with_slash(&dest_text), secret: word.secret }]);
+    cmds.push(Cmd::new("rsync", first));
+    if req.has_project_dir {
+        let mut second = rsync_base(req, true);
+        second.extend([
+            Word::plain("--"),
+            Word::plain(format!("{source}{project}/")),
+            Word { text: format!("{}{project}/", with_slash(&dest_text)), secret: word.secret },
+        ]);
+        cmds.push(Cmd::new("rsync --delete", second));
+    }
+    for (i, post) in postcmds.iter().enumerate() {
+        let mut cmd = Cmd::new(format!("postcmd {}", i + 1), [Word::plain("sh"), Word::plain("-s")]);
+        cmd.stdin = script(&dest_word, post);
+        cmds.push(cmd);
+    }
+    Plan { nodes: vec![("local".to_string(), cmds)] }
+}
+
+/// A local destination as an absolute, normalised path: `~/` is the user's
+/// home directory, a relative path starts at the definition directory.
+fn local_path(text: &str, project_dir: &Path) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let raw = match (text.strip_prefix("~/").or(if text == "~" { Some("") } else { None }), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => project_dir.join(text),
+    };
+    normalize(&raw)
+}
+
+/// Removes `.` and resolves `..` lexically, then follows symlinks as far as
+/// the path exists (so a symlinked destination is judged by where it leads).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    let mut existing = out.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent().map(Path::to_path_buf)) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return out,
+        }
+    }
+    let mut real = std::fs::canonicalize(&existing).unwrap_or(existing);
+    real.extend(rest.iter().rev());
+    real
+}
+
+fn check_local(dest: &Path, req: &Request<'_>, span: Span) -> Result<(), Diagnostic> {
+    if dest.parent().is_none() {
+        return Err(root_refused(span));
+    }
+    let mut clash = None;
+    if normalize(&req.project_dir).starts_with(dest) {
+        clash = Some(format!("it holds the definition directory {}", req.project_dir.display()));
+    }
+    for dir in req.protected.iter().map(|d| normalize(d)) {
+        if clash.is_none() && dir.starts_with(dest) {
+            clash = Some(format!("it holds {}", dir.display()));
+        } else if clash.is_none() && dest.starts_with(&dir) {
+            clash = Some(format!("it is inside {}", dir.display()));
+        }
+    }
+    match clash {
+        None => Ok(()),
+        Some(why) => {
+            Err(Diagnostic::error(Code::E023, span, format!("refusing to deploy into {}: {why}", dest.display()))
+                .with_primary_label("this destination")
+                .with_help("A local deploy must not overwrite facs's own directories: choose a directory of its own."))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

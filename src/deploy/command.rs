@@ -1,0 +1,142 @@
+//! One external command of a deploy or checkout: what runs, and how it is
+//! shown to people with secrets redacted.
+
+use crate::eval::value::REDACTED;
+
+/// One argument; a secret one is shown as `********`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    /// The argument as passed to the program.
+    pub text: String,
+    /// True when the argument holds a secret (or a value derived from one).
+    pub secret: bool,
+}
+
+impl Word {
+    /// A plain (non-secret) argument.
+    pub fn plain(text: impl Into<String>) -> Word {
+        Word { text: text.into(), secret: false }
+    }
+}
+
+/// A program with its arguments and an optional script fed on standard input
+/// (how `postcmd` reaches a shell: a command given on stdin never shows in
+/// any process's argv).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cmd {
+    /// What the command is for, in messages: `rsync`, `postcmd 2`.
+    pub purpose: String,
+    /// The program and its arguments.
+    pub argv: Vec<Word>,
+    /// Lines written to the command's standard input.
+    pub stdin: Vec<Word>,
+}
+
+impl Cmd {
+    /// A command from plain words.
+    pub fn new(purpose: impl Into<String>, argv: impl IntoIterator<Item = Word>) -> Cmd {
+        Cmd { purpose: purpose.into(), argv: argv.into_iter().collect(), stdin: Vec::new() }
+    }
+
+    /// The program's name.
+    pub fn program(&self) -> &str {
+        self.argv.first().map_or("", |w| w.text.as_str())
+    }
+
+    /// The command as a shell line a person could paste: words quoted, the
+    /// stdin lines as a here-document, secrets replaced by `********`
+    /// unless `reveal`.
+    pub fn display(&self, reveal: bool) -> String {
+        let words: Vec<String> = self.argv.iter().map(|w| show(w, reveal)).collect();
+        let mut line = words.join(" ");
+        if !self.stdin.is_empty() {
+            let lines: Vec<String> = self
+                .stdin
+                .iter()
+                .map(|l| if l.secret && !reveal { REDACTED.to_string() } else { l.text.clone() })
+                .collect();
+            line = format!("{line} <<'EOF'\n{}\nEOF", lines.join("\n"));
+        }
+        line
+    }
+}
+
+fn show(word: &Word, reveal: bool) -> String {
+    if word.secret && !reveal {
+        REDACTED.to_string()
+    } else {
+        quote(&word.text)
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+        && !text.starts_with('=');
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Quotes a path for a shell, leaving a leading `~/` unquoted so the remote
+/// shell still expands it.
+pub fn quote_path(path: &str) -> String {
+    match path.strip_prefix("~/") {
+        Some(rest) if !rest.is_empty() => format!("~/{}", quote(rest)),
+        _ if path == "~" || path == "~/" => "~".to_string(),
+        _ => quote(path),
+    }
+}
+
+/// Joins words into one shell line (for rsync's `-e`, which splits it again).
+pub fn join(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces every secret string in `text` by `********`: the output of a
+/// user's command may echo a value facs would never print itself.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips_through_sh() {
+        for text in ["plain", "with space", "it's", "", "$HOME", "a\nb", "-dash", "=x", "~/x"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quote(text)))
+                .output()
+                .expect("sh");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_redacts_secrets_and_shows_stdin() {
+        let mut cmd = Cmd::new("postcmd 1", [Word::plain("ssh"), Word::plain("--"), Word::plain("web 1")]);
+        cmd.stdin = vec![Word::plain("cd -- /srv"), Word { text: "echo hunter22".into(), secret: true }];
+        assert_eq!(cmd.display(false), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\n********\nEOF");
+        assert_eq!(cmd.display(true), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\necho hunter22\nEOF");
+        assert_eq!(redact("pw=hunter22!", &["hunter22".into()]), "pw=********!");
+    }
+
+    #[test]
+    fn home_paths_keep_the_tilde() {
+        assert_eq!(quote_path("~/srv/my app"), "~/'srv/my app'");
+        assert_eq!(quote_path("/srv/x"), "/srv/x");
+        assert_eq!(quote_path("~"), "~");
+    }
+}

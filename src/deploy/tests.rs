@@ -1,0 +1,158 @@
+use super::*;
+use crate::source::Span;
+use indexmap::IndexMap;
+
+/// A manifest value from JSON; strings starting with `secret:` become secrets.
+fn value(json: serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => Value::Int(n.as_i64().unwrap_or(0)),
+        serde_json::Value::String(s) => match s.strip_prefix("secret:") {
+            Some(rest) => Value::Secret(Box::new(Value::Str(rest.to_string()))),
+            None => Value::Str(s),
+        },
+        serde_json::Value::Array(items) => Value::List(items.into_iter().map(value).collect()),
+        serde_json::Value::Object(map) => {
+            Value::Map(map.into_iter().map(|(k, v)| (k, value(v))).collect::<IndexMap<_, _>>())
+        }
+    }
+}
+
+fn manifest(instance: serde_json::Value) -> Value {
+    value(serde_json::json!({
+        "facs": { "instance": "dev", "project": "proj0" },
+        "instance": instance,
+    }))
+}
+
+fn request<'a>(manifest: &'a Value, spans: &'a SpanMap, target: Option<&'a str>) -> Request<'a> {
+    Request {
+        manifest,
+        spans,
+        fallback: Span::new(crate::source::FileId(0), 0, 3),
+        target,
+        deploy_dir: PathBuf::from("/out/dev/proj0/_DEPLOY_"),
+        has_project_dir: true,
+        exclude_from: Some(PathBuf::from("/defs/exclude.rsync")),
+        ssh: vec!["ssh".into()],
+        project_dir: PathBuf::from("/defs"),
+        protected: vec![PathBuf::from("/defs/.facsimile/out"), PathBuf::from("/defs/.facsimile/state")],
+    }
+}
+
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.nodes
+        .iter()
+        .flat_map(|(node, cmds)| std::iter::once(format!("# {node}")).chain(cmds.iter().map(|c| c.display(false))))
+        .collect()
+}
+
+const INSTALL: &str = "install";
+
+#[test]
+fn remote_plan_dedupes_nodes_and_prefers_the_target_user() {
+    let m = manifest(serde_json::json!({
+        "home": "/srv/dev",
+        INSTALL: [{"type": "tmpl", "dir": "tmpl"}],
+        "deploy": { "user": "deployer", "postcmd": ["systemctl --user restart proj0", "secret:echo pw"] },
+        "targets": {
+            "web": { "nodes": ["web1", "web2"], "user": "www" },
+            "db": { "nodes": ["db1", "web1"] },
+            "more": { "nodes": ["web2"], "user": "www" },
+        }
+    }));
+    let spans = SpanMap::new();
+    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let labels: Vec<&str> = plan.nodes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(labels, ["www@web1", "www@web2", "deployer@db1", "deployer@web1"]);
+    let text = lines(&plan).join("\n");
+    assert!(text.contains(
+        "rsync -aLp --exclude-from=/defs/exclude.rsync -e 'ssh -o BatchMode=yes -o ConnectTimeout=20' -- \
+         /out/dev/proj0/_DEPLOY_/ www@web1:/srv/dev/"
+    ));
+    assert!(text.contains(
+        "rsync -aLp --delete --exclude-from=/defs/exclude.rsync -e 'ssh -o BatchMode=yes -o ConnectTimeout=20' \
+         -- /out/dev/proj0/_DEPLOY_/proj0/ www@web1:/srv/dev/proj0/"
+    ));
+    assert!(text.contains("ssh -o BatchMode=yes -o ConnectTimeout=20 -- deployer@db1 sh -s <<'EOF'\ncd -- /srv/dev || exit 1\nsystemctl --user restart proj0\nEOF"));
+    // The secret postcmd is redacted, and never in an argv.
+    assert!(text.contains("<<'EOF'\ncd -- /srv/dev || exit 1\n********\nEOF"));
+    assert!(!text.contains("echo pw"));
+    for (_, cmds) in &plan.nodes {
+        assert!(cmds.iter().all(|c| c.argv.iter().all(|w| !w.text.contains("echo pw"))));
+    }
+}
+
+#[test]
+fn target_filter_and_unknown_target() {
+    let m = manifest(serde_json::json!({
+        "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
+        "targets": { "web": { "nodes": ["web1"] }, "db": { "nodes": ["db1"] } }
+    }));
+    let spans = SpanMap::new();
+    let plan = plan(&request(&m, &spans, Some("db"))).expect("plan");
+    assert_eq!(plan.nodes.len(), 1);
+    let errors = super::plan(&request(&m, &spans, Some("wbe"))).expect_err("unknown target");
+    let d = &errors[0];
+    assert_eq!(d.code, Code::E023);
+    assert!(d.help.as_deref().unwrap_or("").contains("Did you mean `web`?"), "{d:?}");
+}
+
+#[test]
+fn remote_deploy_needs_a_home_and_refuses_the_root() {
+    let spans = SpanMap::new();
+    let m = manifest(
+        serde_json::json!({ INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } } }),
+    );
+    let errors = plan(&request(&m, &spans, None)).expect_err("no home");
+    assert_eq!(errors[0].code, Code::E009);
+    let m = manifest(
+        serde_json::json!({ "home": "/", INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } } }),
+    );
+    assert_eq!(plan(&request(&m, &spans, None)).expect_err("root")[0].code, Code::E023);
+}
+
+#[test]
+fn local_plan_uses_destdir_and_refuses_facs_directories() {
+    let spans = SpanMap::new();
+    let m = manifest(serde_json::json!({
+        "home": "/srv/x", INSTALL: [{"type": "tmpl", "dir": "t"}],
+        "deploy": { "destdir": "deployed", "postcmd": ["touch done"] }
+    }));
+    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let text = lines(&plan);
+    assert_eq!(
+        text,
+        [
+            "# local",
+            "mkdir -p -- /defs/deployed",
+            "rsync -aLp --exclude-from=/defs/exclude.rsync -- /out/dev/proj0/_DEPLOY_/ /defs/deployed/",
+            "rsync -aLp --delete --exclude-from=/defs/exclude.rsync -- /out/dev/proj0/_DEPLOY_/proj0/ /defs/deployed/proj0/",
+            "sh -s <<'EOF'\ncd -- /defs/deployed || exit 1\ntouch done\nEOF",
+        ]
+    );
+    for bad in ["/", "/defs", ".", "..", ".facsimile/out/x", ".facsimile"] {
+        let m = manifest(serde_json::json!({ "home": bad, INSTALL: [{"type": "tmpl", "dir": "t"}] }));
+        let errors = super::plan(&request(&m, &spans, None)).expect_err(bad);
+        assert_eq!(errors[0].code, Code::E023, "{bad}");
+    }
+}
+
+#[test]
+fn names_that_are_not_plain_hosts_are_refused() {
+    let m = manifest(serde_json::json!({
+        "targets": { "web": { "nodes": ["ok-1.example.com", "-oProxyCommand=sh", "a b", "", "x@y"], "user": "-l" } },
+        "deploy": { "user": "fine_user" }
+    }));
+    let found = check(&m, &SpanMap::new(), Span::new(crate::source::FileId(0), 0, 1));
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert!(found.iter().all(|d| d.code == Code::E023));
+}
+
+#[test]
+fn an_instance_without_install_has_nothing_to_deploy() {
+    let m = manifest(serde_json::json!({ "home": "/srv/x", INSTALL: [] }));
+    let errors = plan(&request(&m, &SpanMap::new(), None)).expect_err("nothing to deploy");
+    assert_eq!(errors[0].code, Code::E023);
+}

@@ -1,0 +1,332 @@
+//! `facs deploy` with the real tools: rsync into a local directory, and rsync
+//! plus ssh to two "nodes" served by a real sshd on 127.0.0.1.
+//!
+//! The sshd listens on two ports; a `Match LocalPort` block per port runs
+//! every session in its own directory (`ForceCommand cd <root> && ...`), so
+//! the two ssh aliases `node-a` and `node-b` behave like two machines with
+//! their own file systems, without root or containers. `node-c` points at a
+//! port nobody listens on: a node that fails.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn facs(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facs"));
+    cmd.arg("-p").arg(project).args(args).env("NO_COLOR", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run facs")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn project_copy(work: &Path) -> PathBuf {
+    let project = work.join("project");
+    common::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/deploy/project"), &project);
+    project
+}
+
+/// Every file below `root`, relative, sorted, with its content.
+fn tree(root: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).expect("below").to_string_lossy().into_owned();
+            (rel, std::fs::read_to_string(e.path()).unwrap_or_default())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn names(tree: &[(String, String)]) -> Vec<&str> {
+    tree.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+/// The password facs generated for module `web` (from the state file).
+fn web_password(project: &Path, owner: &str) -> String {
+    let state = std::fs::read_to_string(project.join(format!(".facsimile/state/{owner}/state.json"))).expect("state");
+    let json: serde_json::Value = serde_json::from_str(&state).expect("json");
+    json["passwd"]["shop-web"].as_str().expect("web password").to_string()
+}
+
+#[test]
+fn local_deploy_copies_the_tree_and_deletes_stale_project_files() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let out = facs(&project, &["deploy", "local"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let dest = project.join("deployed");
+    let deployed = tree(&dest);
+    assert_eq!(
+        names(&deployed),
+        [
+            "etc/outside.txt",
+            "etc/shop.conf",
+            "etc/shop.version",
+            "postcmd.out",
+            "secret.out",
+            "shop/conf/extra.conf",
+            "shop/conf/main.conf",
+        ],
+        "exclude.rsync keeps *.bak out"
+    );
+    let file = |name: &str| deployed.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
+    assert_eq!(file("etc/shop.conf"), "port = local\n");
+    assert_eq!(file("etc/shop.version"), "1.0\n");
+    assert_eq!(file("shop/conf/main.conf"), "main config of local\n");
+    let real_dest = std::fs::canonicalize(&dest).expect("dest");
+    assert_eq!(file("postcmd.out"), format!("ran local in {}\n", real_dest.display()));
+    // The postcmd had the secret; facs's own output never shows it.
+    let password = web_password(&project, "local");
+    assert_eq!(file("secret.out"), format!("{password}\n"));
+    assert!(!text(&out).contains(&password), "{}", text(&out));
+
+    // Second run: one template changed, one removed inside the project's
+    // directory (deleted on the node), one removed outside it (kept: only the
+    // project's own directory is synced with --delete).
+    let tmpl = project.join("tmpl/_ALL_/_DEPLOY_");
+    std::fs::write(tmpl.join("shop/conf/main.conf"), "changed {{instance.name}}\n").expect("write");
+    std::fs::remove_file(tmpl.join("shop/conf/extra.conf")).expect("rm");
+    std::fs::remove_file(tmpl.join("etc/outside.txt")).expect("rm");
+    let out = facs(&project, &["deploy", "local"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let again = tree(&dest);
+    assert_eq!(
+        names(&again),
+        ["etc/outside.txt", "etc/shop.conf", "etc/shop.version", "postcmd.out", "secret.out", "shop/conf/main.conf"]
+    );
+    let file = |name: &str| again.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
+    assert_eq!(file("shop/conf/main.conf"), "changed local\n");
+    assert_eq!(file("etc/outside.txt"), "kept\n");
+}
+
+#[test]
+fn no_build_refuses_a_stale_or_missing_build() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("has not been built"), "{}", text(&out));
+    assert!(!project.join("deployed").exists());
+
+    let out = facs(&project, &["build", "local"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let main = project.join("main.facs");
+    let source = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, source.replace("home: \"deployed\"", "home: \"deployed\"\n  extra: 1")).expect("write");
+    let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("changed since it was built"), "{}", text(&out));
+
+    std::fs::write(&main, source).expect("write");
+    let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(project.join("deployed/etc/shop.conf").is_file());
+}
+
+#[test]
+fn dry_run_prints_the_commands_and_changes_nothing() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let mut outputs = String::new();
+    for args in [
+        vec!["deploy", "remote", "--dry-run"],
+        vec!["deploy", "remote", "--dry-run", "--target", "db"],
+        vec!["deploy", "local", "--dry-run"],
+    ] {
+        let out = facs(&project, &args, &[("FACS_SSH", "ssh -F '/etc/facs test/ssh_config'")]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        outputs.push_str(&format!("$ facs {}\n{}\n", args.join(" "), String::from_utf8_lossy(&out.stdout)));
+    }
+    let entries: Vec<_> = std::fs::read_dir(&project).expect("ls").map(|e| e.expect("e").file_name()).collect();
+    assert!(!entries.iter().any(|n| n == ".facsimile" || n == "deployed"), "a dry run wrote {entries:?}");
+    let real = std::fs::canonicalize(&project).expect("canonical");
+    let outputs = outputs.replace(&real.to_string_lossy().to_string(), "<project>");
+    insta::assert_snapshot!("deploy_dry_run", outputs.replace(&project.to_string_lossy().to_string(), "<project>"));
+
+    let out = facs(&project, &["deploy", "remote", "--dry-run", "--target", "wbe"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("deploy_unknown_target", text(&out));
+}
+
+/// An sshd on 127.0.0.1 serving two "nodes" (see the file's comment).
+struct Sshd {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen (install openssh-client)");
+    assert!(status.success());
+}
+
+impl Sshd {
+    fn start(dir: &Path, roots: [&Path; 2]) -> Sshd {
+        let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("sshd not found: install openssh-server (.ci/run does)");
+        keygen(&dir.join("host_key"));
+        keygen(&dir.join("user_key"));
+        std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).expect("authorized_keys");
+        let ports = [free_port(), free_port(), free_port()];
+        let mut config = format!(
+            "ListenAddress 127.0.0.1:{}\nListenAddress 127.0.0.1:{}\nHostKey {}\nAuthorizedKeysFile {}\n\
+             PidFile {}\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             PermitRootLogin prohibit-password\n",
+            ports[0],
+            ports[1],
+            dir.join("host_key").display(),
+            dir.join("authorized_keys").display(),
+            dir.join("sshd.pid").display(),
+        );
+        for (port, root) in ports.iter().zip(roots) {
+            config.push_str(&format!(
+                "Match LocalPort {port}\n  ForceCommand cd {} && exec sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+                root.display()
+            ));
+        }
+        std::fs::write(dir.join("sshd_config"), config).expect("sshd_config");
+        let client = format!(
+            "Host node-a\n  HostName 127.0.0.1\n  Port {}\nHost node-b\n  HostName 127.0.0.1\n  Port {}\n\
+             Host node-c\n  HostName 127.0.0.1\n  Port {}\nHost *\n  IdentityFile {}\n  IdentitiesOnly yes\n\
+             StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n",
+            ports[0],
+            ports[1],
+            ports[2],
+            dir.join("user_key").display()
+        );
+        std::fs::write(dir.join("ssh_config"), client).expect("ssh_config");
+        // sshd started by root needs its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let child = Command::new(sshd)
+            .arg("-D")
+            .arg("-f")
+            .arg(dir.join("sshd_config"))
+            .arg("-E")
+            .arg(dir.join("sshd.log"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        let server = Sshd { child, dir: dir.to_path_buf() };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ports[..2].iter().any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err()) {
+            assert!(Instant::now() < deadline, "sshd did not start: {}", server.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
+    }
+
+    fn facs_ssh(&self) -> String {
+        format!("ssh -F {}", self.dir.join("ssh_config").display())
+    }
+}
+
+#[test]
+fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let (node_a, node_b) = (work.path().join("node-a"), work.path().join("node-b"));
+    for root in [&node_a, &node_b] {
+        std::fs::create_dir_all(root.join("deploy")).expect("node root");
+    }
+    let ssh_dir = work.path().join("ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("ssh dir");
+    let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
+    let ssh = sshd.facs_ssh();
+
+    let out = facs(&project, &["deploy", "remote"], &[("FACS_SSH", &ssh)]);
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    let password = web_password(&project, "remote");
+    for root in [&node_a, &node_b] {
+        let home = root.join("deploy/shop");
+        let deployed = tree(&home);
+        assert_eq!(
+            names(&deployed),
+            [
+                "etc/outside.txt",
+                "etc/shop.conf",
+                "etc/shop.version",
+                "postcmd.out",
+                "secret.out",
+                "shop/conf/extra.conf",
+                "shop/conf/main.conf"
+            ],
+            "{}",
+            root.display()
+        );
+        let file = |name: &str| deployed.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
+        assert_eq!(file("etc/shop.conf"), "port = remote\n");
+        // The postcmd ran on that node, in its home.
+        assert_eq!(file("postcmd.out"), format!("ran remote in {}\n", home.display()));
+        assert_eq!(file("secret.out"), format!("{password}\n"));
+    }
+    assert!(!text(&out).contains(&password));
+
+    // A changed and a removed file inside the project's directory, over ssh.
+    let tmpl = project.join("tmpl/_ALL_/_DEPLOY_/shop/conf");
+    std::fs::remove_file(tmpl.join("extra.conf")).expect("rm");
+    std::fs::write(tmpl.join("main.conf"), "v2\n").expect("write");
+    let out = facs(&project, &["deploy", "remote"], &[("FACS_SSH", &ssh)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for root in [&node_a, &node_b] {
+        let conf = root.join("deploy/shop/shop/conf");
+        assert!(!conf.join("extra.conf").exists(), "stale file kept on {}", root.display());
+        assert_eq!(std::fs::read_to_string(conf.join("main.conf")).expect("main.conf"), "v2\n");
+    }
+
+    // node-c is down: reported by name with ssh's status; node-a still gets its copy.
+    std::fs::remove_dir_all(node_a.join("deploy/shop")).expect("clean node-a");
+    let out = facs(&project, &["deploy", "broken"], &[("FACS_SSH", &ssh)]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("deploying `broken` to node-c failed: rsync (`rsync`) ended with exit status "), "{all}");
+    assert!(all.contains("Connection refused"), "stderr of the tool is shown: {all}");
+    assert!(all.contains("deployed `broken` to node-a"), "{all}");
+    assert!(node_a.join("deploy/shop/etc/shop.conf").is_file());
+}
+
+#[test]
+fn hostile_node_names_are_refused_before_anything_runs() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let main = project.join("main.facs");
+    let source = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, source.replace("\"node-b\", \"node-a\"", "\"-oProxyCommand=touch pwned\", \"node-a\""))
+        .expect("write");
+    let out = facs(&project, &["deploy", "remote", "--dry-run"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = text(&out);
+    assert!(all.contains("error[E023]: node `-oProxyCommand=touch pwned` is not a plain host name"), "{all}");
+    assert!(all.contains("main.facs:28:"), "points at the node: {all}");
+    assert!(!project.join("pwned").exists());
+}
