@@ -330,3 +330,53 @@ fn hostile_node_names_are_refused_before_anything_runs() {
     assert!(all.contains("main.facs:28:"), "points at the node: {all}");
     assert!(!project.join("pwned").exists());
 }
+
+#[test]
+fn run_selects_stages_like_the_original() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let out_dir = project.join(".facsimile/out");
+    let dest = project.join("deployed");
+
+    // build alone: manifest and state, no tree.
+    let out = facs(&project, &["run", "local", "--only", "build"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out_dir.join("local.json").is_file());
+    assert!(!out_dir.join("local").exists());
+
+    // install alone: the tree; nothing deployed.
+    let out = facs(&project, &["run", "local", "--start", "install", "--end", "install"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out_dir.join("local/shop/_DEPLOY_/etc/shop.conf").is_file());
+    assert!(!dest.exists());
+
+    // deploy alone deploys the tree as built.
+    let out = facs(&project, &["run", "local", "--start", "deploy"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dest.join("etc/shop.conf").is_file());
+
+    // Every stage: checkout has nothing to do (no repo), then build, install, deploy.
+    std::fs::remove_dir_all(&dest).expect("rm");
+    let out = facs(&project, &["run", "local"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    for line in ["stage checkout: local", "nothing to check out", "stage build, install: local", "stage deploy: local"]
+    {
+        assert!(all.contains(line), "{line:?} in {all}");
+    }
+    assert!(dest.join("shop/conf/main.conf").is_file());
+
+    // Usage errors: an unknown stage, an empty range, --only with a range.
+    for args in [
+        vec!["run", "local", "--only", "compile"],
+        vec!["run", "local", "--start", "deploy", "--end", "build"],
+        vec!["run", "local", "--only", "build", "--start", "checkout"],
+    ] {
+        let out = facs(&project, &args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+    }
+    let out = facs(&project, &["run", "local", "--start", "deploy", "--end", "build"], &[]);
+    assert!(text(&out).contains("the stage range deploy..build is empty"), "{}", text(&out));
+    let out = facs(&project, &["run", "local", "--only", "compile"], &[]);
+    assert!(text(&out).contains("[possible values: checkout, build, install, deploy]"), "{}", text(&out));
+}
