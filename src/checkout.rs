@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub struct Source {
     /// What git is given: the URL, or the repository's absolute path.
     pub url: String,
-    /// The same for messages: a password in the URL replaced by `***`.
+    /// The same for messages: a password in the URL replaced by `********`.
     pub shown: String,
 }
 
@@ -44,14 +44,14 @@ pub fn git_source(repo: &str, project_dir: &Path) -> Option<Source> {
     Some(Source { shown: url.clone(), url })
 }
 
-/// `https://user:secret@host/x` → `https://user:***@host/x`.
+/// `https://user:secret@host/x` → `https://user:********@host/x`.
 fn hide_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            Some((user, _)) => format!("{scheme}://{user}:********@{host}{path}"),
             None => url.to_string(),
         },
         None => url.to_string(),
@@ -249,7 +249,7 @@ mod tests {
         assert!(git_source("https://example.com/x.git", here).is_some());
         assert!(git_source("git@example.com:team/x.git", here).is_some());
         assert!(git_source("../proj0", here).is_none());
-        assert_eq!(hide_password("https://bob:s3cret@example.com/x"), "https://bob:***@example.com/x");
+        assert_eq!(hide_password("https://bob:s3cret@example.com/x"), "https://bob:********@example.com/x");
         assert_eq!(password("https://bob:s3cret@example.com/x").as_deref(), Some("s3cret"));
         assert_eq!(hide_password("https://example.com/a@b"), "https://example.com/a@b");
     }
