@@ -41,6 +41,55 @@ impl Options {
     }
 }
 
+impl Options {
+    /// Refuses output and state directories a build must not write to: the
+    /// root, the home directory, the definition directory (or one holding
+    /// it), one inside the other, or a symlink (which could be re-pointed
+    /// between the check and the writes).
+    pub fn check_writable_dirs(&self) -> Result<(), String> {
+        let home = std::env::var_os("HOME").map(|h| real(Path::new(&h)));
+        let project = real(&self.project_dir);
+        for (what, flag, dir) in [("output", "--out", &self.out_dir), ("state", "--state", &self.state_dir)] {
+            if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                let target = std::fs::read_link(dir).map(|t| t.display().to_string()).unwrap_or_default();
+                return Err(format!(
+                    "the {what} directory {} is a symlink (to {target}); give {flag} the real directory",
+                    dir.display()
+                ));
+            }
+            let dir_real = real(dir);
+            let why = if dir_real.parent().is_none() {
+                Some("it is the root directory".to_string())
+            } else if home.as_ref() == Some(&dir_real) {
+                Some("it is your home directory".to_string())
+            } else if project.starts_with(&dir_real) {
+                Some(format!("it holds the definition directory {}", self.project_dir.display()))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(format!(
+                    "refusing to use {} as the {what} directory: {why}; give {flag} a directory of its own",
+                    dir.display()
+                ));
+            }
+        }
+        let (out, state) = (real(&self.out_dir), real(&self.state_dir));
+        if out.starts_with(&state) || state.starts_with(&out) {
+            return Err(format!(
+                "the output directory {} and the state directory {} must not lie inside one another",
+                self.out_dir.display(),
+                self.state_dir.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn real(path: &Path) -> PathBuf {
+    crate::render::paths::resolve(&absolute(path))
+}
+
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }

@@ -325,6 +325,7 @@ impl Ui {
 
     /// Prints an error that has no place in a source file.
     pub fn failure(&mut self, message: &str) {
+        let message = &crate::diagnostic::visible(message);
         let mut err = std::io::stderr().lock();
         match self.format {
             MessageFormat::Human => {
@@ -340,7 +341,7 @@ impl Ui {
     /// A progress or information line for people (not printed in JSON mode).
     pub fn note(&mut self, message: &str) {
         if self.format == MessageFormat::Human {
-            let _ = writeln!(std::io::stderr().lock(), "note: {message}");
+            let _ = writeln!(std::io::stderr().lock(), "note: {}", crate::diagnostic::visible(message));
         }
     }
 

@@ -22,7 +22,7 @@ use crate::diagnostic::{closest, Code, Diagnostic};
 use crate::eval::{SpanMap, Value};
 use crate::source::Span;
 use command::{quote_path, Cmd, Word};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Everything a plan depends on besides the manifest.
 pub struct Request<'a> {
@@ -380,33 +380,8 @@ fn local_path(text: &str, project_dir: &Path) -> PathBuf {
     normalize(&raw)
 }
 
-/// Removes `.` and resolves `..` lexically, then follows symlinks as far as
-/// the path exists (so a symlinked destination is judged by where it leads).
 fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    let mut existing = out.clone();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent().map(Path::to_path_buf)) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent;
-            }
-            _ => return out,
-        }
-    }
-    let mut real = std::fs::canonicalize(&existing).unwrap_or(existing);
-    real.extend(rest.iter().rev());
-    real
+    crate::render::paths::resolve(path)
 }
 
 fn check_local(dest: &Path, req: &Request<'_>, span: Span) -> Result<(), Diagnostic> {

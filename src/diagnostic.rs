@@ -9,7 +9,7 @@ mod code;
 mod render;
 
 pub use code::Code;
-pub use render::{render_human, render_json};
+pub use render::{render_human, render_json, visible};
 
 use crate::source::Span;
 

@@ -13,7 +13,7 @@
 
 mod copy;
 mod helpers;
-mod paths;
+pub mod paths;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Value;

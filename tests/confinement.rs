@@ -111,3 +111,105 @@ fn copy_replace_climbing_out() {
     std::fs::write(dir.join("f/a.txt"), "A").expect("write");
     assert!(has_code(&refused(&dir), "E018", 4));
 }
+
+#[test]
+fn hostile_copy_sources_are_refused_before_any_read() {
+    // Each is E018 whether or not the path exists: `../../etc/passwd` from a
+    // temporary directory may not exist, and the answer must not depend on it.
+    for source in [
+        "../../etc/passwd",
+        "/etc/shadow",
+        "a/../../b",
+        "a\\u{0}b",
+        "-rf",
+        "files/--delete",
+        "/dev/zero",
+        "/proc/self/environ",
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("p");
+        project(&dir, &format!(r#"{{ type: "copy", files: ["{source}"] }}"#));
+        let d = refused(&dir);
+        assert!(has_code(&d, "E018", 4), "{source}: {d:?}");
+    }
+}
+
+#[test]
+fn template_named_like_an_option_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir, TMPL);
+    std::fs::write(dir.join("tmpl/_ALL_/--delete"), "x").expect("write");
+    assert!(has_code(&refused(&dir), "E018", 4));
+}
+
+#[test]
+fn dangerous_output_and_state_directories_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir, TMPL);
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    std::os::unix::fs::symlink(&elsewhere, tmp.path().join("outlink")).expect("symlink");
+    // A home of the test's own: if the check ever broke, nothing lands in the real one.
+    let home = tmp.path().join("home").display().to_string();
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--out".into(), "/".into()], "it is the root directory"),
+        (vec!["--out".into(), home.clone()], "it is your home directory"),
+        (vec!["--out".into(), dir.display().to_string()], "it holds the definition directory"),
+        (vec!["--out".into(), tmp.path().display().to_string()], "it holds the definition directory"),
+        (vec!["--state".into(), "/".into()], "it is the root directory"),
+        (vec!["--out".into(), tmp.path().join("outlink").display().to_string()], "is a symlink"),
+        (
+            vec![
+                "--out".into(),
+                tmp.path().join("s/out").display().to_string(),
+                "--state".into(),
+                tmp.path().join("s").display().to_string(),
+            ],
+            "must not lie inside one another",
+        ),
+    ];
+    for (args, why) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(&dir)
+            .arg("build")
+            .args(&args)
+            .env("HOME", &home)
+            .output()
+            .expect("run facs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_dir(&elsewhere).expect("ls").count(), 0, "nothing written through the symlink");
+    assert!(!tmp.path().join("s").exists());
+    assert!(!dir.join("beta.json").exists());
+    assert_eq!(std::fs::read_dir(&home).expect("ls").count(), 0);
+}
+
+#[test]
+fn planted_symlinks_in_the_output_are_replaced_not_followed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir, TMPL);
+    let out = dir.join(".facsimile/out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let victim_file = tmp.path().join("victim.txt");
+    let victim_dir = tmp.path().join("victim");
+    std::fs::write(&victim_file, "precious\n").expect("write");
+    std::fs::create_dir_all(victim_dir.join("web")).expect("mkdir");
+    std::fs::write(victim_dir.join("web/ok.conf"), "precious\n").expect("write");
+    std::os::unix::fs::symlink(&victim_file, out.join("beta.json")).expect("symlink");
+    std::os::unix::fs::symlink(&victim_dir, out.join("beta")).expect("symlink");
+    let output = Command::new(env!("CARGO_BIN_EXE_facs")).arg("-p").arg(&dir).arg("build").output().expect("run facs");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read_to_string(&victim_file).expect("victim"), "precious\n");
+    assert_eq!(std::fs::read_to_string(victim_dir.join("web/ok.conf")).expect("victim"), "precious\n");
+    for path in [out.join("beta.json"), out.join("beta")] {
+        assert!(!std::fs::symlink_metadata(&path).expect("meta").file_type().is_symlink(), "{}", path.display());
+    }
+    assert_eq!(std::fs::read_to_string(out.join("beta/web/ok.conf")).expect("tree"), "name=beta\n");
+}

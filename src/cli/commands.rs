@@ -85,6 +85,12 @@ pub fn compile_and_write(
     keep_values: bool,
     ui: &mut Ui,
 ) -> Result<Built, i32> {
+    if writes != Writes::Nothing {
+        if let Err(why) = options.check_writable_dirs() {
+            ui.failure(&why);
+            return Err(1);
+        }
+    }
     let mut sink = Sink::new();
     let Some(mut loaded) = load(options, &mut sink, ui) else { return Err(1) };
     if sink.has_errors() {
@@ -155,6 +161,10 @@ pub fn compile_and_write(
 
 /// `facs manifest NAME`
 pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32 {
+    if let Err(why) = options.check_writable_dirs() {
+        ui.failure(&why);
+        return 1;
+    }
     let mut sink = Sink::new();
     let Some(loaded) = load(options, &mut sink, ui) else { return 1 };
     if sink.has_errors() {

@@ -8,28 +8,86 @@ use codespan_reporting::files::{Error as FilesError, Files};
 use codespan_reporting::term;
 use std::ops::Range;
 
-struct CsFiles<'a>(&'a SourceMap);
+/// The sources as codespan sees them: a file holding control characters is
+/// shown with each replaced by a printable character of the same length in
+/// bytes (`?`, or `¿` for the two-byte C1 controls), so spans still fit and a
+/// hostile file cannot drive the terminal (an ESC sequence in an excerpt would
+/// be obeyed by it).
+struct CsFiles<'a> {
+    map: &'a SourceMap,
+    clean: std::collections::HashMap<FileId, String>,
+    names: std::collections::HashMap<FileId, String>,
+}
 
-impl<'a> Files<'a> for CsFiles<'a> {
+impl<'a> CsFiles<'a> {
+    fn new(map: &'a SourceMap, diagnostics: &[Diagnostic]) -> CsFiles<'a> {
+        let mut clean = std::collections::HashMap::new();
+        let mut names = std::collections::HashMap::new();
+        let files = diagnostics.iter().flat_map(|d| d.primary.iter().chain(&d.labels)).map(|l| l.span.file);
+        for id in files {
+            if clean.contains_key(&id) || names.contains_key(&id) {
+                continue;
+            }
+            if let Some(file) = map.get(id).filter(|f| f.name.chars().any(is_hostile)) {
+                names.insert(id, visible(&file.name));
+            }
+            if let Some(file) = map.get(id).filter(|f| f.text.chars().any(is_hostile)) {
+                let text: String = file
+                    .text
+                    .chars()
+                    .map(|c| match c {
+                        c if !is_hostile(c) => c,
+                        c if c.len_utf8() == 1 => '?',
+                        _ => '\u{bf}',
+                    })
+                    .collect();
+                clean.insert(id, text);
+            }
+        }
+        CsFiles { map, clean, names }
+    }
+}
+
+/// Control characters other than the line ends and tab.
+fn is_hostile(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Text of a message made safe for a terminal: control characters escaped.
+pub fn visible(text: &str) -> String {
+    if text.chars().any(is_hostile) {
+        text.chars().map(|c| if is_hostile(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+    } else {
+        text.to_string()
+    }
+}
+
+impl<'a> Files<'a> for CsFiles<'_> {
     type FileId = FileId;
     type Name = &'a str;
     type Source = &'a str;
 
     fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        self.0.get(id).map(|f| f.name.as_str()).ok_or(FilesError::FileMissing)
+        if let Some(name) = self.names.get(&id) {
+            return Ok(name);
+        }
+        self.map.get(id).map(|f| f.name.as_str()).ok_or(FilesError::FileMissing)
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
-        self.0.get(id).map(|f| f.text.as_str()).ok_or(FilesError::FileMissing)
+        if let Some(text) = self.clean.get(&id) {
+            return Ok(text);
+        }
+        self.map.get(id).map(|f| f.text.as_str()).ok_or(FilesError::FileMissing)
     }
 
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
-        let file = self.0.get(id).ok_or(FilesError::FileMissing)?;
+        let file = self.map.get(id).ok_or(FilesError::FileMissing)?;
         Ok(file.line_col(byte_index).0 - 1)
     }
 
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, FilesError> {
-        let file = self.0.get(id).ok_or(FilesError::FileMissing)?;
+        let file = self.map.get(id).ok_or(FilesError::FileMissing)?;
         let starts = file.line_starts();
         let start = *starts
             .get(line_index)
@@ -47,19 +105,20 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
     let mut labels = Vec::new();
     if let Some(p) = &d.primary {
         labels.push(
-            cs::Label::primary(p.span.file, p.span.start as usize..p.span.end as usize).with_message(p.message.clone()),
+            cs::Label::primary(p.span.file, p.span.start as usize..p.span.end as usize)
+                .with_message(visible(&p.message)),
         );
     }
     for l in &d.labels {
         labels.push(
             cs::Label::secondary(l.span.file, l.span.start as usize..l.span.end as usize)
-                .with_message(l.message.clone()),
+                .with_message(visible(&l.message)),
         );
     }
     let mut out =
-        cs::Diagnostic::new(severity).with_code(d.code.as_str()).with_message(d.message.clone()).with_labels(labels);
+        cs::Diagnostic::new(severity).with_code(d.code.as_str()).with_message(visible(&d.message)).with_labels(labels);
     if let Some(help) = &d.help {
-        out = out.with_notes(vec![format!("help: {help}")]);
+        out = out.with_notes(vec![format!("help: {}", visible(help))]);
     }
     out
 }
@@ -69,11 +128,11 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
     use codespan_reporting::term::termcolor::Buffer;
     let mut buffer = if color { Buffer::ansi() } else { Buffer::no_color() };
     let config = term::Config::default();
-    let files = CsFiles(sources);
+    let files = CsFiles::new(sources, diagnostics);
     for d in diagnostics {
         if term::emit(&mut buffer, &config, &files, &to_codespan(d)).is_err() {
             // The span did not fit its file: still say what happened.
-            buffer_write(&mut buffer, &format!("{}[{}]: {}\n", severity_word(d), d.code, d.message));
+            buffer_write(&mut buffer, &format!("{}[{}]: {}\n", severity_word(d), d.code, visible(&d.message)));
         }
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned()

@@ -48,6 +48,22 @@ pub fn copy_group(
         for (j, source) in strings(group, list).iter().enumerate() {
             let span = span_of(&format!("{g}.{list}.{j}"));
             let source_path = ctx.src_dir.join(source);
+            // Judge the path as written before touching the disk: whether
+            // `../../etc/passwd` exists must not change the answer.
+            let lexical = paths::lexical(&source_path);
+            if source.contains('\0') {
+                errors.push(escape_error(span, &format!("`{}` contains a NUL byte", source.escape_debug())));
+                continue;
+            }
+            if let Err(why) = paths::dash_free(source) {
+                errors.push(escape_error(span, &why));
+                continue;
+            }
+            if !lexical.starts_with(ctx.definition_dir) && !lexical.starts_with(ctx.src_dir) {
+                errors
+                    .push(escape_error(span, &format!("`{source}` is outside the definition and source directories")));
+                continue;
+            }
             if !source_path.exists() {
                 if required {
                     errors.push(

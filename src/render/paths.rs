@@ -13,7 +13,37 @@ pub fn relative_inside(path: &str) -> Result<PathBuf, String> {
     if p.is_absolute() {
         return Err(format!("`{path}` is absolute; it must be relative to the definition directory"));
     }
+    dash_free(path)?;
     normalize(p).ok_or_else(|| format!("`{path}` climbs out of its directory with `..`"))
+}
+
+/// Refuses a path with a component starting with `-`: the trees facs writes
+/// are handed to rsync, shells and scripts, which would read such a name as
+/// an option.
+pub fn dash_free(path: &str) -> Result<(), String> {
+    match path.split('/').find(|c| c.starts_with('-')) {
+        Some(c) => Err(format!(
+            "`{}` has a component starting with `-` (`{c}`), which tools read as an option",
+            path.escape_debug()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Resolves `.` and `..` of an absolute path lexically (`/a/b/../c` →
+/// `/a/c`), without touching the disk: a path is judged before it is read.
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Removes `.` and resolves `..` lexically; `None` when `..` would climb above the start.
@@ -32,6 +62,27 @@ pub fn normalize(p: &Path) -> Option<PathBuf> {
         }
     }
     Some(out)
+}
+
+/// An absolute path as it really is: `..` resolved lexically, then symlinks
+/// followed as far as the path exists (the rest appended as written), so a
+/// destination is judged by where it leads even before it is created.
+pub fn resolve(path: &Path) -> PathBuf {
+    let path = lexical(path);
+    let mut existing = path.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return path.clone(),
+        }
+    }
+    let mut out = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+    out.extend(rest.iter().rev());
+    out
 }
 
 /// Every regular file below `root` as (relative `/` path, canonical path),
@@ -64,6 +115,7 @@ pub fn walk_files(root: &Path, allowed: &Path) -> Result<Vec<(String, PathBuf)>,
             return Err(format!("`{}` is not a regular file", entry.path().display()));
         }
         let rel = entry.path().strip_prefix(root).map(crate::source::relative_name).unwrap_or_default();
+        dash_free(&rel)?;
         out.push((rel, canonical));
     }
     Ok(out)
@@ -79,5 +131,8 @@ mod tests {
         assert!(relative_inside("/etc/shadow").is_err());
         assert!(relative_inside("../../etc/passwd").is_err());
         assert_eq!(relative_inside("a/./b/../c").ok(), Some(PathBuf::from("a/c")));
+        assert!(relative_inside("a/-rf").is_err());
+        assert!(relative_inside("a\0b").is_err());
+        assert_eq!(lexical(Path::new("/src/../../etc/./passwd")), PathBuf::from("/etc/passwd"));
     }
 }

@@ -194,6 +194,17 @@ fn decode_segment(file: FileId, text: &str, base: usize, parts: &mut Vec<StrPart
                     chars.next();
                 }
             }
+            // A raw control character (a NUL, an escape sequence) is invisible in
+            // an editor and breaks paths and terminals: it must be written as an
+            // escape. A tab is fine.
+            c if c.is_control() && c != '\t' => {
+                return Err(StrError {
+                    start: base + i,
+                    end: base + i + c.len_utf8(),
+                    message: format!("raw control character U+{:04X} in a string", u32::from(c)),
+                    help: format!("Write it as an escape (`\\u{{{:x}}}`), or remove it.", u32::from(c)),
+                });
+            }
             c => lit.push(c),
         }
     }
