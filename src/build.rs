@@ -122,7 +122,14 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
     let mut sources = SourceMap::new();
     let mut invalid_utf8 = Vec::new();
     for name in &names {
-        let bytes = fs.read(name).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let bytes = match fs.read(name) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                sink.push(crate::source::too_large(name, &e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(format!("cannot read {name}: {e}")),
+        };
         let (text, bad_at) = match String::from_utf8(bytes) {
             Ok(t) => (t, None),
             Err(e) => {

@@ -220,6 +220,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         }
     };
     let mut ui = Ui { format: cli.message_format, color: std::io::stderr().is_terminal() };
+    if let Err(why) = crate::limits::init_from_env() {
+        ui.failure(&why);
+        return 2;
+    }
     match &cli.command {
         Command::Check => commands::check(&cli, &mut ui),
         Command::Build { names, out, state, checkout, devel } => {

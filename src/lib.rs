@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
 pub mod import;
+pub mod limits;
 pub mod lsp;
 pub mod render;
 pub mod resolve;

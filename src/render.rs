@@ -74,6 +74,8 @@ pub struct Renderer {
     src_dir: PathBuf,
     /// Template syntax errors (reported once per file).
     pub errors: Vec<Diagnostic>,
+    /// Set once the template count limit was reached (reported once).
+    over_count: bool,
 }
 
 impl Renderer {
@@ -93,6 +95,7 @@ impl Renderer {
             definition_dir,
             src_dir,
             errors: Vec::new(),
+            over_count: false,
         };
         for job in jobs {
             for group in tmpl_groups(job.manifest) {
@@ -113,9 +116,31 @@ impl Renderer {
         }
         let found = paths::walk_files(root, &self.definition_dir);
         if let Ok(files) = &found {
+            let limit = crate::limits::current().templates;
             for (_, path) in files {
                 if self.templates.contains_key(path) {
                     continue;
+                }
+                if self.templates.len() >= limit {
+                    if !self.over_count {
+                        self.over_count = true;
+                        self.errors.push(
+                            Diagnostic::global(
+                                Code::E024,
+                                format!(
+                                    "more than {limit} templates to read (the limit), under `{}`",
+                                    crate::source::relative_name(
+                                        root.strip_prefix(&self.definition_dir).unwrap_or(root)
+                                    )
+                                ),
+                            )
+                            .with_help(format!(
+                                "Check that `dir` names the template directory, or raise the limit with {}=<count>.",
+                                crate::limits::TEMPLATES_VAR
+                            )),
+                        );
+                    }
+                    break;
                 }
                 let template = self.load_template(sources, path);
                 self.templates.insert(path.clone(), template);
@@ -125,8 +150,13 @@ impl Renderer {
     }
 
     fn load_template(&mut self, sources: &mut SourceMap, path: &Path) -> Template {
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::source::read_limited(path) {
             Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                let name = path.strip_prefix(&self.definition_dir).unwrap_or(path);
+                self.errors.push(crate::source::too_large(&crate::source::relative_name(name), &e.to_string()));
+                return Template::Broken;
+            }
             Err(_) => return Template::Broken,
         };
         let text = match String::from_utf8(bytes) {
@@ -205,23 +235,17 @@ impl Renderer {
                     copy::CopyCtx { definition_dir: &self.definition_dir, src_dir: &self.src_dir, deploy: &deploy };
                 copy::copy_group(&ctx, g, group, &span_of, &mut tree, &mut errors);
             }
+            if let Err(e) = within_tree_limit(&tree, job) {
+                errors.push(e);
+                return Err(errors);
+            }
         }
         for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
             let root = self.definition_dir.join("extra").join(name);
             match paths::walk_files(&root, &self.definition_dir) {
                 Ok(files) => {
                     for (rel, path) in files {
-                        match std::fs::read(&path) {
-                            Ok(bytes) => {
-                                let executable = is_executable(&path);
-                                tree.insert(format!("{deploy}/{rel}"), TreeFile { bytes, secret: false, executable });
-                            }
-                            Err(e) => errors.push(Diagnostic::error(
-                                Code::E022,
-                                job.span,
-                                format!("cannot read extra file {}: {e}", path.display()),
-                            )),
-                        }
+                        copy::read_into(&mut tree, &format!("{deploy}/{rel}"), &path, job.span, &mut errors);
                     }
                 }
                 Err(why) => errors.push(escape_error(job.span, &why)),
@@ -232,6 +256,9 @@ impl Renderer {
             TreeFile { bytes: format!("{version}\n").into_bytes(), secret: false, executable: false },
         );
         genconfig(job.manifest, &deploy, &mut tree);
+        if let Err(e) = within_tree_limit(&tree, job) {
+            errors.push(e);
+        }
         if errors.is_empty() {
             Ok(tree)
         } else {
@@ -334,6 +361,30 @@ fn tmpl_groups(manifest: &Value) -> Vec<&Value> {
 }
 
 /// Every secret string of a manifest (to tell which rendered files hold one).
+/// Checks a tree (so far) against the tree size limit.
+fn within_tree_limit(tree: &FileTree, job: &Job<'_>) -> Result<(), Diagnostic> {
+    let limit = crate::limits::current().tree_bytes;
+    let size: u64 = tree.values().map(|f| f.bytes.len() as u64).sum();
+    if size <= limit {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        Code::E024,
+        job.span,
+        format!(
+            "the tree of instance `{}` would be over {} ({} so far), the limit for one tree",
+            job.instance,
+            crate::limits::human(limit),
+            crate::limits::human(size)
+        ),
+    )
+    .with_primary_label("rendering this instance")
+    .with_help(format!(
+        "Check the install groups for a template or copy that multiplies its output, or raise the limit with {}=<size>.",
+        crate::limits::TREE_VAR
+    )))
+}
+
 /// `D/etc/<instance_name>.json` per service instance of each `genconfig` module.
 fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
     let Some(Value::Map(modules)) = manifest.get_path(&["module"]) else { return };

@@ -192,8 +192,41 @@ impl Fs for DiskFs {
     }
 
     fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.root.join(relative))
+        read_limited(&self.root.join(relative))
     }
+}
+
+/// Reads a file unless it is over the file size limit (then the error's kind
+/// is `FileTooLarge` and its text the size): the size is checked before
+/// reading, so a 1 GB file costs nothing.
+pub fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = crate::limits::current().file_bytes;
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, crate::limits::human(size)));
+    }
+    // `take` also bounds a file that grows while it is read.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, crate::limits::human(bytes.len() as u64)));
+    }
+    Ok(bytes)
+}
+
+/// The diagnostic for a file over the size limit.
+pub fn too_large(name: &str, size: &str) -> crate::diagnostic::Diagnostic {
+    let limit = crate::limits::current().file_bytes;
+    crate::diagnostic::Diagnostic::global(
+        crate::diagnostic::Code::E024,
+        format!("`{name}` is {size}, over the {} limit for one file", crate::limits::human(limit)),
+    )
+    .with_help(format!(
+        "A hand-written file is far smaller: check that `{name}` is the right file, or raise the limit with {}=<size>.",
+        crate::limits::FILE_VAR
+    ))
 }
 
 /// A relative path as the `/`-separated name diagnostics show.

@@ -3,7 +3,8 @@
 //!
 //! A case directory holds `.facs` files (and `tmpl/`, `extra/`, files to
 //! copy), optionally `state/` (copied in as the starting state, to fix
-//! secrets) and `args` (extra words for `facs build`). The snapshot shows the
+//! secrets), `args` (extra words for `facs build`) and `env` (`KEY=VALUE`
+//! lines set for the run). The snapshot shows the
 //! sources, the exit status, the human diagnostics, and every manifest and
 //! rendered file with a `//// path` header. See tests/README.md.
 
@@ -44,6 +45,7 @@ fn run_case(case: &Path) -> String {
     common::copy_dir(case, &project);
     let _ = std::fs::remove_dir_all(project.join("state"));
     let _ = std::fs::remove_file(project.join("args"));
+    let _ = std::fs::remove_file(project.join("env"));
     let state = work.path().join("state");
     if case.join("state").is_dir() {
         common::copy_dir(&case.join("state"), &state);
@@ -51,6 +53,12 @@ fn run_case(case: &Path) -> String {
     let out = work.path().join("out");
     let args: Vec<String> = std::fs::read_to_string(case.join("args"))
         .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    // `env`: KEY=VALUE lines for the run (the size limits, say).
+    let envs: Vec<(String, String)> = std::fs::read_to_string(case.join("env"))
+        .map(|text| {
+            text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().into(), v.trim().into())).collect()
+        })
         .unwrap_or_default();
     let output = Command::new(env!("CARGO_BIN_EXE_facs"))
         .arg("-p")
@@ -61,6 +69,7 @@ fn run_case(case: &Path) -> String {
         .arg("--state")
         .arg(&state)
         .args(&args)
+        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("NO_COLOR", "1")
         .output()
         .expect("run facs");

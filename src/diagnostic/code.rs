@@ -98,6 +98,12 @@ codes! {
     /// that would overwrite facs's own directories.
     /// Example: `nodes: ["-oProxyCommand=sh"]`.
     E023 = "E023", "invalid deploy setting or request";
+    /// What it does: stops a run whose input or output passes a size limit: a
+    /// source file or template over `FACS_MAX_FILE_SIZE`, more templates than
+    /// `FACS_MAX_TEMPLATES`, a tree over `FACS_MAX_TREE_SIZE`.
+    /// Why: a generated or hostile directory must fail clearly, not exhaust
+    /// memory or fill the disk.
+    E024 = "E024", "input or output over a size limit";
     /// What it does: warns about a key set once whose name is close to a sibling's.
     /// Why: `regoin` next to `region` is almost always a typo.
     W001 = "W001", "field introduced once whose name is close to a sibling's";

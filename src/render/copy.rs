@@ -124,7 +124,30 @@ pub fn copy_group(
     }
 }
 
-fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span, errors: &mut Vec<Diagnostic>) {
+/// Reads one file into the tree (E024 when it alone is over the tree limit).
+pub(super) fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span, errors: &mut Vec<Diagnostic>) {
+    // A copied file may be a large asset, but never larger than a whole tree
+    // may be: checked before reading it into memory.
+    let limit = crate::limits::current().tree_bytes;
+    if let Some(size) = std::fs::metadata(path).ok().map(|m| m.len()).filter(|size| *size > limit) {
+        errors.push(
+            Diagnostic::error(
+                Code::E024,
+                span,
+                format!(
+                    "`{}` is {}, over the {} limit for one tree",
+                    path.display(),
+                    crate::limits::human(size),
+                    crate::limits::human(limit)
+                ),
+            )
+            .with_help(format!(
+                "Raise the limit with {}=<size> if this file belongs in the tree.",
+                crate::limits::TREE_VAR
+            )),
+        );
+        return;
+    }
     match std::fs::read(path) {
         Ok(bytes) => {
             tree.insert(key.to_string(), TreeFile { bytes, secret: false, executable: super::is_executable(path) });

@@ -12,6 +12,14 @@ pub fn linearize(
     parents: &[InstanceId],
     mut seqs: Vec<Vec<InstanceId>>,
 ) -> Result<Vec<InstanceId>, ()> {
+    // One parent (the common case): the merge is the parent's order itself.
+    // Taking it directly keeps a deep chain linear instead of quadratic.
+    if let ([_], [parent_mro]) = (parents, seqs.as_slice()) {
+        let mut out = Vec::with_capacity(parent_mro.len().min(MAX_LINEAGE + 1) + 1);
+        out.push(id);
+        out.extend(parent_mro.iter().take(MAX_LINEAGE + 1));
+        return Ok(out);
+    }
     seqs.push(parents.to_vec());
     // Each sequence is consumed from the front; keep cursors instead of shifting.
     let mut cursors = vec![0usize; seqs.len()];
