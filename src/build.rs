@@ -288,6 +288,13 @@ pub struct Compilation {
     mode: Mode,
 }
 
+impl Group {
+    /// True when compiling generated values that must be saved.
+    pub fn state_changed(&self) -> bool {
+        self.state.changed
+    }
+}
+
 impl Compilation {
     /// Every compiled instance, in declaration order.
     pub fn instances(&self) -> Vec<(InstanceId, &Compiled)> {

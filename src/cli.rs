@@ -26,6 +26,9 @@ pub struct Cli {
     /// How diagnostics are printed on stderr.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
+    /// Print what each stage does and how long it takes (on stderr; secrets redacted).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -219,7 +222,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             return e.exit_code();
         }
     };
-    let mut ui = Ui { format: cli.message_format, color: std::io::stderr().is_terminal() };
+    let mut ui = Ui {
+        format: cli.message_format,
+        color: std::io::stderr().is_terminal(),
+        verbose: cli.verbose,
+        started: std::time::Instant::now(),
+    };
     if let Err(why) = crate::limits::init_from_env() {
         ui.failure(&why);
         return 2;
@@ -288,9 +296,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             0
         }
         Command::Lsp => crate::lsp::run(),
-        Command::Fmt { check, files } => {
-            fmt::run(&cli.project, *check, files, cli.message_format == MessageFormat::Json)
-        }
+        Command::Fmt { check, files } => fmt::run(&cli.project, *check, files, &mut ui),
         Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
@@ -309,6 +315,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
 pub struct Ui {
     format: MessageFormat,
     color: bool,
+    verbose: bool,
+    started: std::time::Instant,
 }
 
 impl Ui {
@@ -346,6 +354,14 @@ impl Ui {
     pub fn note(&mut self, message: &str) {
         if self.format == MessageFormat::Human {
             let _ = writeln!(std::io::stderr().lock(), "note: {}", crate::diagnostic::visible(message));
+        }
+    }
+
+    /// A line for `-v`: what a stage did, with the time since the start.
+    pub fn verbose(&mut self, message: &str) {
+        if self.verbose && self.format == MessageFormat::Human {
+            let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            let _ = writeln!(std::io::stderr().lock(), "[{ms:8.1} ms] {}", crate::diagnostic::visible(message));
         }
     }
 

@@ -91,6 +91,35 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
             out.push(bad_name(span("deploy.user"), "user", user, &why));
         }
     }
+    // These end up in rsync's and ssh's argv, which every user of the machine
+    // can read (/proc/*/cmdline): none may come from a secret.
+    let mut secret_paths = Vec::new();
+    if let Some(Value::Map(targets)) = targets {
+        for (name, target) in targets {
+            if target.get_path(&["nodes"]).is_some_and(Value::contains_secret) {
+                secret_paths.push(format!("targets.{name}.nodes"));
+            }
+            if target.get_path(&["user"]).is_some_and(Value::contains_secret) {
+                secret_paths.push(format!("targets.{name}.user"));
+            }
+        }
+    }
+    for path in ["home", "deploy.user", "deploy.destdir"] {
+        let segments: Vec<&str> = std::iter::once("instance").chain(path.split('.')).collect();
+        if manifest.get_path(&segments).is_some_and(Value::contains_secret) {
+            secret_paths.push(path.to_string());
+        }
+    }
+    for path in secret_paths {
+        out.push(
+            Diagnostic::error(Code::E023, span(&path), format!("`{path}` is computed from a secret"))
+                .with_primary_label("this value uses a secret")
+                .with_help(
+                    "Hosts, users and directories are passed to rsync and ssh on their command lines, which \
+                     other users can read: use plain values here (a postcmd may use secrets: it is sent on stdin).",
+                ),
+        );
+    }
     out
 }
 

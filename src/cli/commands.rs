@@ -96,11 +96,13 @@ pub fn compile_and_write(
     if sink.has_errors() {
         return Err(finish(ui, &loaded.sources, sink, &[]));
     }
+    ui.verbose(&format!("parsed {} files", loaded.files.len()));
     let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
     let selected = build::select(&resolved, names, &mut sink);
     if sink.has_errors() {
         return Err(finish(ui, &loaded.sources, sink, &[]));
     }
+    ui.verbose(&format!("resolved {} declarations; {} instances selected", resolved.instances.len(), selected.len()));
     let mode = match (writes, keep_values) {
         (Writes::Nothing, _) => Mode::Check,
         (_, true) => Mode::Manifest,
@@ -111,6 +113,7 @@ pub fn compile_and_write(
         let failures = std::mem::take(&mut compilation.failures);
         return Err(finish(ui, &loaded.sources, sink, &failures));
     }
+    ui.verbose(&format!("compiled {} instances in {} state groups", selected.len(), compilation.groups.len()));
     // Render before any state is written: a broken template fails the build
     // with nothing written.
     let render = writes != Writes::Manifests;
@@ -120,8 +123,11 @@ pub fn compile_and_write(
         if sink.has_errors() {
             return Err(finish(ui, &loaded.sources, sink, &[]));
         }
+        let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
+        ui.verbose(&format!("rendered {} trees ({files} files)", trees.len()));
     }
     if writes != Writes::Nothing {
+        let changed = compilation.groups.iter().filter(|g| g.state_changed()).count();
         let recompiled = build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
         if render && !recompiled.is_empty() && !sink.has_errors() {
             let again = build::render_trees(
@@ -135,11 +141,13 @@ pub fn compile_and_write(
             trees.retain(|(name, _)| !again.iter().any(|(n, _)| n == name));
             trees.extend(again);
         }
+        ui.verbose(&format!("saved the state of {changed} owners ({} compiled again)", recompiled.len()));
     }
     let mut failures = std::mem::take(&mut compilation.failures);
     if writes != Writes::Nothing && !sink.has_errors() && failures.is_empty() {
         let written: &[(String, crate::render::FileTree)] = if writes == Writes::All { &trees } else { &[] };
         failures.extend(super::write::write_outputs(&options.out_dir, &compilation, &resolved, written));
+        ui.verbose(&format!("wrote manifests and {} trees to {}", written.len(), options.out_dir.display()));
     }
     let mut instances = Vec::new();
     for group in compilation.groups {

@@ -94,8 +94,14 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         ));
         return 1;
     }
+    for (node, cmds) in &plan.nodes {
+        for cmd in cmds {
+            ui.verbose(&format!("{node}: {}", cmd.display(false)));
+        }
+    }
     let secrets = instance.compiled.manifest.secret_strings();
     let outcomes = exec::run(&plan.nodes, &secrets);
+    ui.verbose(&format!("deployed to {} destinations", outcomes.len()));
     report(ui, &instance.name, &outcomes)
 }
 

@@ -11,10 +11,10 @@
 //! Exit status: 0 when every file is (now) formatted; 1 when `--check` found
 //! an unformatted file or any file could not be read, parsed or written.
 
-use super::{MessageFormat, Ui};
+use super::Ui;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{relative_name, DiskFs, Fs, SourceMap, Span};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One file to format: where it is, and how it is named in messages.
@@ -24,11 +24,7 @@ struct Target {
 }
 
 /// Runs `facs fmt`; returns the exit status.
-pub fn run(project: &Path, check: bool, files: &[PathBuf], json_diagnostics: bool) -> i32 {
-    let mut ui = Ui {
-        format: if json_diagnostics { MessageFormat::Json } else { MessageFormat::Human },
-        color: std::io::stderr().is_terminal(),
-    };
+pub fn run(project: &Path, check: bool, files: &[PathBuf], ui: &mut Ui) -> i32 {
     let targets = match targets(project, files) {
         Ok(targets) => targets,
         Err(message) => {
@@ -39,7 +35,7 @@ pub fn run(project: &Path, check: bool, files: &[PathBuf], json_diagnostics: boo
     let mut n_errors = 0;
     let mut unformatted = Vec::new();
     for target in &targets {
-        match format_one(target, check, &mut ui) {
+        match format_one(target, check, ui) {
             Ok(true) => unformatted.push(target.display.as_str()),
             Ok(false) => {}
             Err(n) => n_errors += n,
