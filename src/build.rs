@@ -204,7 +204,13 @@ pub fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec
             }
             None => {
                 let d = Diagnostic::global(Code::E003, format!("no instance or overlay named `{name}`"));
-                sink.push(match crate::diagnostic::closest(name, resolved.by_name.keys().copied()) {
+                // Suggest only what the command can take: concrete instances and overlays.
+                let concrete = resolved
+                    .by_name
+                    .iter()
+                    .filter(|(_, &id)| resolved.instances.get(id).is_some_and(|i| i.is_concrete()))
+                    .map(|(n, _)| *n);
+                sink.push(match crate::diagnostic::closest(name, concrete) {
                     Some(s) => d.with_help(format!("Did you mean `{s}`?")),
                     None => d.with_help("Run `facs list instances` to see the declared instances."),
                 });

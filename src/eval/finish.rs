@@ -4,7 +4,7 @@
 //! probable typos.
 
 use super::evaluate::Evaluator;
-use super::merge::{Node, NodeKind};
+use super::merge::{Node, NodeKind, Shape};
 use super::value::Value;
 use crate::diagnostic::{article, Code, Diagnostic};
 use crate::source::Span;
@@ -86,6 +86,9 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 let Some(value) = self.eval.eval_child(node)? else {
                     return Ok(None);
                 };
+                if *ty == Type::Inferred {
+                    self.check_inferred_reference(node, &value)?;
+                }
                 self.check_value(value, ty, node.span, required).map(Some)
             }
         }
@@ -143,6 +146,38 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             Err(())
         } else {
             Ok(Value::Map(out))
+        }
+    }
+
+    /// Inferred typing for a reference (spec §7): merge checks literals against
+    /// the first definition's shape; a reference's shape is known only now.
+    fn check_inferred_reference(&mut self, node: &Node<'a>, value: &Value) -> Result<(), ()> {
+        let NodeKind::Expr(expr) = &node.kind else { return Ok(()) };
+        let (Some((first, first_span)), None) = (node.first, Shape::of(expr)) else { return Ok(()) };
+        match Shape::of_value(value) {
+            Some(found) if found != first && first_span != node.span => {
+                self.eval.errors.push(
+                    Diagnostic::error(
+                        Code::E007,
+                        node.span,
+                        format!(
+                            "`{}` was first defined as {}, here it is {} (the value of this reference)",
+                            node.key,
+                            first.describe(),
+                            found.describe()
+                        ),
+                    )
+                    .with_primary_label(format!("{} here", found.describe()))
+                    .with_label(first_span, format!("first defined as {} here", first.describe()))
+                    .with_help(format!(
+                        "Refer to {} here as the first definition has, or `unset` `{}` before redefining it.",
+                        first.describe(),
+                        node.key
+                    )),
+                );
+                Err(())
+            }
+            _ => Ok(()),
         }
     }
 

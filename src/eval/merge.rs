@@ -161,7 +161,20 @@ impl Shape {
         }
     }
 
-    fn of(expr: &Expr) -> Option<Shape> {
+    /// The shape of an evaluated value (`null` has none).
+    pub fn of_value(value: &Value) -> Option<Shape> {
+        match value.unwrap_secret() {
+            Value::Str(_) => Some(Shape::Str),
+            Value::Int(_) | Value::Float(_) => Some(Shape::Number),
+            Value::Bool(_) => Some(Shape::Bool),
+            Value::List(_) => Some(Shape::List),
+            Value::Map(_) => Some(Shape::Map),
+            Value::Null | Value::Secret(_) => None,
+        }
+    }
+
+    /// The shape of a literal (a reference has none until evaluated).
+    pub fn of(expr: &Expr) -> Option<Shape> {
         match &expr.kind {
             ExprKind::Null | ExprKind::Ref(_) => None,
             ExprKind::Bool(_) => Some(Shape::Bool),
