@@ -11,7 +11,7 @@
 
 mod store;
 
-pub use store::{LoadError, LockFile, Staged, StateDir, StateLock};
+pub use store::{Backup, LoadError, LockFile, Staged, StateDir, StateLock, MAX_STATE_BYTES};
 
 use serde_json::{Map, Value as Json};
 

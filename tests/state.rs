@@ -1,6 +1,7 @@
 //! State persistence through the real binary (spec §9): concurrent builds
 //! agree on every generated value, legacy state files are reused unchanged,
-//! and state that cannot be read is refused rather than regenerated.
+//! and state that cannot be read (empty, zeros, truncated, huge) is refused
+//! with recovery steps rather than regenerated.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -21,6 +22,11 @@ fn project(dir: &Path) {
 }
 
 fn build(dir: &Path, out: &str, state: &Path) -> std::process::Child {
+    build_named(dir, out, state, &[])
+}
+
+/// `facs build [names]` (every instance when `names` is empty).
+fn build_named(dir: &Path, out: &str, state: &Path, names: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_facs"))
         .arg("-p")
         .arg(dir)
@@ -28,6 +34,7 @@ fn build(dir: &Path, out: &str, state: &Path) -> std::process::Child {
         .arg(dir.join(out))
         .arg("--state")
         .arg(state)
+        .args(names)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn facs")
@@ -154,22 +161,122 @@ fn new_values_are_added_and_old_ones_kept() {
     assert_eq!(mode, 0o600);
 }
 
+/// Builds the project once in `tmp` and returns its state file's text.
+fn a_real_state(tmp: &Path) -> String {
+    let dir = tmp.join("seed");
+    project(&dir);
+    finished(build(&dir, "out", &tmp.join("seed-state")));
+    std::fs::read_to_string(tmp.join("seed-state/prod/state.json")).expect("state")
+}
+
+/// Runs a build over `bad` as `state.json` (and `bak` as `state.json.bak`)
+/// and checks that it is refused with recovery steps, nothing written.
+fn assert_refused(bad: &[u8], bak: Option<&[u8]>) -> String {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(state.join("prod")).expect("mkdir");
+    let path = state.join("prod/state.json");
+    std::fs::write(&path, bad).expect("seed");
+    if let Some(bak) = bak {
+        std::fs::write(state.join("prod/state.json.bak"), bak).expect("seed");
+    }
+    let output = build(&dir, "out", &state).wait_with_output().expect("wait");
+    let what = String::from_utf8_lossy(&bad[..bad.len().min(40)]).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{what:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(stderr.contains("refusing") && stderr.contains(&*path.to_string_lossy()), "{stderr}");
+    assert!(stderr.contains("state.json.bak") && stderr.contains("To recover"), "no recovery steps: {stderr}");
+    assert_eq!(std::fs::read(&path).expect("kept"), bad, "{what:?}");
+    let names: Vec<String> = std::fs::read_dir(state.join("prod"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    let expected: Vec<&str> = if bak.is_some() { vec!["state.json", "state.json.bak"] } else { vec!["state.json"] };
+    assert_eq!(names, expected, "{what:?}: files written beside refused state");
+    assert!(!dir.join("out").exists(), "output written after a refused state");
+    stderr
+}
+
 #[test]
 fn unreadable_state_is_refused_not_regenerated() {
-    for bad in ["", "\0\0\0\0\0\0", "{\"passwd\": {\"www\": \"1111", "[1, 2]"] {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("p");
-        project(&dir);
-        let state = tmp.path().join("state");
-        std::fs::create_dir_all(state.join("prod")).expect("mkdir");
-        std::fs::write(state.join("prod/state.json"), bad).expect("seed");
-        let output = build(&dir, "out", &state).wait_with_output().expect("wait");
-        assert_eq!(output.status.code(), Some(1), "{bad:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("refusing") && stderr.contains("state.json.bak"), "{stderr}");
-        assert_eq!(std::fs::read_to_string(state.join("prod/state.json")).expect("kept"), bad);
-        assert!(!dir.join("out/prod.json").exists(), "no manifest after a refused state");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let real = a_real_state(tmp.path());
+    let zeros = vec![0u8; real.len()];
+    let truncated = &real.as_bytes()[..real.len() / 2];
+    for bad in [&b""[..], b"\0\0\0\0\0\0", &zeros, truncated, b"{\"passwd\": {\"www\": \"1111", b"[1, 2]"] {
+        // No backup: the message must not send the user to one.
+        let stderr = assert_refused(bad, None);
+        assert!(stderr.contains("there is no") && stderr.contains("from your backups"), "{stderr}");
     }
+}
+
+#[test]
+fn the_refusal_points_at_a_valid_backup() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let real = a_real_state(tmp.path());
+    let stderr = assert_refused(b"", Some(real.as_bytes()));
+    assert!(
+        stderr.contains("holds the previous generation and is valid state") && stderr.contains("cp -p "),
+        "{stderr}"
+    );
+    let stderr = assert_refused(b"", Some(b"\0\0\0"));
+    assert!(stderr.contains("is not usable either") && stderr.contains("from your backups"), "{stderr}");
+}
+
+/// Every truncation of a real state file is refused (a prefix of a JSON
+/// object is never a JSON object), and so is the file zero-filled.
+#[test]
+fn every_truncation_of_state_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let real = a_real_state(tmp.path());
+    let dir = facs::state::StateDir::new(tmp.path().join("s"));
+    std::fs::create_dir_all(dir.owner_dir("prod")).expect("mkdir");
+    let whole = real.trim_end().len();
+    for len in 0..whole {
+        std::fs::write(dir.state_path("prod"), &real.as_bytes()[..len]).expect("write");
+        assert!(
+            matches!(dir.load("prod"), Err(facs::state::LoadError::Corrupt { .. })),
+            "a prefix of {len} of {whole} bytes was accepted"
+        );
+    }
+    std::fs::write(dir.state_path("prod"), &real.as_bytes()[..whole]).expect("write");
+    assert!(dir.load("prod").is_ok());
+}
+
+/// A 1 GB (sparse) state file is refused by its size, before any of it is read.
+#[test]
+fn a_huge_state_file_is_refused_before_reading() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(state.join("prod")).expect("mkdir");
+    let path = state.join("prod/state.json");
+    std::fs::File::create(&path).expect("create").set_len(1 << 30).expect("set_len");
+    let started = std::time::Instant::now();
+    let output = Command::new("strace")
+        .args(["-f", "-y", "-qq", "-e", "trace=read,pread64,mmap", "-o"])
+        .arg(tmp.path().join("trace.txt"))
+        .arg(env!("CARGO_BIN_EXE_facs"))
+        .arg("-p")
+        .arg(&dir)
+        .args(["build", "--state"])
+        .arg(&state)
+        .output()
+        .expect("strace facs");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1073741824 bytes") && stderr.contains("limit of 67108864 bytes"), "{stderr}");
+    assert!(stderr.contains("refusing") && stderr.contains("there is no"), "{stderr}");
+    let trace = std::fs::read_to_string(tmp.path().join("trace.txt")).expect("trace");
+    let reads: Vec<&str> = trace.lines().filter(|l| l.contains("state.json>")).collect();
+    assert!(reads.is_empty(), "the file was read: {reads:?}");
+    assert_eq!(std::fs::metadata(&path).expect("meta").len(), 1 << 30, "the file was changed");
 }
 
 #[test]
