@@ -4,10 +4,12 @@
 //! Input: `<state>/<owner>/state.json` in the original facsimile's format.
 //! Output: the same document with only new entries added. Invariants: a value
 //! once written is never changed or dropped (unknown keys are kept as read);
-//! the file is replaced atomically (temp file, sync, rename, sync) with mode 0600 under an exclusive lock on `<owner>/.lock`; the
-//! previous generation is kept as `state.json.bak`; a file that cannot be read
-//! as state is refused, never treated as empty (that would silently rotate
-//! every password).
+//! the file is replaced atomically (temp file, sync, rename, sync) with mode
+//! 0600 under an exclusive lock on `<owner>/.lock`; the previous generation is
+//! kept as `state.json.bak`; a writer killed at any point leaves the old or the
+//! new generation live; a file that cannot be read as state is refused with
+//! recovery steps, never treated as empty (that would silently rotate every
+//! password).
 
 mod store;
 

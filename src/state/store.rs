@@ -1,18 +1,36 @@
 //! Reading and writing state files on disk.
+//!
+//! An owner's directory holds `state.json` (live), `state.json.bak` (the
+//! previous generation), `.lock`, and, only while a writer holds the lock,
+//! `state.json.tmp` and `state.json.bak.tmp`. Every step of a write leaves a
+//! live `state.json` that is the old or the new generation and a
+//! `state.json.bak` that is an older one, so a writer killed at any point
+//! loses nothing a manifest was written with.
+//!
+//! Files are created with mode 0600 and directories with 0700 by the system
+//! call that creates them, never by a chmod afterwards: under umask 000 a
+//! chmod would leave a window in which other users can open the file.
 
 use super::State;
 use fs4::fs_std::FileExt;
 use serde_json::{Map, Value as Json};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The largest state file read; a bigger one is refused (it cannot be ours).
 pub const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The live state file of an owner.
+const STATE_NAME: &str = "state.json";
 /// The previous generation, kept for recovery.
 const BACKUP_NAME: &str = "state.json.bak";
+/// The new state, staged beside the live file (only ever written under the lock).
+const TEMP_NAME: &str = "state.json.tmp";
+/// The next backup, linked here and renamed over `state.json.bak`, so that a
+/// writer killed in between never leaves the owner without a backup.
+const BACKUP_TEMP_NAME: &str = "state.json.bak.tmp";
 
 /// Why a state file was refused.
 #[derive(Debug)]
@@ -88,6 +106,34 @@ impl std::fmt::Display for LoadError {
     }
 }
 
+/// An I/O error that names the path it happened on (the raw error does not,
+/// and "No space left on device" alone does not say where).
+fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Removes a file; one that does not exist is not an error.
+fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(at(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Creates `path` with mode 0600, replacing a leftover of a killed writer.
+/// The leftover is removed rather than truncated: `O_CREAT`'s mode applies
+/// only to a file it creates, and the leftover's mode is not ours to trust.
+fn create_private(path: &Path) -> io::Result<File> {
+    let create = || OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            remove_if_exists(path)?;
+            create().map_err(at(path))
+        }
+        result => result.map_err(at(path)),
+    }
+}
+
 /// A state directory (`<state>/<owner>/state.json`).
 #[derive(Clone, Debug)]
 pub struct StateDir {
@@ -102,12 +148,13 @@ pub struct StateLock {
 /// An owner's open lock file, not yet locked.
 pub struct LockFile {
     file: File,
+    path: PathBuf,
 }
 
 impl LockFile {
     /// Blocks until the exclusive lock is held.
     pub fn acquire(self) -> io::Result<StateLock> {
-        FileExt::lock_exclusive(&self.file)?;
+        FileExt::lock_exclusive(&self.file).map_err(at(&self.path))?;
         Ok(StateLock { _file: self.file })
     }
 }
@@ -125,7 +172,7 @@ impl StateDir {
 
     /// `<root>/<owner>/state.json`
     pub fn state_path(&self, owner: &str) -> PathBuf {
-        self.owner_dir(owner).join("state.json")
+        self.owner_dir(owner).join(STATE_NAME)
     }
 
     /// Takes the exclusive lock of an owner, creating its directory (0700).
@@ -138,15 +185,18 @@ impl StateDir {
     /// so a batch creates them in parallel and then acquires them in order.
     pub fn lock_file(&self, owner: &str) -> io::Result<LockFile> {
         let dir = self.owner_dir(owner);
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        // `mode` applies to every directory created, the state root included.
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(at(&dir))?;
+        let path = dir.join(".lock");
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .mode(0o600)
-            .open(dir.join(".lock"))?;
-        Ok(LockFile { file })
+            .open(&path)
+            .map_err(at(&path))?;
+        Ok(LockFile { file, path })
     }
 
     /// Reads an owner's state; a missing file is empty state.
@@ -187,66 +237,122 @@ impl StateDir {
 
     /// Writes the new state beside the old one (not yet durable, not yet live).
     /// Many owners can be staged and then made durable with one [`StateDir::sync`].
+    /// Dropping the result without committing it removes the temp file.
     pub fn stage(&self, owner: &str, state: &State, _lock: &StateLock) -> io::Result<Staged> {
         // `lock` created the directory. Writers hold the lock, so one fixed temp
-        // name suffices: truncating it overwrites whatever a killed writer left.
+        // name suffices.
         let dir = self.owner_dir(owner);
         let mut text = serde_json::to_string_pretty(state.doc()).map_err(io::Error::other)?;
         text.push('\n');
         let tmp = dir.join(TEMP_NAME);
-        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        if let Err(e) = file.write_all(text.as_bytes()) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        let replaces = fs::symlink_metadata(dir.join("state.json")).is_ok();
-        Ok(Staged { dir, tmp, replaces })
+        let mut file = create_private(&tmp)?;
+        let replaces = fs::symlink_metadata(dir.join(STATE_NAME)).is_ok();
+        let staged = Staged { dir, tmp: Some(tmp.clone()), replaces };
+        // On error `staged` is dropped here, which removes the partial file.
+        file.write_all(text.as_bytes()).map_err(at(&tmp))?;
+        Ok(staged)
     }
 
     /// Makes the staged state live: the old file becomes `state.json.bak` and
     /// the new one replaces it in one rename. Call after [`StateDir::sync`], so
     /// the new contents are on disk before they can become live.
-    pub fn commit(&self, staged: Staged) -> io::Result<()> {
-        let path = staged.dir.join("state.json");
+    pub fn commit(&self, mut staged: Staged) -> io::Result<()> {
+        let path = staged.dir.join(STATE_NAME);
         if staged.replaces {
-            let backup = staged.dir.join("state.json.bak");
-            if let Err(e) = fs::hard_link(&path, &backup) {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    fs::remove_file(&backup)?;
-                }
-                if fs::hard_link(&path, &backup).is_err() {
-                    fs::copy(&path, &backup)?;
-                }
-            }
+            // Without a backup there is no commit: a write that cannot keep
+            // the previous generation fails with the old state live.
+            backup(&staged.dir)?;
         }
-        fs::rename(&staged.tmp, &path).inspect_err(|_| {
-            let _ = fs::remove_file(&staged.tmp);
-        })
+        if let Some(tmp) = &staged.tmp {
+            fs::rename(tmp, &path).map_err(at(&path))?;
+        }
+        staged.tmp = None;
+        Ok(())
     }
 
     /// Flushes everything written on the state directory's file system (one
     /// `syncfs` instead of an fsync per file and per directory).
     pub fn sync(&self) -> io::Result<()> {
         use std::os::fd::AsRawFd;
-        let root = File::open(&self.root)?;
+        let root = File::open(&self.root).map_err(at(&self.root))?;
         // SAFETY: `root` is an open descriptor for the duration of the call.
         if unsafe { libc::syncfs(root.as_raw_fd()) } != 0 {
-            return Err(io::Error::last_os_error());
+            return Err(at(&self.root)(io::Error::last_os_error()));
         }
         Ok(())
     }
 }
 
+/// Points `state.json.bak` at the live file's generation. The link is made
+/// under a temp name and renamed over the old backup, so at every instant
+/// some backup exists (after the first generation).
+fn backup(dir: &Path) -> io::Result<()> {
+    let live = dir.join(STATE_NAME);
+    let bak = dir.join(BACKUP_NAME);
+    let tmp = dir.join(BACKUP_TEMP_NAME);
+    let meta = fs::symlink_metadata(&live).map_err(at(&live))?;
+    if fs::symlink_metadata(&bak).is_ok_and(|b| b.dev() == meta.dev() && b.ino() == meta.ino()) {
+        // Already the backup (a writer failed after making it). Linking
+        // again would leave the temp name behind: rename(2) of a hard link
+        // onto another link of the same file does nothing.
+        return Ok(());
+    }
+    // A hard link shares the live file's mode. State written by facs is 0600;
+    // a legacy file may be readable by others, and then the backup is a copy
+    // created 0600. A file system without hard links gets a copy too.
+    let private = meta.is_file() && meta.mode() & 0o077 == 0;
+    let link = || match fs::hard_link(&live, &tmp) {
+        // A leftover of a killed writer.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(&tmp);
+            fs::hard_link(&live, &tmp)
+        }
+        result => result,
+    };
+    let linked = private
+        && match link() {
+            Ok(()) => true,
+            // No hard links here (or too many): copy. Any other error, such
+            // as a full disk, would fail the copy too.
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP | libc::EMLINK | libc::ENOSYS)) =>
+            {
+                false
+            }
+            Err(e) => return Err(at(&tmp)(e)),
+        };
+    if !linked {
+        let mut from = File::open(&live).map_err(at(&live))?;
+        let mut to = create_private(&tmp)?;
+        if let Err(e) = io::copy(&mut from, &mut to) {
+            let _ = fs::remove_file(&tmp);
+            return Err(at(&tmp)(e));
+        }
+    }
+    fs::rename(&tmp, &bak).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        at(&bak)(e)
+    })
+}
+
 /// State written by [`StateDir::stage`], waiting for [`StateDir::commit`].
+/// Dropped uncommitted (a failed batch), it removes its temp file; the owner's
+/// lock is still held then, since the lock outlives what was staged under it.
 #[derive(Debug)]
 pub struct Staged {
     dir: PathBuf,
-    tmp: PathBuf,
+    /// The temp file, until it has been renamed into place.
+    tmp: Option<PathBuf>,
     replaces: bool,
 }
 
-/// The temp file state is staged in (only ever written under the lock).
-const TEMP_NAME: &str = "state.json.tmp";
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
 
 /// Why reading a state file failed.
 enum Refused {
@@ -335,6 +441,11 @@ pub fn parse(bytes: &[u8]) -> Result<Map<String, Json>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).expect("meta").permissions().mode() & 0o777
+    }
 
     #[test]
     fn refuses_what_is_not_state() {
@@ -346,19 +457,60 @@ mod tests {
 
     #[test]
     fn save_is_atomic_and_private() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = StateDir::new(tmp.path());
         let mut state = dir.load("dev").expect("empty");
         let pw = state.password("app");
         let lock = dir.lock("dev").expect("lock");
         dir.save("dev", &state, &lock).expect("save");
-        let mode = fs::metadata(dir.state_path("dev")).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        assert_eq!(mode(&dir.state_path("dev")), 0o600);
         let again = dir.load("dev").expect("load").password("app");
         assert_eq!(again, pw);
         dir.save("dev", &state, &lock).expect("save again");
-        assert!(dir.owner_dir("dev").join("state.json.bak").exists());
+        assert!(dir.owner_dir("dev").join(BACKUP_NAME).exists());
+    }
+
+    #[test]
+    fn an_uncommitted_stage_leaves_no_temp_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = StateDir::new(tmp.path());
+        let mut state = State::default();
+        state.password("app");
+        let lock = dir.lock("dev").expect("lock");
+        let staged = dir.stage("dev", &state, &lock).expect("stage");
+        assert!(dir.owner_dir("dev").join(TEMP_NAME).exists());
+        drop(staged);
+        assert!(!dir.owner_dir("dev").join(TEMP_NAME).exists());
+        assert!(!dir.state_path("dev").exists());
+    }
+
+    #[test]
+    fn a_leftover_temp_file_is_replaced_not_reused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = StateDir::new(tmp.path());
+        let lock = dir.lock("dev").expect("lock");
+        let leftover = dir.owner_dir("dev").join(TEMP_NAME);
+        fs::write(&leftover, "a much longer leftover of a killed writer").expect("seed");
+        fs::set_permissions(&leftover, fs::Permissions::from_mode(0o644)).expect("chmod");
+        dir.save("dev", &State::default(), &lock).expect("save");
+        assert_eq!(mode(&dir.state_path("dev")), 0o600);
+        assert_eq!(fs::read_to_string(dir.state_path("dev")).expect("read"), "{}\n");
+    }
+
+    #[test]
+    fn the_backup_of_a_legacy_world_readable_file_is_private() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = StateDir::new(tmp.path());
+        let lock = dir.lock("dev").expect("lock");
+        fs::write(dir.state_path("dev"), "{\"passwd\": {\"app\": \"old\"}}\n").expect("seed");
+        fs::set_permissions(dir.state_path("dev"), fs::Permissions::from_mode(0o644)).expect("chmod");
+        let mut state = dir.load("dev").expect("load");
+        state.password("new");
+        dir.save("dev", &state, &lock).expect("save");
+        let bak = dir.owner_dir("dev").join(BACKUP_NAME);
+        assert_eq!(mode(&bak), 0o600);
+        assert_eq!(fs::read_to_string(bak).expect("read"), "{\"passwd\": {\"app\": \"old\"}}\n");
+        assert!(!dir.owner_dir("dev").join(BACKUP_TEMP_NAME).exists());
     }
 
     #[test]
