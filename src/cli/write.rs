@@ -1,9 +1,18 @@
 //! Writing manifests and trees to disk.
 //!
-//! A tree is built in a staging directory beside `<out>/<instance>` and
-//! swapped in with one `renameat2(RENAME_EXCHANGE)`, so after a failed or
-//! killed build the previous tree is intact; staging directories left by a
-//! killed build are removed by the next one.
+//! Nothing is replaced until everything is staged: each manifest is written
+//! to a temp file and each tree to a staging directory beside
+//! `<out>/<instance>`. Only when all of them are complete is each tree
+//! swapped in with one `renameat2(RENAME_EXCHANGE)` and then its manifest
+//! renamed over the old one. So a build that fails while writing (disk full,
+//! unwritable directory) leaves every previous output as it was, and one
+//! killed while swapping leaves each tree whole, old or new, with a manifest
+//! never newer than its tree. Staging directories and temp files left by a
+//! dead build are removed by the next one.
+//!
+//! Files are created with their final mode by the call that creates them
+//! (manifests and files holding a secret 0600), never chmod-ed afterwards,
+//! so no umask opens a window in which others can read a secret.
 
 use crate::build::Compilation;
 use crate::render::FileTree;
@@ -14,7 +23,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes every manifest and tree; returns the failures.
 pub fn write_outputs(
@@ -23,114 +32,281 @@ pub fn write_outputs(
     resolved: &Resolved<'_>,
     trees: &[(String, FileTree)],
 ) -> Vec<String> {
-    if let Err(e) = fs::create_dir_all(out_dir) {
+    // 0755 whatever the umask: a world-writable output directory would let
+    // anyone replace a manifest or a tree before it is deployed.
+    if let Err(e) = fs::DirBuilder::new().recursive(true).mode(0o755).create(out_dir) {
         return vec![format!("cannot create {}: {e}", out_dir.display())];
     }
     sweep_staging(out_dir);
-    let instances = compilation.instances();
-    let mut failures: Vec<String> = instances
-        .iter()
-        .filter_map(|(id, compiled)| {
-            let name = resolved.instances.get(*id)?.name();
-            write_manifest(out_dir, name, &compiled.json)
-                .err()
-                .map(|e| format!("cannot write {}/{name}.json: {e}", out_dir.display()))
+    let instances: Vec<(&str, &str)> = compilation
+        .instances()
+        .into_iter()
+        .filter_map(|(id, c)| Some((resolved.instances.get(id)?.name(), c.json.as_str())))
+        .collect();
+    let intact = |e: String| format!("{e}; nothing in {} was replaced", out_dir.display());
+    let manifests: Vec<Result<Option<StagedFile>, String>> = instances
+        .par_iter()
+        .map(|(name, text)| {
+            stage_manifest(out_dir, name, text)
+                .map_err(|e| intact(format!("cannot write {}/{name}.json: {e}", out_dir.display())))
         })
         .collect();
-    failures.extend(
-        trees
-            .par_iter()
-            .filter_map(|(name, tree)| {
-                write_tree(out_dir, name, tree)
-                    .err()
-                    .map(|e| format!("cannot write the tree of `{name}` in {}: {e}", out_dir.display()))
-            })
-            .collect::<Vec<_>>(),
-    );
-    failures
+    let staged_trees: Vec<Result<StagedTree, String>> = trees
+        .par_iter()
+        .map(|(name, tree)| {
+            stage_tree(out_dir, name, tree)
+                .map_err(|e| intact(format!("cannot write the tree of `{name}` in {}: {e}", out_dir.display())))
+        })
+        .collect();
+    let mut failures = Vec::new();
+    let mut outputs: Vec<Output> = Vec::with_capacity(instances.len());
+    for ((name, _), manifest) in instances.iter().zip(manifests) {
+        match manifest {
+            Ok(manifest) => outputs.push(Output { name: name.to_string(), manifest, tree: None }),
+            Err(e) => failures.push(e),
+        }
+    }
+    let index: std::collections::HashMap<String, usize> =
+        outputs.iter().enumerate().map(|(i, o)| (o.name.clone(), i)).collect();
+    for ((name, _), tree) in trees.iter().zip(staged_trees) {
+        match tree {
+            Ok(tree) => match index.get(name).and_then(|&i| outputs.get_mut(i)) {
+                Some(output) => output.tree = Some(tree),
+                None => outputs.push(Output { name: name.clone(), manifest: None, tree: Some(tree) }),
+            },
+            Err(e) => failures.push(e),
+        }
+    }
+    if !failures.is_empty() {
+        // Dropping `outputs` removes every staged file and directory.
+        return failures;
+    }
+    outputs.into_par_iter().filter_map(|output| output.commit(out_dir).err()).collect()
 }
 
-/// Writes `<out>/<name>.json` atomically with mode 0600, unless it already
-/// holds exactly this text (rebuilds of unchanged instances touch nothing).
-pub fn write_manifest(out_dir: &Path, name: &str, text: &str) -> io::Result<()> {
-    let path = out_dir.join(format!("{name}.json"));
-    if let Ok(meta) = fs::symlink_metadata(&path) {
+/// One instance's staged outputs.
+struct Output {
+    name: String,
+    manifest: Option<StagedFile>,
+    tree: Option<StagedTree>,
+}
+
+impl Output {
+    /// Swaps the tree in, then renames the manifest: a manifest never
+    /// describes a tree that is not in place.
+    fn commit(mut self, out_dir: &Path) -> Result<(), String> {
+        let name = &self.name;
+        if let Some(tree) = self.tree.take() {
+            tree.commit().map_err(|e| format!("cannot write the tree of `{name}` in {}: {e}", out_dir.display()))?;
+        }
+        if let Some(manifest) = self.manifest.take() {
+            manifest.commit().map_err(|e| format!("cannot write {}/{name}.json: {e}", out_dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// An I/O error that names the path it happened on.
+fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// A manifest written to its temp file; dropped uncommitted, it removes it.
+struct StagedFile {
+    tmp: Option<PathBuf>,
+    dest: PathBuf,
+}
+
+impl StagedFile {
+    fn commit(mut self) -> io::Result<()> {
+        if let Some(tmp) = &self.tmp {
+            fs::rename(tmp, &self.dest).map_err(at(&self.dest))?;
+        }
+        self.tmp = None;
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Writes `<out>/.<name>.json.tmp.<pid>` (mode 0600) to be renamed over
+/// `<out>/<name>.json`; `None` when the manifest already holds exactly this
+/// text (rebuilds of unchanged instances touch nothing).
+fn stage_manifest(out_dir: &Path, name: &str, text: &str) -> io::Result<Option<StagedFile>> {
+    let dest = out_dir.join(format!("{name}.json"));
+    if let Ok(meta) = fs::symlink_metadata(&dest) {
         use std::os::unix::fs::PermissionsExt;
         let same_size = meta.is_file() && meta.len() == text.len() as u64 && meta.permissions().mode() & 0o777 == 0o600;
-        if same_size && fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+        if same_size && fs::read(&dest).is_ok_and(|old| old == text.as_bytes()) {
+            return Ok(None);
+        }
+    }
+    let tmp = out_dir.join(format!(".{name}{TEMP}{}", std::process::id()));
+    let create = || OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp);
+    let mut file = match create() {
+        // A leftover of a dead process whose pid this one reused; removed, not
+        // truncated, since O_CREAT's mode applies only to a file it creates.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(&tmp);
+            create()
+        }
+        result => result,
+    }
+    .map_err(at(&tmp))?;
+    let staged = StagedFile { tmp: Some(tmp.clone()), dest };
+    file.write_all(text.as_bytes()).map_err(at(&tmp))?;
+    Ok(Some(staged))
+}
+
+/// Marks a staging directory: `.<name>.staging.<pid>`.
+const STAGING: &str = ".staging.";
+/// Marks a manifest's temp file: `.<name>.json.tmp.<pid>`.
+const TEMP: &str = ".json.tmp.";
+
+/// Removes the staging directories and temp files of builds that are no
+/// longer running. Those of a running build (another `facs build` into the
+/// same directory) are its work in progress: removing them would make it fail
+/// or, worse, swap in a tree emptied under its feet.
+fn sweep_staging(out_dir: &Path) {
+    let Ok(entries) = fs::read_dir(out_dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with('.') || !(name.contains(STAGING) || name.contains(TEMP)) {
+            continue;
+        }
+        let pid = name.rsplit('.').next().and_then(|p| p.parse::<libc::pid_t>().ok());
+        if pid.is_some_and(|pid| pid != own_pid() && is_running(pid)) {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+    }
+}
+
+fn own_pid() -> libc::pid_t {
+    libc::pid_t::try_from(std::process::id()).unwrap_or(0)
+}
+
+/// True when a process `pid` exists (possibly another user's).
+fn is_running(pid: libc::pid_t) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A tree written into its staging directory; dropped uncommitted (or with
+/// the previous tree left in it after the swap), it removes the directory.
+struct StagedTree {
+    staging: Option<PathBuf>,
+    dest: PathBuf,
+}
+
+impl Drop for StagedTree {
+    fn drop(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            let _ = fs::remove_dir_all(staging);
+        }
+    }
+}
+
+impl StagedTree {
+    /// Swaps the staged tree into place and removes the previous one.
+    fn commit(mut self) -> io::Result<()> {
+        let Some(staging) = self.staging.clone() else { return Ok(()) };
+        swap_in(&staging, &self.dest)?;
+        // The staging path now holds the previous tree (or nothing).
+        let removed = match fs::symlink_metadata(&staging) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            _ => fs::remove_dir_all(&staging).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "the new tree is in place, but the previous one, moved to {}, cannot be removed: {e}; the \
+                         next build removes it",
+                        staging.display()
+                    ),
+                )
+            }),
+        };
+        self.staging = None;
+        removed
+    }
+}
+
+/// Writes one tree into a staging directory beside `<out>/<name>`.
+fn stage_tree(out_dir: &Path, name: &str, tree: &FileTree) -> io::Result<StagedTree> {
+    let dest = out_dir.join(name);
+    let staging = out_dir.join(format!(".{name}{STAGING}{}", std::process::id()));
+    if fs::symlink_metadata(&staging).is_ok() {
+        // A leftover of a dead process whose pid this one reused.
+        fs::remove_dir_all(&staging).map_err(at(&staging))?;
+    }
+    fs::DirBuilder::new().mode(0o755).create(&staging).map_err(at(&staging))?;
+    let staged = StagedTree { staging: Some(staging.clone()), dest };
+    for (rel, file) in tree {
+        let path = staging.join(rel);
+        // Errors name the file's final path, which is what the user knows.
+        let shown = out_dir.join(name).join(rel);
+        if let Some(parent) = path.parent() {
+            fs::DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(at(&shown))?;
+        }
+        let mode = match (file.secret, file.executable) {
+            (true, true) => 0o700,
+            (true, false) => 0o600,
+            (false, true) => 0o755,
+            (false, false) => 0o644,
+        };
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&path).map_err(at(&shown))?;
+        f.write_all(&file.bytes).map_err(at(&shown))?;
+    }
+    Ok(staged)
+}
+
+/// Exchanges `staging` with `dest` (or renames it there when `dest` does not
+/// exist). A concurrent build may create `dest` in between: then exchange.
+fn swap_in(staging: &Path, dest: &Path) -> io::Result<()> {
+    let a = CString::new(staging.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let b = CString::new(dest.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    for _ in 0..3 {
+        // SAFETY: both are valid NUL-terminated paths; renameat2 only reads them.
+        let rc =
+            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+        if rc == 0 {
             return Ok(());
         }
-    }
-    let tmp = out_dir.join(format!(".{name}.json.tmp.{}", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-    if let Err(e) = file.write_all(text.as_bytes()) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    drop(file);
-    fs::rename(&tmp, &path).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
-}
-
-const STAGING: &str = ".staging.";
-
-fn sweep_staging(out_dir: &Path) {
-    if let Ok(entries) = fs::read_dir(out_dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && (name.contains(STAGING) || name.contains(".json.tmp.")) {
-                let path = entry.path();
-                let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
-            }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::NotFound || fs::symlink_metadata(dest).is_ok() {
+            return Err(at(dest)(e));
+        }
+        // SAFETY: as above.
+        let rc =
+            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_NOREPLACE) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EINVAL) {
+            // A file system without RENAME_NOREPLACE: a plain rename fails
+            // anyway when `dest` is a non-empty directory.
+            return fs::rename(staging, dest).map_err(at(dest));
+        }
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(at(dest)(e));
         }
     }
-}
-
-/// Writes one tree into a staging directory and swaps it into `<out>/<name>`.
-pub fn write_tree(out_dir: &Path, name: &str, tree: &FileTree) -> io::Result<()> {
-    let final_dir = out_dir.join(name);
-    let staging = out_dir.join(format!(".{name}{STAGING}{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging)?;
-    }
-    fs::DirBuilder::new().mode(0o755).create(&staging)?;
-    let result = (|| {
-        for (rel, file) in tree {
-            let path = staging.join(rel);
-            if let Some(parent) = path.parent() {
-                fs::DirBuilder::new().recursive(true).mode(0o755).create(parent)?;
-            }
-            let mode = match (file.secret, file.executable) {
-                (true, true) => 0o700,
-                (true, false) => 0o600,
-                (false, true) => 0o755,
-                (false, false) => 0o644,
-            };
-            let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&path)?;
-            f.write_all(&file.bytes)?;
-        }
-        swap_in(&staging, &final_dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result
-}
-
-fn swap_in(staging: &Path, final_dir: &Path) -> io::Result<()> {
-    if fs::symlink_metadata(final_dir).is_err() {
-        return fs::rename(staging, final_dir);
-    }
-    let a = CString::new(staging.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let b = CString::new(final_dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: both are valid NUL-terminated paths; renameat2 only reads them.
-    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // The staging path now holds the previous tree.
-    fs::remove_dir_all(staging)
+    Err(at(dest)(io::Error::other("replaced by another build at every attempt")))
 }
