@@ -1,7 +1,9 @@
 //! State persistence through the real binary (spec §9): concurrent builds
-//! agree on every generated value, legacy state files are reused unchanged,
-//! and state that cannot be read (empty, zeros, truncated, huge) is refused
-//! with recovery steps rather than regenerated.
+//! (of one instance, of an instance and its overlay, of different
+//! definitions) agree on every generated value and lose none, legacy state
+//! files are reused unchanged, and state that cannot be read (empty, zeros,
+//! truncated, huge) is refused with recovery steps rather than regenerated.
+//! Crashes, full disks and permissions are in `crash_safety.rs`.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -38,6 +40,10 @@ fn build_named(dir: &Path, out: &str, state: &Path, names: &[&str]) -> std::proc
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn facs")
+}
+
+fn saved_state(state: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(state.join("prod/state.json")).expect("state")).expect("json")
 }
 
 fn finished(child: std::process::Child) -> Output {
@@ -87,6 +93,82 @@ fn two_concurrent_builds_agree_on_every_secret() {
 #[test]
 fn eight_concurrent_builds_agree_on_every_secret() {
     concurrent_builds_agree(8);
+}
+
+/// An instance and its overlay share their owner's state: built at the same
+/// time (each build naming only one of them), they still agree.
+#[test]
+fn concurrent_builds_of_an_instance_and_its_overlay_agree() {
+    for round in 0..3 {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("p");
+        project(&dir);
+        let state = tmp.path().join("state");
+        let names = ["prod", "prod2"];
+        let children: Vec<_> = (0..8).map(|i| build_named(&dir, &format!("out{i}"), &state, &[names[i % 2]])).collect();
+        for child in children {
+            finished(child);
+        }
+        let saved = saved_state(&state);
+        for i in 0..8 {
+            let m = manifest(&dir, &format!("out{i}"), names[i % 2]);
+            assert_eq!(m["module"]["web"]["password"], saved["passwd"]["www"], "round {round}: build {i}");
+            assert_eq!(m["module"]["api"]["password"], saved["passwd"]["api"], "round {round}: build {i}");
+            assert_eq!(m["module"]["db"]["password"], saved["passwd"]["db"], "round {round}: build {i}");
+            assert_eq!(m["instance"]["api_key"], saved["secrets"]["instance.api_key"], "round {round}: build {i}");
+            assert_eq!(
+                m["module"]["web"]["service"]["instances"][1]["uiid"], saved["instances"]["inmap"]["webd.1"]["uiid"],
+                "round {round}: build {i}"
+            );
+        }
+        assert!(!state.join("prod2").exists(), "the overlay wrote state of its own");
+    }
+}
+
+/// Builds of different definitions sharing one state directory (another
+/// branch, a colleague's checkout) each add their values; none is lost and
+/// no uiid is given twice.
+#[test]
+fn concurrent_builds_of_different_definitions_lose_nothing() {
+    for round in 0..3 {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let state = tmp.path().join("state");
+        let dirs: Vec<_> = (0..4).map(|d| tmp.path().join(format!("p{d}"))).collect();
+        for (d, dir) in dirs.iter().enumerate() {
+            project(dir);
+            // Each definition adds its own module with a service and a password.
+            std::fs::write(
+                dir.join("more.facs"),
+                format!("module extra{d} {{ service {{ logical_name: \"extra{d}\" }} }}\n"),
+            )
+            .expect("write");
+        }
+        let children: Vec<_> = (0..8).map(|i| build(&dirs[i % 4], &format!("out{i}"), &state)).collect();
+        for child in children {
+            finished(child);
+        }
+        let saved = saved_state(&state);
+        for i in 0..8 {
+            let d = i % 4;
+            let m = manifest(&dirs[d], &format!("out{i}"), "prod");
+            let extra = format!("extra{d}");
+            assert_eq!(m["module"]["web"]["password"], saved["passwd"]["www"], "round {round}: build {i}");
+            assert_eq!(m["instance"]["api_key"], saved["secrets"]["instance.api_key"], "round {round}: build {i}");
+            assert_eq!(m["module"][&extra]["password"], saved["passwd"][&extra], "round {round}: build {i}");
+            assert_eq!(
+                m["module"][&extra]["service"]["uiid"].as_str().map(str::to_string),
+                saved["instances"]["inmap"][format!("{extra}d.0")]["uiid"].as_u64().map(|u| u.to_string()),
+                "round {round}: build {i}"
+            );
+        }
+        // Every service instance of every definition has one uiid of its own.
+        let inmap = saved["instances"]["inmap"].as_object().expect("inmap");
+        let uiids: std::collections::BTreeSet<u64> =
+            inmap.values().map(|e| e["uiid"].as_u64().expect("uiid")).collect();
+        assert_eq!(uiids.len(), inmap.len(), "round {round}: a uiid given twice: {inmap:?}");
+        assert_eq!(inmap.len(), 3 + 4, "round {round}: web x2, api, and one per definition");
+        assert_eq!(saved["instances"]["uiidmap"].as_object().expect("uiidmap").len(), inmap.len());
+    }
 }
 
 const LEGACY_STATE: &str = r#"{
