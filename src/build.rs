@@ -433,8 +433,15 @@ pub fn persist(
     for batch in pending.chunks_mut(PERSIST_BATCH) {
         let result = persist_batch(batch, resolved, schemas, &dir, &paths, mode, sink, &mut recompiled);
         if let Err((owner, e)) = result {
+            // `Interrupted` marks a failure after the new state was renamed
+            // into place (see the end of `persist_batch`).
+            let outcome = if e.kind() == std::io::ErrorKind::Interrupted {
+                "the new state is in place but may not be on disk yet; run the build again"
+            } else {
+                "the previous state is intact"
+            };
             failure = Some(format!(
-                "cannot write the state of `{owner}` in {}: {e}; the previous state is intact",
+                "cannot write the state of `{owner}` in {}: {e}; {outcome}",
                 dir.owner_dir(&owner).display()
             ));
             break;
@@ -503,7 +510,9 @@ fn persist_batch(
         .map(|s| dir.commit(s))
         .collect::<std::io::Result<Vec<()>>>()
         .map_err(|e| (first_owner.clone(), e))?;
-    dir.sync().map_err(|e| (first_owner, e))
+    // The new state is in place: a failure to flush it now must not claim
+    // that the previous state is intact (`persist` reads `Interrupted` so).
+    dir.sync().map_err(|e| (first_owner, std::io::Error::new(std::io::ErrorKind::Interrupted, e.to_string())))
 }
 
 /// Renders the trees of the given instances (those with a non-empty

@@ -280,6 +280,21 @@ fn assert_refused(bad: &[u8], bak: Option<&[u8]>) -> String {
     let expected: Vec<&str> = if bak.is_some() { vec!["state.json", "state.json.bak"] } else { vec!["state.json"] };
     assert_eq!(names, expected, "{what:?}: files written beside refused state");
     assert!(!dir.join("out").exists(), "output written after a refused state");
+    // The read-only commands refuse it too, rather than show values no build
+    // would produce.
+    for args in [&["explain", "prod", "module.www.password"][..], &["diff", "prod", "prod"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(&dir)
+            .args(args)
+            .arg("--state")
+            .arg(&state)
+            .output()
+            .expect("run facs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("refusing"), "{args:?}: {err}");
+    }
     stderr
 }
 

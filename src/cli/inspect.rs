@@ -71,7 +71,12 @@ pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
         let selected = build::select(resolved, &[name.to_string()], sink);
         let id = *selected.first()?;
         let owner = resolved.instances.get(id).and_then(|i| resolved.instances.get(i.state_owner))?.name().to_string();
-        let mut state = StateDir::new(&options.state_dir).load(&owner).unwrap_or_default();
+        // Corrupt state is refused, never read as empty: explain would show
+        // values that the next build would not produce.
+        let mut state = match StateDir::new(&options.state_dir).load(&owner) {
+            Ok(state) => state,
+            Err(e) => return Some(Err(e.to_string())),
+        };
         state.placeholders = true;
         let paths = Paths {
             src_dir: build::src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
@@ -125,6 +130,10 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
     let result = analysed(options, ui, |_, resolved, schemas, sink| {
         let selected = build::select(resolved, &[a.to_string(), b.to_string()], sink);
         let compilation = build::compile(resolved, schemas, &selected, options, Mode::Check, sink);
+        if let Some(failure) = compilation.failures.first() {
+            // Unreadable state: refused, never diffed as if it were empty.
+            return Some(Err(failure.clone()));
+        }
         let manifest = |name: &str| {
             compilation
                 .instances()
@@ -132,9 +141,16 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
                 .find(|(id, _)| resolved.instances.get(*id).is_some_and(|i| i.name() == name))
                 .map(|(_, c)| c.manifest.clone())
         };
-        Some((manifest(a)?, manifest(b)?))
+        Some(Ok((manifest(a)?, manifest(b)?)))
     });
-    let Some(Some((ma, mb))) = result else { return 1 };
+    let (ma, mb) = match result.flatten() {
+        Some(Ok(pair)) => pair,
+        Some(Err(failure)) => {
+            ui.failure(&failure);
+            return 1;
+        }
+        None => return 1,
+    };
     let (mut la, mut lb) = (Vec::new(), Vec::new());
     flatten("", &ma, &mut la);
     flatten("", &mb, &mut lb);
