@@ -2,6 +2,8 @@
 //! the tag `project.version` is checked out into
 //! `.facsimile/src/<project>-<version>`, which then is `facs.src_dir`.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -27,18 +29,10 @@ fn commit(repo: &Path, robots: &str, message: &str) {
 }
 
 fn facs(project: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_facs"))
-        .arg("-p")
-        .arg(project)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run facs")
+    common::facs_env(project, args, &[])
 }
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
+use common::text;
 
 /// A source repository with tag 1.0 (robots v1) and a later commit (v2),
 /// and a definition directory whose `repo` names it.

@@ -15,17 +15,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn facs(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facs"));
-    cmd.arg("-p").arg(project).args(args).env("NO_COLOR", "1");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run facs")
+    common::facs_env(project, args, envs)
 }
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
+use common::text;
 
 fn project_copy(work: &Path) -> PathBuf {
     let project = work.join("project");
@@ -59,6 +52,17 @@ fn web_password(project: &Path, owner: &str) -> String {
     json["passwd"]["shop-web"].as_str().expect("web password").to_string()
 }
 
+/// What a first deploy of tests/deploy/project puts in `home`.
+const DEPLOYED: [&str; 7] = [
+    "etc/outside.txt",
+    "etc/shop.conf",
+    "etc/shop.version",
+    "postcmd.out",
+    "secret.out",
+    "shop/conf/extra.conf",
+    "shop/conf/main.conf",
+];
+
 #[test]
 fn local_deploy_copies_the_tree_and_deletes_stale_project_files() {
     let work = tempfile::tempdir().expect("tempdir");
@@ -67,19 +71,7 @@ fn local_deploy_copies_the_tree_and_deletes_stale_project_files() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let dest = project.join("deployed");
     let deployed = tree(&dest);
-    assert_eq!(
-        names(&deployed),
-        [
-            "etc/outside.txt",
-            "etc/shop.conf",
-            "etc/shop.version",
-            "postcmd.out",
-            "secret.out",
-            "shop/conf/extra.conf",
-            "shop/conf/main.conf",
-        ],
-        "exclude.rsync keeps *.bak out"
-    );
+    assert_eq!(names(&deployed), DEPLOYED, "exclude.rsync keeps *.bak out");
     let file = |name: &str| deployed.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
     assert_eq!(file("etc/shop.conf"), "port = local\n");
     assert_eq!(file("etc/shop.version"), "1.0\n");
@@ -270,20 +262,7 @@ fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
     for root in [&node_a, &node_b] {
         let home = root.join("deploy/shop");
         let deployed = tree(&home);
-        assert_eq!(
-            names(&deployed),
-            [
-                "etc/outside.txt",
-                "etc/shop.conf",
-                "etc/shop.version",
-                "postcmd.out",
-                "secret.out",
-                "shop/conf/extra.conf",
-                "shop/conf/main.conf"
-            ],
-            "{}",
-            root.display()
-        );
+        assert_eq!(names(&deployed), DEPLOYED, "{}", root.display());
         let file = |name: &str| deployed.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
         assert_eq!(file("etc/shop.conf"), "port = remote\n");
         // The postcmd ran on that node, in its home.

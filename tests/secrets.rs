@@ -11,13 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn facs(project: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_facs"))
-        .arg("-p")
-        .arg(project)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run facs")
+    common::facs_env(project, args, &[])
 }
 
 fn project(work: &Path) -> PathBuf {
