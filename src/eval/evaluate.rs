@@ -103,8 +103,17 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         }
         *node.slot.borrow_mut() = Slot::InProgress;
         self.stack.push((node as *const Node<'a>, node.key, node.span));
-        let result = self.compute(node);
+        let mut result = self.compute(node);
         self.stack.pop();
+        // References copy values: a chain where each level holds two copies of
+        // the previous one doubles per line. Bound every computed value so such
+        // a file fails with an error, not with memory exhausted.
+        if let (Ok(v), NodeKind::Expr(_) | NodeKind::Append(..)) = (&result, &node.kind) {
+            if let Some(why) = over_value_limit(v) {
+                self.errors.push(value_too_large(node, &why));
+                result = Err(());
+            }
+        }
         let result = result.map(|v| if node.secret && !v.is_secret() { Value::Secret(Box::new(v)) } else { v });
         *node.slot.borrow_mut() = match &result {
             // Maps and lists are rebuilt from their (cached) children; caching them
@@ -495,6 +504,56 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         self.errors.push(d.with_help("Break the cycle: give one of these fields a value that does not refer back."));
         Err(())
     }
+}
+
+/// Most list items and map entries one value may hold.
+const MAX_VALUE_ENTRIES: usize = 100_000;
+
+/// Why a value is over the limits for one value, if it is: more than
+/// `MAX_VALUE_ENTRIES` entries, or more text than a source file may hold.
+/// Stops counting at the limit, so checking costs at most that much.
+fn over_value_limit(value: &Value) -> Option<String> {
+    let max_bytes = crate::limits::current().file_bytes;
+    let (mut entries, mut bytes) = (0usize, 0u64);
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v.unwrap_secret() {
+            Value::Str(s) => bytes += s.len() as u64,
+            Value::List(items) => {
+                entries += items.len();
+                stack.extend(items);
+            }
+            Value::Map(map) => {
+                entries += map.len();
+                for (k, item) in map {
+                    bytes += k.len() as u64;
+                    stack.push(item);
+                }
+            }
+            _ => {}
+        }
+        if entries > MAX_VALUE_ENTRIES {
+            return Some(format!("more than {MAX_VALUE_ENTRIES} list items and map entries"));
+        }
+        if bytes > max_bytes {
+            return Some(format!("more than {} of text", crate::limits::human(max_bytes)));
+        }
+    }
+    None
+}
+
+fn value_too_large(node: &Node<'_>, why: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::E024,
+        node.span,
+        format!("the value of `{}` holds {why}, the limit for one value", node.key),
+    )
+    .with_primary_label("this value is too large")
+    .with_help(format!(
+        "A value this large comes from references multiplying (a list or string holding several copies of \
+             another that does the same); check the definitions. The text limit is {}.",
+        crate::limits::FILE_VAR
+    ))
 }
 
 fn not_a_list(span: Span, what: &str, kind: &str) -> Diagnostic {
