@@ -1,0 +1,2 @@
+#!/bin/sh
+PGPASSWORD={{module.db.password}} psql
