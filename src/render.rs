@@ -316,14 +316,24 @@ impl Renderer {
         for (rel, path) in chosen {
             let out_path = format!("{release}/{rel}");
             match self.templates.get(path) {
-                Some(Template::Text(name)) => match self.registry.render(name, context) {
-                    Ok(text) => {
-                        let secret = secrets.iter().any(|s| text.contains(s.as_str()));
-                        let executable = is_executable(path);
-                        tree.insert(out_path, TreeFile { bytes: text.into_bytes(), secret, executable });
+                Some(Template::Text(name)) => {
+                    // Rendered into a bounded buffer: nested `{{#each}}` blocks
+                    // multiply output, and the limit must stop the rendering
+                    // itself, not only judge its result. One rendered file is
+                    // bounded like one source file.
+                    let limit = crate::limits::current().file_bytes;
+                    let mut out = Bounded { bytes: Vec::new(), limit, exceeded: false };
+                    match self.registry.render_to_write(name, context, &mut out) {
+                        Ok(()) => {
+                            let text = String::from_utf8_lossy(&out.bytes).into_owned();
+                            let secret = secrets.iter().any(|s| text.contains(s.as_str()));
+                            let executable = is_executable(path);
+                            tree.insert(out_path, TreeFile { bytes: text.into_bytes(), secret, executable });
+                        }
+                        Err(_) if out.over() => errors.push(output_too_large(name, job)),
+                        Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
                     }
-                    Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
-                },
+                }
                 Some(Template::Binary(bytes)) => {
                     tree.insert(
                         out_path,
@@ -361,6 +371,52 @@ fn tmpl_groups(manifest: &Value) -> Vec<&Value> {
 }
 
 /// Every secret string of a manifest (to tell which rendered files hold one).
+/// A render target that refuses to grow past `limit` bytes.
+struct Bounded {
+    bytes: Vec<u8>,
+    limit: u64,
+    exceeded: bool,
+}
+
+impl Bounded {
+    fn over(&self) -> bool {
+        self.exceeded
+    }
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() as u64 + buf.len() as u64 > self.limit {
+            self.exceeded = true;
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "rendered output over the limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn output_too_large(template: &str, job: &Job<'_>) -> Diagnostic {
+    let limit = crate::limits::current().file_bytes;
+    Diagnostic::error(
+        Code::E024,
+        job.span,
+        format!(
+            "rendering `{template}` for instance `{}` produced more than {}, the limit for one file",
+            job.instance,
+            crate::limits::human(limit)
+        ),
+    )
+    .with_primary_label("rendering this instance")
+    .with_help(format!(
+        "Check the template for nested `{{{{#each}}}}` blocks that multiply its output, or raise {}=<size>.",
+        crate::limits::FILE_VAR
+    ))
+}
+
 /// Checks a tree (so far) against the tree size limit.
 fn within_tree_limit(tree: &FileTree, job: &Job<'_>) -> Result<(), Diagnostic> {
     let limit = crate::limits::current().tree_bytes;

@@ -195,3 +195,30 @@ fn size_limits_are_errors_that_name_the_limit() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_template_that_multiplies_its_output_is_stopped_at_the_limit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("tmpl/_ALL_")).expect("mkdir");
+    std::fs::write(
+        dir.join("main.facs"),
+        "project p {}\ninstance a { install: [{ type: \"tmpl\", dir: \"tmpl\" }] ports: [1, 2, 3, 4, 5, 6, 7, 8] }\n",
+    )
+    .expect("write");
+    // 8^12 copies of "x": the writer, not the result, has to stop it.
+    let nested = format!("{}x{}", "{{#each @root.instance.ports}}".repeat(12), "{{/each}}".repeat(12));
+    std::fs::write(dir.join("tmpl/_ALL_/t"), nested).expect("write");
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_facs"))
+        .arg("-p")
+        .arg(dir)
+        .arg("check")
+        .env("FACS_MAX_FILE_SIZE", "256K")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("produced more than 256.0 KiB, the limit for one file"), "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
