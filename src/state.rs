@@ -141,6 +141,28 @@ fn json_uiid(v: &Json) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Generated secrets come from the OS generator: whatever the keys,
+        /// no two are equal, each is a v4 UUID, and asking again returns the
+        /// stored one.
+        #[test]
+        fn generated_secrets_are_distinct(keys in proptest::collection::hash_set("[a-z][a-z0-9_]{0,12}", 1..64)) {
+            let mut state = State::default();
+            let mut seen = std::collections::HashSet::new();
+            for key in &keys {
+                let password = state.password(key);
+                let secret = state.secret(key);
+                prop_assert!(uuid::Uuid::parse_str(&password).is_ok_and(|u| u.get_version_num() == 4));
+                prop_assert!(seen.insert(password.clone()));
+                prop_assert!(seen.insert(secret.clone()));
+                prop_assert_eq!(state.password(key), password);
+                prop_assert_eq!(state.secret(key), secret);
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
