@@ -20,6 +20,7 @@ pub mod exec;
 
 use crate::diagnostic::{closest, Code, Diagnostic};
 use crate::eval::{SpanMap, Value};
+use crate::render::paths::resolve;
 use crate::source::Span;
 use command::{quote_path, Cmd, Word};
 use std::path::{Path, PathBuf};
@@ -165,12 +166,6 @@ fn span_at(spans: &SpanMap, path: &str, fallback: Span) -> Span {
     }
 }
 
-/// One place the tree goes to.
-struct Destination {
-    /// `user@node` or `node`.
-    login: String,
-}
-
 /// Plans a deploy. Errors are diagnostics (a missing `home`, an unknown
 /// target, a destination facs must not write to).
 pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
@@ -235,9 +230,9 @@ pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
 }
 
 /// Every distinct `user@node` of the selected targets, in target order.
-fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&str>) -> Vec<Destination> {
+fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&str>) -> Vec<String> {
     let default_user = manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str);
-    let mut out: Vec<Destination> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for (name, target) in targets {
         if only.is_some_and(|t| t != name.as_str()) {
             continue;
@@ -253,8 +248,8 @@ fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&s
                 Some(u) => format!("{u}@{node}"),
                 None => node.to_string(),
             };
-            if !out.iter().any(|d| d.login == login) {
-                out.push(Destination { login });
+            if !out.contains(&login) {
+                out.push(login);
             }
         }
     }
@@ -287,12 +282,7 @@ fn with_slash(dir: &str) -> String {
     format!("{}/", dir.trim_end_matches('/'))
 }
 
-fn remote_plan(
-    req: &Request<'_>,
-    destinations: &[Destination],
-    postcmds: &[Word],
-    errors: &mut Vec<Diagnostic>,
-) -> Plan {
+fn remote_plan(req: &Request<'_>, destinations: &[String], postcmds: &[Word], errors: &mut Vec<Diagnostic>) -> Plan {
     let Some(home) = home_word(req, "home").filter(|h| !h.text.is_empty()) else {
         if !destinations.is_empty() {
             errors.push(
@@ -312,9 +302,9 @@ fn remote_plan(
     let source = with_slash(&req.deploy_dir.to_string_lossy());
     let project = project_name(req);
     let mut nodes = Vec::new();
-    for dest in destinations {
+    for login in destinations {
         let mut cmds = Vec::new();
-        let remote = |path: &str| Word { text: format!("{}:{}", dest.login, with_slash(path)), secret: home.secret };
+        let remote = |path: &str| Word { text: format!("{login}:{}", with_slash(path)), secret: home.secret };
         let mut first = rsync_base(req, false);
         first.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--"), Word::plain(&source)]);
         first.push(remote(&home.text));
@@ -328,12 +318,12 @@ fn remote_plan(
         }
         for (i, post) in postcmds.iter().enumerate() {
             let mut argv: Vec<Word> = ssh.iter().map(Word::plain).collect();
-            argv.extend([Word::plain("--"), Word::plain(&dest.login), Word::plain("sh"), Word::plain("-s")]);
+            argv.extend([Word::plain("--"), Word::plain(login), Word::plain("sh"), Word::plain("-s")]);
             let mut cmd = Cmd::new(format!("postcmd {}", i + 1), argv);
             cmd.stdin = script(&home, post);
             cmds.push(cmd);
         }
-        nodes.push((dest.login.clone(), cmds));
+        nodes.push((login.clone(), cmds));
     }
     Plan { nodes }
 }
@@ -406,11 +396,7 @@ fn local_path(text: &str, project_dir: &Path) -> PathBuf {
         (Some(rest), Some(home)) => home.join(rest),
         _ => project_dir.join(text),
     };
-    normalize(&raw)
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    crate::render::paths::resolve(path)
+    resolve(&raw)
 }
 
 fn check_local(dest: &Path, req: &Request<'_>, span: Span) -> Result<(), Diagnostic> {
@@ -418,10 +404,10 @@ fn check_local(dest: &Path, req: &Request<'_>, span: Span) -> Result<(), Diagnos
         return Err(root_refused(span));
     }
     let mut clash = None;
-    if normalize(&req.project_dir).starts_with(dest) {
+    if resolve(&req.project_dir).starts_with(dest) {
         clash = Some(format!("it holds the definition directory {}", req.project_dir.display()));
     }
-    for dir in req.protected.iter().map(|d| normalize(d)) {
+    for dir in req.protected.iter().map(|d| resolve(d)) {
         if clash.is_none() && dir.starts_with(dest) {
             clash = Some(format!("it holds {}", dir.display()));
         } else if clash.is_none() && dest.starts_with(&dir) {

@@ -3,8 +3,10 @@
 //! panic, a hang, a stack overflow or exponential time. Deep structures are
 //! far past any limit so the guards, not luck, are what is tested.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// Runs `facs check` on one `main.facs` (raw bytes); returns the output, the
@@ -13,12 +15,7 @@ fn check_bytes(bytes: &[u8], envs: &[(&str, &str)]) -> (Output, Vec<serde_json::
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::write(tmp.path().join("main.facs"), bytes).expect("write");
     let start = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facs"));
-    cmd.arg("-p").arg(tmp.path()).args(["--message-format", "json", "check"]);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run facs");
+    let out = common::facs_env(tmp.path(), &["--message-format", "json", "check"], envs);
     let took = start.elapsed();
     let diagnostics =
         String::from_utf8_lossy(&out.stderr).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
@@ -66,7 +63,7 @@ fn terminal_escapes_never_reach_the_terminal() {
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::write(tmp.path().join("main.facs"), "project p {}\ninstance a { x: \"\x1b]0;pwned\x07\" }\n")
         .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_facs")).arg("-p").arg(tmp.path()).arg("check").output().expect("run");
+    let out = common::facs_env(tmp.path(), &["check"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains('\x1b') && !stderr.contains('\x07'), "{stderr:?}");
@@ -157,7 +154,7 @@ fn size_limits_are_errors_that_name_the_limit() {
     let big = std::fs::File::create(tmp.path().join("huge.facs")).expect("create");
     big.set_len(1 << 30).expect("sparse");
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_facs")).arg("-p").arg(tmp.path()).arg("check").output().expect("run");
+    let out = common::facs_env(tmp.path(), &["check"], &[]);
     assert!(start.elapsed() < Duration::from_secs(3));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`huge.facs` is 1.0 GiB, over the 16.0 MiB limit"));
@@ -173,26 +170,14 @@ fn size_limits_are_errors_that_name_the_limit() {
     for i in 0..50 {
         std::fs::write(dir.join(format!("tmpl/_ALL_/t{i}")), "x").expect("write");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_facs"))
-        .arg("-p")
-        .arg(&dir)
-        .arg("build")
-        .env("FACS_MAX_TEMPLATES", "20")
-        .output()
-        .expect("run");
+    let out = common::facs_env(&dir, &["build"], &[("FACS_MAX_TEMPLATES", "20")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("more than 20 templates to read (the limit), under `tmpl/_ALL_`"), "{stderr}");
     assert!(!dir.join(".facsimile").exists(), "nothing written");
 
     // A bad limit value is a usage error, not a silent default.
-    let out = Command::new(env!("CARGO_BIN_EXE_facs"))
-        .arg("-p")
-        .arg(&dir)
-        .arg("check")
-        .env("FACS_MAX_TREE_SIZE", "big")
-        .output()
-        .expect("run");
+    let out = common::facs_env(&dir, &["check"], &[("FACS_MAX_TREE_SIZE", "big")]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -210,13 +195,7 @@ fn a_template_that_multiplies_its_output_is_stopped_at_the_limit() {
     let nested = format!("{}x{}", "{{#each @root.instance.ports}}".repeat(12), "{{/each}}".repeat(12));
     std::fs::write(dir.join("tmpl/_ALL_/t"), nested).expect("write");
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_facs"))
-        .arg("-p")
-        .arg(dir)
-        .arg("check")
-        .env("FACS_MAX_FILE_SIZE", "256K")
-        .output()
-        .expect("run");
+    let out = common::facs_env(dir, &["check"], &[("FACS_MAX_FILE_SIZE", "256K")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("produced more than 256.0 KiB, the limit for one file"), "{stderr}");
