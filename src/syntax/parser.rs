@@ -20,10 +20,11 @@ fn describe(rule: &Rule) -> Option<&'static str> {
         Rule::key_path | Rule::field | Rule::string | Rule::field_decl => "a field",
         Rule::field_op => "`:`, `:=`, `+=` or `{`",
         Rule::block | Rule::body | Rule::schema_block => "`{`",
-        Rule::unset_item => "`unset`",
-        Rule::target_item => "`target`",
-        Rule::module_item => "`module`",
-        Rule::inherits_clause => "`inherits`",
+        Rule::unset_item | Rule::w_unset => "`unset`",
+        Rule::target_item | Rule::w_target => "`target`",
+        Rule::module_item | Rule::w_module => "`module`",
+        Rule::inherits_clause | Rule::w_inherits => "`inherits`",
+        Rule::w_on => "`on`",
         Rule::list
         | Rule::boolean
         | Rule::null
