@@ -288,6 +288,22 @@ impl Renderer {
                 return;
             }
         };
+        // Spec §10: a template directory that does not exist is an error,
+        // not an empty tree (a typo in `dir` would otherwise drop every file).
+        if !self.definition_dir.join(&dir).is_dir() {
+            let shown = crate::source::relative_name(&dir);
+            errors.push(
+                Diagnostic::error(
+                    Code::E022,
+                    span_of(&format!("{g}.dir")),
+                    format!("template directory `{shown}` does not exist"),
+                )
+                .with_help(format!(
+                    "Create `{shown}/_ALL_/` or `{shown}/<instance>/` in the definition directory, or fix `dir`."
+                )),
+            );
+            return;
+        }
         let skip = match group.get_path(&["skip"]).and_then(Value::as_str).map(Regex::new) {
             None => None,
             Some(Ok(re)) => Some(re),

@@ -90,7 +90,7 @@ codes! {
     /// What it does: flags a service instance whose uiid would pass 255.
     E021 = "E021", "uiid space exhausted";
     /// What it does: flags a `copy` group's listed file that does not exist.
-    E022 = "E022", "a listed file to copy does not exist";
+    E022 = "E022", "a listed file to copy, or a template `dir`, does not exist";
     /// What it does: refuses a deploy setting or request that cannot be carried
     /// out safely: a node or user name that is not a plain host or login name
     /// (one starting with `-` would be read as an ssh option), an unknown
