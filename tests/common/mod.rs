@@ -36,3 +36,42 @@ pub fn facs_env(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::pr
 pub fn text(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
+
+/// Whether the external tools a test needs are on this machine. When one is
+/// missing the test prints `skipped: <why>` and should return early: the
+/// README's test command must pass on a machine with only the Rust
+/// toolchain. Under `FACS_TEST_REQUIRE_ALL=1` (set by .ci/run, which installs
+/// every tool) a missing tool fails the test instead, so CI cannot go green
+/// by skipping.
+#[allow(dead_code)]
+pub fn have_tools(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !tool_exists(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{test}: needs {} (not found on PATH)", missing.join(", "));
+    if std::env::var_os("FACS_TEST_REQUIRE_ALL").is_some_and(|v| v == "1") {
+        panic!("{why}; FACS_TEST_REQUIRE_ALL=1 forbids skipping");
+    }
+    println!("skipped: {why}");
+    eprintln!("skipped: {why}");
+    false
+}
+
+/// A tool is found like the shell finds it, plus sshd's usual sbin homes.
+fn tool_exists(tool: &str) -> bool {
+    if tool == "sshd" {
+        return sshd_path().is_some();
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+}
+
+/// Where sshd is, if installed (it is often outside a user's PATH).
+#[allow(dead_code)]
+pub fn sshd_path() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("sshd"))
+        .chain(["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"].map(std::path::PathBuf::from))
+        .find(|p| p.is_file())
+}
