@@ -531,6 +531,9 @@ pub fn render_trees(
         .iter()
         .filter(|(id, _)| only.is_none_or(|o| o.contains(id)))
         .filter(|(_, c)| has_install(&c.manifest))
+        // An instance with errors of its own is not rendered: its template
+        // errors would be cascades. Every other one is (spec §11).
+        .filter(|(_, c)| !c.diagnostics.iter().any(Diagnostic::is_error))
         .filter_map(|(id, c)| {
             let info = resolved.instances.get(*id)?;
             let lineage = info

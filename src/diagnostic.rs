@@ -46,6 +46,9 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// A full sentence proposing a fix.
     pub help: Option<String>,
+    /// The root cause this diagnostic follows from, when another diagnostic
+    /// reports it: printed right after that one (root causes first, §11).
+    pub caused_by: Option<Span>,
 }
 
 impl Diagnostic {
@@ -59,6 +62,7 @@ impl Diagnostic {
             primary: Some(Label { span, message: String::new() }),
             labels: Vec::new(),
             help: None,
+            caused_by: None,
         }
     }
 
@@ -71,6 +75,7 @@ impl Diagnostic {
             primary: None,
             labels: Vec::new(),
             help: None,
+            caused_by: None,
         }
     }
 
@@ -94,13 +99,20 @@ impl Diagnostic {
         self
     }
 
+    /// Orders this diagnostic right after the one at `cause` (its root cause).
+    pub fn caused_by(mut self, cause: Span) -> Diagnostic {
+        self.caused_by = Some(cause);
+        self
+    }
+
     /// True for errors.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
-    fn sort_key(&self) -> (Option<(crate::source::FileId, u32)>, Code, &str) {
-        (self.primary.as_ref().map(|l| (l.span.file, l.span.start)), self.code, self.message.as_str())
+    fn sort_key(&self) -> (Option<(crate::source::FileId, u32)>, bool, Code, &str) {
+        let at = self.caused_by.or(self.primary.as_ref().map(|l| l.span));
+        (at.map(|s| (s.file, s.start)), self.caused_by.is_some(), self.code, self.message.as_str())
     }
 }
 

@@ -142,6 +142,10 @@ pub struct Trees<'a> {
     pub facs: Node<'a>,
     /// Errors found while merging.
     pub errors: Vec<Diagnostic>,
+    /// Path roots (`env`, `project`...) that a lineage body or the Instance
+    /// schema also uses as a field name: E013 reports them, and references
+    /// through them fail quietly instead of cascading.
+    pub shadowed: Vec<&'a str>,
 }
 
 /// Merges and fills one instance's trees (steps 1–4 of the module doc).
@@ -164,6 +168,10 @@ pub fn build_trees<'a>(
     // written in the instance itself from one inherited from a parent.
     instance.span = info.decl.span;
     let mut overlays = Vec::new();
+    let mut shadowed: Vec<&'a str> = Vec::new();
+    if let Some(schema) = resolved.schemas.get("Instance") {
+        shadowed.extend(schema.record.fields.iter().map(|f| f.name.text.as_str()).filter(|k| is_root(k)));
+    }
     for (body_idx, &ancestor_id) in lineage.iter().enumerate() {
         let Some(ancestor) = resolved.instances.get(ancestor_id) else {
             continue;
@@ -173,8 +181,10 @@ pub fn build_trees<'a>(
             merger.apply_block(map, &ancestor.decl.body, &instance_ty);
         }
         for item in &ancestor.decl.body.items {
-            if let Item::Module(overlay) = item {
-                overlays.push((body_idx as u32 + 1, overlay));
+            match item {
+                Item::Module(overlay) => overlays.push((body_idx as u32 + 1, overlay)),
+                Item::Field(f) => shadowed.extend(f.path.first().map(|n| n.text.as_str()).filter(|k| is_root(k))),
+                _ => {}
             }
         }
     }
@@ -221,7 +231,12 @@ pub fn build_trees<'a>(
     let release_dir = format!("{}/{}/{}", paths.out_dir, info.name(), project_decl.name.text);
     let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
-    Some(Trees { instance, modules, module_names, module_spans, project, facs, errors })
+    Some(Trees { instance, modules, module_names, module_spans, project, facs, errors, shadowed })
+}
+
+/// The names that start a path at a root (spec §5).
+fn is_root(name: &str) -> bool {
+    matches!(name, "instance" | "env" | "project" | "facs" | "module")
 }
 
 /// Evaluates and checks built trees into the manifest (step 5).
@@ -232,7 +247,7 @@ fn evaluate_trees<'a>(
     state: &mut State,
     trees: Trees<'a>,
 ) -> Compiled {
-    let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, .. } = trees;
+    let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, shadowed } = trees;
     let (Some(info), Some(project_decl), Some(lineage)) =
         (resolved.instances.get(id), resolved.project, resolved.instances.get(id).and_then(|i| i.lineage.as_ref()))
     else {
@@ -257,6 +272,7 @@ fn evaluate_trees<'a>(
         module_names: &module_names,
         module_spans: &module_spans,
         facs: &facs,
+        shadowed: &shadowed,
     };
     let mut eval = Evaluator::new(roots, state);
     eval.allocate_services();

@@ -193,6 +193,12 @@ impl<'a> Schemas<'a> {
     }
 }
 
+/// Names an instance field may not have (spec §5): path roots and `name`.
+pub const RESERVED_INSTANCE_FIELDS: &[&str] = &["project", "module", "instance", "env", "facs", "name"];
+
+/// Names a module field may not have: both are derived.
+pub const RESERVED_MODULE_FIELDS: &[&str] = &["name", "username"];
+
 /// Builds the schemas: built-ins, then user schemas, then extensions.
 pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
     let mut schemas = builtin::schemas();
@@ -227,7 +233,28 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
             // User extension fields come first, then the built-in ones.
             let builtin = std::mem::take(&mut r.fields);
             let mut merged = IndexMap::new();
+            let reserved: &[&str] = match r.name.as_str() {
+                "Instance" => RESERVED_INSTANCE_FIELDS,
+                "Module" => RESERVED_MODULE_FIELDS,
+                _ => &[],
+            };
             for (k, f) in fields {
+                // The same names bodies may not set (spec §5): a schema
+                // field named `env` would shadow the `env` root in paths.
+                if reserved.contains(&k.as_str()) {
+                    if let Some(span) = f.span {
+                        sink.push(
+                            Diagnostic::error(
+                                Code::E013,
+                                span,
+                                format!("`{k}` is reserved and cannot be declared in schema {}", r.name),
+                            )
+                            .with_primary_label("reserved name")
+                            .with_help(format!("Rename the field, for example `{k}_value`.")),
+                        );
+                    }
+                    continue;
+                }
                 if builtin.contains_key(&k) {
                     if let Some(span) = f.span {
                         sink.push(

@@ -74,6 +74,26 @@ fn run_case(case: &Path) -> String {
         .output()
         .expect("run facs");
 
+    // Spec §11: `check` and `build` report the same set of errors (a build
+    // that fails goes on like check and writes nothing).
+    // (Cases with seeded state are skipped: `check` reads the default state dir.)
+    if !output.status.success() && args.is_empty() && !case.join("state").is_dir() {
+        let checked = Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(&project)
+            .arg("check")
+            .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run facs check");
+        assert_eq!(
+            String::from_utf8_lossy(&checked.stderr),
+            String::from_utf8_lossy(&output.stderr),
+            "{}: `facs check` and `facs build` report different diagnostics",
+            case.display()
+        );
+        assert_eq!(checked.status.code(), output.status.code(), "{}: exit status of check", case.display());
+    }
     let mut snap = String::new();
     writeln!(snap, "----- SOURCE CODE").ok();
     for file in files_below(&project) {

@@ -29,9 +29,9 @@ pub fn check(cli: &Cli, ui: &mut Ui) -> i32 {
     let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
     let selected = build::select(&resolved, &[], &mut sink);
     let compilation = build::compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
-    if !sink.has_errors() {
-        build::render_trees(&mut loaded.sources, &resolved, &compilation, None, &options, &mut sink);
-    }
+    // Templates of every instance without errors of its own are rendered
+    // even when others failed (spec §11: an error hides no independent one).
+    build::render_trees(&mut loaded.sources, &resolved, &compilation, None, &options, &mut sink);
     finish(ui, &loaded.sources, sink, &compilation.failures)
 }
 
@@ -99,17 +99,22 @@ pub fn compile_and_write(
     ui.verbose(&format!("parsed {} files", loaded.files.len()));
     let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
     let selected = build::select(&resolved, names, &mut sink);
-    if sink.has_errors() {
-        return Err(finish(ui, &loaded.sources, sink, &[]));
-    }
     ui.verbose(&format!("resolved {} declarations; {} instances selected", resolved.instances.len(), selected.len()));
+    // After an error the build goes on like `check` (placeholder secrets,
+    // nothing written) so that it reports the same set of errors: an
+    // unknown parent in one instance must not hide an E010 in another.
+    let failed_early = sink.has_errors();
     let mode = match (writes, keep_values) {
+        _ if failed_early => Mode::Check,
         (Writes::Nothing, _) => Mode::Check,
         (_, true) => Mode::Manifest,
         (_, false) => Mode::Build,
     };
     let mut compilation = build::compile(&resolved, &schemas, &selected, options, mode, &mut sink);
     if sink.has_errors() || !compilation.failures.is_empty() {
+        if writes != Writes::Manifests {
+            build::render_trees(&mut loaded.sources, &resolved, &compilation, None, options, &mut sink);
+        }
         let failures = std::mem::take(&mut compilation.failures);
         return Err(finish(ui, &loaded.sources, sink, &failures));
     }

@@ -8,9 +8,6 @@ use crate::source::Span;
 use crate::syntax::ast::{Block, ExprKind, Item, Name, Op};
 use std::collections::HashMap;
 
-/// Root names that cannot be instance fields (spec §5, §8).
-pub const RESERVED_INSTANCE_FIELDS: &[&str] = &["project", "module", "instance", "env", "facs", "name"];
-
 /// Runs the body checks over every declaration.
 pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     if let Some(project) = resolved.project {
@@ -22,7 +19,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     }
     for info in &resolved.instances {
         let body = &info.decl.body;
-        reserved(body, RESERVED_INSTANCE_FIELDS, "an instance", sink);
+        reserved(body, crate::types::RESERVED_INSTANCE_FIELDS, "an instance", sink);
         duplicates(body, sink);
         for item in &body.items {
             if let Item::Module(overlay) = item {
@@ -45,7 +42,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
 }
 
 fn module_body(body: &Block, sink: &mut Sink) {
-    reserved(body, &["name", "username"], "a module", sink);
+    reserved(body, crate::types::RESERVED_MODULE_FIELDS, "a module", sink);
     duplicates(body, sink);
 }
 

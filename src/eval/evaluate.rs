@@ -31,6 +31,8 @@ pub struct Roots<'a, 'e> {
     pub module_spans: &'e [Span],
     /// `facs`
     pub facs: &'e Node<'a>,
+    /// Roots also used as field names (E013 reported): see `resolve`.
+    pub shadowed: &'e [&'a str],
 }
 
 /// Evaluates the nodes of one instance.
@@ -259,6 +261,13 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             return Err(());
         };
         let roots = &self.roots;
+        // An instance field named like a root (`env: "prod"`) is E013,
+        // reported with the bodies; `${env}` then most likely means that
+        // field, so resolving it to the root would only add an E010/E011
+        // cascade. It fails quietly: the E013 is the root cause.
+        if roots.shadowed.contains(&first.text.as_str()) {
+            return Err(());
+        }
         let (mut node, rest): (&'e Node<'a>, &'a [Name]) = match first.text.as_str() {
             "instance" | "env" => (roots.instance, path.get(1..).unwrap_or_default()),
             "project" => (roots.project, path.get(1..).unwrap_or_default()),

@@ -68,6 +68,7 @@ pub fn explain<'a>(
         module_names: &trees.module_names,
         module_spans: &trees.module_spans,
         facs: &trees.facs,
+        shadowed: &trees.shadowed,
     };
     let mut eval = Evaluator::new(roots, state);
     eval.allocate_services();

@@ -103,11 +103,17 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         }
         let mut out = IndexMap::with_capacity(map.len());
         let mut failed = false;
+        // Unknown keys whose closest field is a required one: the E009 for
+        // that field is their consequence and is reported after their E008.
+        let mut misspelt: Vec<(String, String, Span)> = Vec::new();
         for (idx, (key, child)) in map.iter().enumerate() {
             let (child_ty, child_required, declared) = match record {
                 Some(r) => match r.fields.get(key) {
                     Some(f) => (f.type_.clone(), f.required, true),
                     None if r.is_closed() => {
+                        if let Some(meant) = r.closest_field(key) {
+                            misspelt.push((meant.to_string(), key.clone(), child.key_span));
+                        }
                         self.unknown_field(child, key, r);
                         failed = true;
                         continue;
@@ -137,7 +143,8 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         if let Some(r) = record {
             for (key, field) in &r.fields {
                 if field.required && !map.contains_key(key) {
-                    self.missing(key, field.span);
+                    let cause = misspelt.iter().find(|(meant, _, _)| meant == key).map(|(_, k, s)| (k.as_str(), *s));
+                    self.missing(key, field.span, cause);
                     failed = true;
                 }
             }
@@ -279,7 +286,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             if let Some(crate::types::DefaultValue::Const(c)) = &f.default {
                 out.insert(k.clone(), super::fill_const(c));
             } else if f.required {
-                self.missing(k, f.span);
+                self.missing(k, f.span, None);
                 return Err(());
             }
         }
@@ -315,7 +322,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         self.eval.errors.push(d);
     }
 
-    fn missing(&mut self, key: &str, declared: Option<Span>) {
+    fn missing(&mut self, key: &str, declared: Option<Span>, cause: Option<(&str, Span)>) {
         let mut path = self.path.join(".");
         if !path.is_empty() {
             path.push('.');
@@ -329,6 +336,11 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         .with_primary_label(format!("`{path}` is never set"));
         if let Some(span) = declared {
             d = d.with_label(span, "declared here without a default");
+        }
+        if let Some((wrong, span)) = cause {
+            d = d
+                .with_label(span, format!("`{wrong}` is probably meant as `{key}` (see the E008 above)"))
+                .caused_by(span);
         }
         self.eval.errors.push(d.with_help(format!(
             "Set `{path}` in this declaration or one of its parents, or give it a default in the schema."
