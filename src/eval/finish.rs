@@ -365,22 +365,18 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             return;
         }
         let body = child.history.first().map(|s| s.body);
-        let earlier = map
-            .iter()
-            .take(idx)
-            .filter(|(_, sibling)| !sibling.history.iter().any(|s| Some(s.body) == body))
-            .map(|(k, _)| k.as_str());
-        let declared = record.into_iter().flat_map(|r| r.fields.keys().map(String::as_str));
-        let near = declared.chain(earlier).find(|s| {
-            // Edit distance is at least the length difference, and at least
-            // half the difference of the character histograms: both are far
-            // cheaper than the distance itself and reject almost every pair.
-            if s.len().abs_diff(key.len()) > 2 || histogram_distance(key, s) > 4 {
-                return false;
-            }
-            let d = strsim::osa_distance(key, s);
-            (1..=2).contains(&d) && !differ_only_in_digits(key, s)
+        // A sibling that is itself a candidate (set once, undeclared) and
+        // comes later is left to warn about this key: a pair warns once, at
+        // the later of the two.
+        let siblings = map.iter().enumerate().filter(|&(i, (k, sibling))| {
+            i != idx && k != key && !(i > idx && sibling.setters == 1 && !record.is_some_and(|r| r.fields.contains_key(k)))
         });
+        let declared = record.into_iter().flat_map(|r| r.fields.keys().map(|k| (k.as_str(), false)));
+        let mut candidates = declared.chain(siblings.map(|(_, (k, sibling))| {
+            let same_body = sibling.history.iter().any(|s| Some(s.body) == body);
+            (k.as_str(), same_body)
+        }));
+        let near = candidates.find(|&(s, same_body)| close_names(key, s, same_body)).map(|(s, _)| s);
         if let Some(similar) = near {
             self.eval.errors.push(
                 Diagnostic::error(
@@ -413,6 +409,44 @@ fn histogram_distance(a: &str, b: &str) -> u32 {
         }
     }
     counts.iter().map(|n| n.unsigned_abs() as u32).sum()
+}
+
+/// Spec §7 (v2): an optimal-string-alignment distance of 1 when the
+/// shorter name has fewer than 8 characters, 2 otherwise; never for names
+/// that differ only in digits (`web1`/`web2`) or by a trailing `s`
+/// (`host`/`hosts`); and for two keys of one body only a transposition of
+/// adjacent characters (`timeout`/`timeuot`: `host`/`port` were both meant).
+fn close_names(key: &str, sibling: &str, same_body: bool) -> bool {
+    if same_body {
+        return is_adjacent_transposition(key, sibling);
+    }
+    let shorter = key.chars().count().min(sibling.chars().count());
+    let limit = if shorter < 8 { 1 } else { 2 };
+    // Edit distance is at least the length difference, and at least half the
+    // difference of the character histograms: both are far cheaper than the
+    // distance itself and reject almost every pair.
+    if sibling.len().abs_diff(key.len()) > limit || histogram_distance(key, sibling) > 2 * limit as u32 {
+        return false;
+    }
+    let d = strsim::osa_distance(key, sibling);
+    (1..=limit).contains(&d) && !differ_only_in_digits(key, sibling) && !differ_by_trailing_s(key, sibling)
+}
+
+/// `ab` and `ba` at one place, everything else equal.
+fn is_adjacent_transposition(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a.get(i) != b.get(i)).collect();
+    match diff.as_slice() {
+        [i, j] => *j == i + 1 && a.get(*i) == b.get(*j) && a.get(*j) == b.get(*i),
+        _ => false,
+    }
+}
+
+fn differ_by_trailing_s(a: &str, b: &str) -> bool {
+    a.strip_suffix('s') == Some(b) || b.strip_suffix('s') == Some(a)
 }
 
 fn differ_only_in_digits(a: &str, b: &str) -> bool {

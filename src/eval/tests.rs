@@ -116,6 +116,37 @@ fn typo_warning_only_across_bodies() {
     );
 }
 
+/// Spec §7 v2 closeness: each row is (parent body, child body, warns).
+#[test]
+fn typo_warning_follows_the_v2_closeness_rule() {
+    let cases: &[(&str, &str, bool)] = &[
+        // One body: only an adjacent transposition counts.
+        ("", "timeout: 1  timeuot: 2", true),
+        ("", "host: \"h\"  port: 1", false),
+        ("", "timeout: 1  timeot: 2", false),
+        // Across bodies: distance 1 below 8 characters...
+        ("region: \"eu\"", "regoin: \"us\"", true),
+        ("region: \"eu\"", "regio: \"us\"", true),
+        ("region: \"eu\"", "regn: \"us\"", false),
+        // ...2 from 8 characters on.
+        ("replicas: 1", "replcas_: 2", true),
+        ("max_connections: 1", "max_conectoins: 2", true),
+        ("max_connections: 1", "max_conxtions: 2", false),
+        ("max_connections: 1", "max_conections: 2", true),
+        // Digits only, trailing `s`, and short names are never close.
+        ("web1: 1", "web2: 2", false),
+        ("host: \"a\"", "hosts: [\"b\"]", false),
+        ("abc: 1", "abd: 2", false),
+    ];
+    for (parent, child, warns) in cases {
+        let text = format!("abstract instance p {{ {parent} }}\ninstance a inherits p {{ {child} }}");
+        let found = codes(&text).iter().any(|(c, _)| c == "W001");
+        assert_eq!(found, *warns, "{parent} / {child}");
+    }
+    // A pair in one body warns once, at the later key.
+    assert_eq!(codes("instance a {\n  timeout: 1\n  timeuot: 2\n}"), vec![("W001".into(), 5)]);
+}
+
 #[test]
 fn deep_nesting_is_a_diagnostic_not_a_crash() {
     let depth = 100_000;
