@@ -554,6 +554,14 @@ pub fn render_trees(
             })
         })
         .collect();
+    if only.is_none() {
+        let names: Vec<&str> = resolved.instances.iter().map(|i| i.name()).collect();
+        let mut roots: Vec<String> = instances.iter().flat_map(|(_, c)| template_dirs(&c.manifest)).collect();
+        roots.sort();
+        roots.dedup();
+        roots.push("extra".to_string());
+        sink.extend(render::unused_folders(&options.project_dir, &roots, &names));
+    }
     if jobs.is_empty() {
         return Vec::new();
     }
@@ -572,6 +580,22 @@ pub fn render_trees(
     }
     sink.extend(render::group_template_errors(errors));
     trees
+}
+
+/// The `dir` of each `tmpl` group, normalised (`./tmpl/` → `tmpl`).
+fn template_dirs(manifest: &eval::Value) -> Vec<String> {
+    let Some(eval::Value::List(groups)) = manifest.get_path(&["instance", "install"]).map(eval::Value::unwrap_secret)
+    else {
+        return Vec::new();
+    };
+    groups
+        .iter()
+        .filter(|g| g.get_path(&["type"]).and_then(eval::Value::as_str) == Some("tmpl"))
+        .filter_map(|g| g.get_path(&["dir"]).and_then(eval::Value::as_str))
+        .filter_map(|dir| render::paths::relative_inside(dir).ok())
+        .map(|dir| crate::source::relative_name(&dir))
+        .filter(|dir| !dir.is_empty())
+        .collect()
 }
 
 /// A diagnostic as tests compare it: code, file, line.

@@ -66,10 +66,11 @@ impl Diagnostic {
         }
     }
 
-    /// An error that has no place in a file.
+    /// An error (or, for a `W` code, a warning) that has no place in a file.
     pub fn global(code: Code, message: impl Into<String>) -> Diagnostic {
+        let severity = if code.as_str().starts_with('W') { Severity::Warning } else { Severity::Error };
         Diagnostic {
-            severity: Severity::Error,
+            severity,
             code,
             message: message.into(),
             primary: None,

@@ -14,6 +14,9 @@
 mod copy;
 mod helpers;
 pub mod paths;
+mod unused;
+
+pub use unused::unused_folders;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Value;

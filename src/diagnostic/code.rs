@@ -107,6 +107,11 @@ codes! {
     /// What it does: warns about a key set once whose name is close to a sibling's.
     /// Why: `regoin` next to `region` is almost always a typo.
     W001 = "W001", "field introduced once whose name is close to a sibling's";
+    /// What it does: warns about a `tmpl/<name>` or `extra/<name>` folder whose
+    /// name is neither `_ALL_` nor an instance or overlay.
+    /// Why: its files would never be used; `tmpl/stagign` is a typo that
+    /// otherwise ships a tree without them.
+    W002 = "W002", "a `tmpl/<name>` or `extra/<name>` folder that matches no instance";
 }
 
 impl fmt::Display for Code {
