@@ -618,3 +618,53 @@ fn formatting_the_shop_example_keeps_its_manifests() {
     assert_eq!(facs_files(&project), formatted);
     assert_eq!(manifests(&project), before);
 }
+
+// ------------------------------------------------------------------ keywords as name prefixes
+
+const KEYWORDS: &[&str] = &[
+    "project", "schema", "module", "abstract", "instance", "inherits", "overlay", "on", "target", "unset", "true",
+    "false", "null",
+];
+
+/// A definition using `name` (a keyword plus a suffix) in every position a
+/// field name can take: block key, dotted key, reference, interpolation,
+/// module field and target name.
+fn keyword_prefixed(name: &str) -> String {
+    format!(
+        "project demo {{}}\n\
+         module api {{\n  {name}: 7\n  copy: {name}\n}}\n\
+         instance a {{\n  {name} {{ inner: 1 }}\n  {name}.dotted: 2\n  ref: {name}.inner\n  text: \"x${{{name}.dotted}}\"\n  \
+         targets {{ {name} {{ nodes: [\"n1\"] }} }}\n  module api {{ {name}: 8 }}\n}}\n"
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Spec §3 (v2): keywords are whole words. For every keyword K and
+    /// suffix, `K<suffix>` is an ordinary name everywhere, the file builds to
+    /// the values it says, and `fmt` keeps its meaning.
+    #[test]
+    fn keyword_prefixed_names_are_ordinary_names(
+        keyword in select(KEYWORDS),
+        suffix in "[a-z0-9_][a-z0-9_-]{0,5}",
+    ) {
+        let name = format!("{keyword}{suffix}");
+        let src = keyword_prefixed(&name);
+        let (manifests, diagnostics) = compile_memory(&[("main.facs", &src)]);
+        let errors: Vec<_> = diagnostics.iter().filter(|(c, _, _)| c.starts_with('E')).collect();
+        prop_assert!(errors.is_empty(), "{:?}\n{}", errors, src);
+        let manifest = &manifests.first().ok_or_else(|| TestCaseError::fail("no manifest"))?.1;
+        let instance = &manifest["instance"];
+        prop_assert_eq!(&instance[&name], &serde_json::json!({ "inner": 1, "dotted": 2 }), "{}", src);
+        prop_assert_eq!(&instance["ref"], &serde_json::json!(1));
+        prop_assert_eq!(&instance["text"], &serde_json::json!("x2"));
+        prop_assert_eq!(&instance["targets"][&name]["nodes"], &serde_json::json!(["n1"]));
+        prop_assert_eq!(&manifest["module"]["api"][&name], &serde_json::json!(8));
+        prop_assert_eq!(&manifest["module"]["api"]["copy"], &serde_json::json!(8));
+
+        let formatted = format(&src).map_err(|e| TestCaseError::fail(format!("{e}\n{src}")))?;
+        let (after, _) = compile_memory(&[("main.facs", &formatted)]);
+        prop_assert_eq!(after, manifests, "fmt changed the meaning:\n{}", formatted);
+    }
+}
