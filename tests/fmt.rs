@@ -633,7 +633,7 @@ fn keyword_prefixed(name: &str) -> String {
     format!(
         "project demo {{}}\n\
          module api {{\n  {name}: 7\n  copy: {name}\n}}\n\
-         instance a {{\n  {name} {{ inner: 1 }}\n  {name}.dotted: 2\n  ref: {name}.inner\n  text: \"x${{{name}.dotted}}\"\n  \
+         instance a {{\n  {name} {{ inner: 1 }}\n  {name}_map: {{ {name}: true }}\n  {name}.dotted: 2\n  ref: {name}.inner\n  text: \"x${{{name}.dotted}}\"\n  \
          targets {{ {name} {{ nodes: [\"n1\"] }} }}\n  module api {{ {name}: 8 }}\n}}\n"
     )
 }
@@ -657,6 +657,7 @@ proptest! {
         let manifest = &manifests.first().ok_or_else(|| TestCaseError::fail("no manifest"))?.1;
         let instance = &manifest["instance"];
         prop_assert_eq!(&instance[&name], &serde_json::json!({ "inner": 1, "dotted": 2 }), "{}", src);
+        prop_assert_eq!(&instance[&format!("{name}_map")], &serde_json::json!({ name.clone(): true }));
         prop_assert_eq!(&instance["ref"], &serde_json::json!(1));
         prop_assert_eq!(&instance["text"], &serde_json::json!("x2"));
         prop_assert_eq!(&instance["targets"][&name]["nodes"], &serde_json::json!(["n1"]));
