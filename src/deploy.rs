@@ -54,7 +54,8 @@ pub struct Request<'a> {
 /// The commands of a deploy, one list per destination, in target order.
 #[derive(Debug)]
 pub struct Plan {
-    /// `(destination label, commands)`: the label is `user@node`, `node`, or
+    /// `(destination label, commands)`: the label is `user@node`, `node`
+    /// (either followed by ` (port N)` when the target sets `port`), or
     /// `local`.
     pub nodes: Vec<(String, Vec<Cmd>)>,
 }
@@ -85,6 +86,11 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
                     out.push(bad_name(span(&format!("targets.{name}.user")), "user", user, &why));
                 }
             }
+            if let Some(Value::Int(port)) = target.get_path(&["port"]).map(Value::unwrap_secret) {
+                if u16::try_from(*port).map_or(true, |p| p == 0) {
+                    out.push(bad_port(span(&format!("targets.{name}.port")), *port));
+                }
+            }
         }
     }
     if let Some(user) = manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str) {
@@ -102,6 +108,9 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
             }
             if target.get_path(&["user"]).is_some_and(Value::contains_secret) {
                 secret_paths.push(format!("targets.{name}.user"));
+            }
+            if target.get_path(&["port"]).is_some_and(Value::contains_secret) {
+                secret_paths.push(format!("targets.{name}.port"));
             }
         }
     }
@@ -150,6 +159,12 @@ fn bad_name(span: Span, what: &str, name: &str, why: &str) -> Diagnostic {
     Diagnostic::error(Code::E023, span, format!("{what} `{}` is not a plain {kind} name: {why}", name.escape_debug()))
         .with_primary_label(format!("this {what}"))
         .with_help(help)
+}
+
+fn bad_port(span: Span, port: i64) -> Diagnostic {
+    Diagnostic::error(Code::E023, span, format!("ssh port {port} is out of range"))
+        .with_primary_label("not a TCP port")
+        .with_help("A target's `port` is the ssh port of its nodes: a number from 1 to 65535 (ssh's default is 22).")
 }
 
 /// The span recorded for `path`, else for its nearest recorded ancestor.
@@ -229,16 +244,40 @@ pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
     }
 }
 
-/// Every distinct `user@node` of the selected targets, in target order.
-fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&str>) -> Vec<String> {
+/// One place a deploy goes: an ssh login and the port its sshd listens on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Destination {
+    /// `user@node`, or `node` when ssh picks the user.
+    login: String,
+    /// The target's `port`; `None` leaves it to ssh (22, or `~/.ssh/config`).
+    port: Option<u16>,
+}
+
+impl Destination {
+    /// How messages and `--dry-run` name it: the login, and the port when set.
+    fn label(&self) -> String {
+        match self.port {
+            Some(port) => format!("{} (port {port})", self.login),
+            None => self.login.clone(),
+        }
+    }
+}
+
+/// Every distinct login and port of the selected targets, in target order.
+fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&str>) -> Vec<Destination> {
     let default_user = manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str);
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Destination> = Vec::new();
     for (name, target) in targets {
         if only.is_some_and(|t| t != name.as_str()) {
             continue;
         }
         // The target's own user is the more specific setting.
         let user = target.get_path(&["user"]).and_then(Value::as_str).or(default_user);
+        // `check` has refused a port outside 1..=65535 on every build.
+        let port = match target.get_path(&["port"]).map(Value::unwrap_secret) {
+            Some(Value::Int(port)) => u16::try_from(*port).ok().filter(|p| *p != 0),
+            _ => None,
+        };
         let nodes = match target.get_path(&["nodes"]).map(Value::unwrap_secret) {
             Some(Value::List(nodes)) => nodes.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
@@ -248,8 +287,9 @@ fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&s
                 Some(u) => format!("{u}@{node}"),
                 None => node.to_string(),
             };
-            if !out.contains(&login) {
-                out.push(login);
+            let destination = Destination { login, port };
+            if !out.contains(&destination) {
+                out.push(destination);
             }
         }
     }
@@ -261,8 +301,13 @@ fn home_word(req: &Request<'_>, key: &str) -> Option<Word> {
     Some(Word { text: value.interpolated()?, secret: value.is_secret() })
 }
 
-fn rsync_base(req: &Request<'_>, delete: bool) -> Vec<Word> {
+fn rsync_base(req: &Request<'_>, delete: bool, remote: bool) -> Vec<Word> {
     let mut words = vec![Word::plain("rsync"), Word::plain("-aLp")];
+    if remote {
+        // The remote path travels in rsync's protocol, not in the remote
+        // shell's command line: no shell on the node splits or expands it.
+        words.push(Word::plain("--secluded-args"));
+    }
     if delete {
         words.push(Word::plain("--delete"));
     }
@@ -272,9 +317,14 @@ fn rsync_base(req: &Request<'_>, delete: bool) -> Vec<Word> {
     words
 }
 
-fn ssh_words(req: &Request<'_>) -> Vec<String> {
+/// The ssh command for one destination: `FACS_SSH` (or `ssh`), the fixed
+/// options, then `-p PORT` when the target sets a port.
+fn ssh_words(req: &Request<'_>, port: Option<u16>) -> Vec<String> {
     let mut words = req.ssh.clone();
     words.extend(SSH_OPTIONS.iter().map(|s| s.to_string()));
+    if let Some(port) = port {
+        words.extend(["-p".to_string(), port.to_string()]);
+    }
     words
 }
 
@@ -282,7 +332,12 @@ fn with_slash(dir: &str) -> String {
     format!("{}/", dir.trim_end_matches('/'))
 }
 
-fn remote_plan(req: &Request<'_>, destinations: &[String], postcmds: &[Word], errors: &mut Vec<Diagnostic>) -> Plan {
+fn remote_plan(
+    req: &Request<'_>,
+    destinations: &[Destination],
+    postcmds: &[Word],
+    errors: &mut Vec<Diagnostic>,
+) -> Plan {
     let Some(home) = home_word(req, "home").filter(|h| !h.text.is_empty()) else {
         if !destinations.is_empty() {
             errors.push(
@@ -297,20 +352,21 @@ fn remote_plan(req: &Request<'_>, destinations: &[String], postcmds: &[Word], er
         errors.push(root_refused(span_at(req.spans, "home", req.fallback)));
         return Plan { nodes: Vec::new() };
     }
-    let ssh = ssh_words(req);
-    let rsh = command::join(&ssh);
     let source = with_slash(&req.deploy_dir.to_string_lossy());
     let project = project_name(req);
     let mut nodes = Vec::new();
-    for login in destinations {
+    for destination in destinations {
+        let login = &destination.login;
+        let ssh = ssh_words(req, destination.port);
+        let rsh = command::join(&ssh);
         let mut cmds = Vec::new();
         let remote = |path: &str| Word { text: format!("{login}:{}", with_slash(path)), secret: home.secret };
-        let mut first = rsync_base(req, false);
+        let mut first = rsync_base(req, false, true);
         first.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--"), Word::plain(&source)]);
         first.push(remote(&home.text));
         cmds.push(Cmd::new("rsync", first));
         if req.has_project_dir {
-            let mut second = rsync_base(req, true);
+            let mut second = rsync_base(req, true, true);
             second.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--")]);
             second.push(Word::plain(format!("{source}{project}/")));
             second.push(remote(&format!("{}/{project}", home.text.trim_end_matches('/'))));
@@ -323,7 +379,7 @@ fn remote_plan(req: &Request<'_>, destinations: &[String], postcmds: &[Word], er
             cmd.stdin = script(&home, post);
             cmds.push(cmd);
         }
-        nodes.push((login.clone(), cmds));
+        nodes.push((destination.label(), cmds));
     }
     Plan { nodes }
 }
@@ -368,11 +424,11 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
     let project = project_name(req);
     let mut cmds =
         vec![Cmd::new("mkdir", [Word::plain("mkdir"), Word::plain("-p"), Word::plain("--"), dest_word.clone()])];
-    let mut first = rsync_base(req, false);
+    let mut first = rsync_base(req, false, false);
     first.extend([Word::plain("--"), Word::plain(&source), Word { text: with_slash(&dest_text), secret: word.secret }]);
     cmds.push(Cmd::new("rsync", first));
     if req.has_project_dir {
-        let mut second = rsync_base(req, true);
+        let mut second = rsync_base(req, true, false);
         second.extend([
             Word::plain("--"),
             Word::plain(format!("{source}{project}/")),

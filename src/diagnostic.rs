@@ -27,8 +27,9 @@ pub enum Severity {
 pub struct Label {
     /// Where.
     pub span: Span,
-    /// What is wrong or relevant there.
-    pub message: String,
+    /// What is wrong or relevant there (boxed, like `help`, to keep
+    /// `Diagnostic` small enough to return by value).
+    pub message: Box<str>,
 }
 
 /// One reported problem.
@@ -44,12 +45,17 @@ pub struct Diagnostic {
     pub primary: Option<Label>,
     /// Related places.
     pub labels: Vec<Label>,
-    /// A full sentence proposing a fix.
-    pub help: Option<String>,
+    /// A full sentence proposing a fix (boxed: keeps `Diagnostic` within
+    /// clippy's `result_large_err` threshold).
+    pub help: Option<Box<str>>,
     /// The root cause this diagnostic follows from, when another diagnostic
     /// reports it: printed right after that one (root causes first, §11).
     pub caused_by: Option<Span>,
 }
+
+// Every stage returns `Result<_, Diagnostic>`; clippy's `result_large_err`
+// (denied in CI) fires above 128 bytes. Failing here names the cause at once.
+const _: () = assert!(std::mem::size_of::<Diagnostic>() <= 128, "Diagnostic grew past 128 bytes: box a field");
 
 impl Diagnostic {
     /// An error with a primary span.
@@ -59,7 +65,7 @@ impl Diagnostic {
             severity,
             code,
             message: message.into(),
-            primary: Some(Label { span, message: String::new() }),
+            primary: Some(Label { span, message: Box::default() }),
             labels: Vec::new(),
             help: None,
             caused_by: None,
@@ -83,20 +89,20 @@ impl Diagnostic {
     /// Sets what the primary label says.
     pub fn with_primary_label(mut self, message: impl Into<String>) -> Diagnostic {
         if let Some(primary) = &mut self.primary {
-            primary.message = message.into();
+            primary.message = message.into().into_boxed_str();
         }
         self
     }
 
     /// Adds a related label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label { span, message: message.into().into_boxed_str() });
         self
     }
 
     /// Sets the help sentence.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 

@@ -68,11 +68,11 @@ fn remote_plan_dedupes_nodes_and_prefers_the_target_user() {
     assert_eq!(labels, ["www@web1", "www@web2", "deployer@db1", "deployer@web1"]);
     let text = lines(&plan).join("\n");
     assert!(text.contains(
-        "rsync -aLp --exclude-from=/defs/exclude.rsync -e 'ssh -o BatchMode=yes -o ConnectTimeout=20' -- \
+        "rsync -aLp --secluded-args --exclude-from=/defs/exclude.rsync -e 'ssh -o BatchMode=yes -o ConnectTimeout=20' -- \
          /out/dev/proj0/_DEPLOY_/ www@web1:/srv/dev/"
     ));
     assert!(text.contains(
-        "rsync -aLp --delete --exclude-from=/defs/exclude.rsync -e 'ssh -o BatchMode=yes -o ConnectTimeout=20' \
+        "rsync -aLp --secluded-args --delete --exclude-from=/defs/exclude.rsync -e 'ssh -o BatchMode=yes -o ConnectTimeout=20' \
          -- /out/dev/proj0/_DEPLOY_/proj0/ www@web1:/srv/dev/proj0/"
     ));
     assert!(text.contains("ssh -o BatchMode=yes -o ConnectTimeout=20 -- deployer@db1 sh -s <<'EOF'\ncd -- /srv/dev || exit 1\nsystemctl --user restart proj0\nEOF"));
@@ -155,4 +155,32 @@ fn an_instance_without_install_has_nothing_to_deploy() {
     let m = manifest(serde_json::json!({ "home": "/srv/x", INSTALL: [] }));
     let errors = plan(&request(&m, &SpanMap::new(), None)).expect_err("nothing to deploy");
     assert_eq!(errors[0].code, Code::E023);
+}
+
+#[test]
+fn a_target_port_is_the_ssh_port_of_its_nodes() {
+    let m = manifest(serde_json::json!({
+        "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
+        "targets": { "web": { "nodes": ["web1"], "port": 2222 }, "db": { "nodes": ["web1"] } }
+    }));
+    let spans = SpanMap::new();
+    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let labels: Vec<&str> = plan.nodes.iter().map(|(n, _)| n.as_str()).collect();
+    // The same node on two ports is two destinations.
+    assert_eq!(labels, ["web1 (port 2222)", "web1"]);
+    let text = lines(&plan).join("\n");
+    assert!(
+        text.contains(
+            "-e 'ssh -o BatchMode=yes -o ConnectTimeout=20 -p 2222' -- /out/dev/proj0/_DEPLOY_/ web1:/srv/dev/"
+        ),
+        "{text}"
+    );
+    for bad in [0, 65536, -1] {
+        let m = manifest(serde_json::json!({
+            "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
+            "targets": { "web": { "nodes": ["web1"], "port": bad } }
+        }));
+        let ds = check(&m, &spans, Span::new(crate::source::FileId(0), 0, 3));
+        assert!(ds.iter().any(|d| d.code == Code::E023 && d.message.contains("out of range")), "{bad}: {ds:?}");
+    }
 }

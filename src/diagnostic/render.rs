@@ -171,7 +171,7 @@ pub fn render_json(sources: &SourceMap, d: &Diagnostic) -> String {
             obj.insert("end_line".into(), end_line.into());
             obj.insert("end_column".into(), end_column.into());
             if !p.message.is_empty() {
-                obj.insert("label".into(), p.message.clone().into());
+                obj.insert("label".into(), p.message.as_ref().into());
             }
         }
         None => {
@@ -189,6 +189,6 @@ pub fn render_json(sources: &SourceMap, d: &Diagnostic) -> String {
         })
         .collect();
     obj.insert("labels".into(), labels.into());
-    obj.insert("help".into(), d.help.clone().map_or(serde_json::Value::Null, Into::into));
+    obj.insert("help".into(), d.help.as_deref().map_or(serde_json::Value::Null, Into::into));
     serde_json::Value::Object(obj).to_string()
 }

@@ -369,7 +369,9 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         // comes later is left to warn about this key: a pair warns once, at
         // the later of the two.
         let siblings = map.iter().enumerate().filter(|&(i, (k, sibling))| {
-            i != idx && k != key && !(i > idx && sibling.setters == 1 && !record.is_some_and(|r| r.fields.contains_key(k)))
+            i != idx
+                && k != key
+                && !(i > idx && sibling.setters == 1 && !record.is_some_and(|r| r.fields.contains_key(k)))
         });
         let declared = record.into_iter().flat_map(|r| r.fields.keys().map(|k| (k.as_str(), false)));
         let mut candidates = declared.chain(siblings.map(|(_, (k, sibling))| {

@@ -209,7 +209,7 @@ pub fn to_lsp(analysis: &Analysis, d: &Diagnostic, uri_of: &dyn Fn(FileId) -> Op
             let file = analysis.sources.get(l.span.file)?;
             Some(lsp::DiagnosticRelatedInformation {
                 location: lsp::Location { uri: uri_of(l.span.file)?, range: convert::range(file, l.span) },
-                message: l.message.clone(),
+                message: l.message.to_string(),
             })
         })
         .collect::<Vec<_>>();
