@@ -248,28 +248,47 @@ pub fn project_literals(resolved: &Resolved<'_>) -> ProjectLiterals {
     ProjectLiterals { repo: literal("repo"), version: literal("version"), src_dir: literal("src_dir") }
 }
 
+/// Where `facs.src_dir` came from: a build that reads files from anywhere
+/// but the definition directory says so (spec §10, nothing silent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SrcOrigin {
+    /// `project.src_dir`.
+    SrcDir,
+    /// A checkout made by `facs build --checkout` in `.facsimile/src`.
+    Checkout,
+    /// `project.repo`, a local directory.
+    Repo,
+    /// The definition directory itself.
+    Definitions,
+}
+
 /// The `facs.src_dir` of a project (spec §10): `project.src_dir`, else the
 /// checkout of `project.repo` at `project.version` when `facs build
 /// --checkout` made one, else `project.repo` when it is a local directory,
 /// else the definition directory.
 pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
+    src_dir_and_origin(resolved, project_dir).0
+}
+
+/// [`src_dir`] and which rule chose it.
+pub fn src_dir_and_origin(resolved: &Resolved<'_>, project_dir: &Path) -> (PathBuf, SrcOrigin) {
     let literals = project_literals(resolved);
     if let Some(dir) = literals.src_dir {
-        return absolute(&project_dir.join(dir));
+        return (absolute(&project_dir.join(dir)), SrcOrigin::SrcDir);
     }
     if let (Some(repo), Some(project)) = (&literals.repo, resolved.project) {
         let version = literals.version.as_deref().unwrap_or("");
         if let Some(dir) = crate::checkout::existing_checkout(project_dir, &project.name.text, repo, version) {
-            return dir;
+            return (dir, SrcOrigin::Checkout);
         }
     }
     if let Some(repo) = literals.repo {
         let candidate = project_dir.join(&repo);
         if candidate.is_dir() {
-            return std::fs::canonicalize(&candidate).unwrap_or(candidate);
+            return (std::fs::canonicalize(&candidate).unwrap_or(candidate), SrcOrigin::Repo);
         }
     }
-    project_dir.to_path_buf()
+    (project_dir.to_path_buf(), SrcOrigin::Definitions)
 }
 
 /// The instances of one state owner.
@@ -291,6 +310,8 @@ pub struct Compilation {
     /// Failures outside any source file (unreadable or unwritable state).
     pub failures: Vec<String>,
     paths: Paths,
+    /// Which rule chose `facs.src_dir`.
+    pub src_origin: SrcOrigin,
     mode: Mode,
 }
 
@@ -299,9 +320,35 @@ impl Group {
     pub fn state_changed(&self) -> bool {
         self.state.changed
     }
+
+    /// The passwords and secrets compiling generated, and whether the owner
+    /// had none before; `None` when nothing was generated.
+    pub fn new_secrets(&self) -> Option<NewSecrets> {
+        (self.state.generated > 0).then(|| NewSecrets {
+            owner: self.owner.clone(),
+            count: self.state.generated,
+            had_none: self.state.had_no_secrets(),
+        })
+    }
+}
+
+/// Secrets a build generated for one owner (see [`Group::new_secrets`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSecrets {
+    /// The state owner.
+    pub owner: String,
+    /// How many values (passwords and secrets).
+    pub count: usize,
+    /// True when the owner had no secrets before this build.
+    pub had_none: bool,
 }
 
 impl Compilation {
+    /// `facs.src_dir`, where copy groups read files.
+    pub fn src_dir(&self) -> &str {
+        &self.paths.src_dir
+    }
+
     /// Every compiled instance, in declaration order.
     pub fn instances(&self) -> Vec<(InstanceId, &Compiled)> {
         let mut all: Vec<(InstanceId, &Compiled)> =
@@ -357,10 +404,9 @@ pub fn compile(
     mode: Mode,
     sink: &mut Sink,
 ) -> Compilation {
-    let paths = Paths {
-        src_dir: src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
-        out_dir: options.out_dir.to_string_lossy().into_owned(),
-    };
+    let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
+    let paths =
+        Paths { src_dir: src.to_string_lossy().into_owned(), out_dir: options.out_dir.to_string_lossy().into_owned() };
     let state_dir = StateDir::new(&options.state_dir);
     let mut groups: Vec<Group> = Vec::new();
     let mut by_owner: std::collections::HashMap<InstanceId, usize> = std::collections::HashMap::new();
@@ -402,7 +448,7 @@ pub fn compile(
             sink.extend(compiled.diagnostics.iter().cloned());
         }
     }
-    Compilation { groups, failures, paths, mode }
+    Compilation { groups, failures, paths, src_origin, mode }
 }
 
 /// How many owners are locked and made durable together.

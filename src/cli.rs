@@ -82,6 +82,10 @@ pub enum Command {
         /// With --dry-run: print secrets instead of `********`.
         #[arg(long)]
         reveal_secrets: bool,
+        /// Push passwords and secrets generated since the last deploy (a
+        /// first deploy, or state deliberately reset) to remote nodes.
+        #[arg(long)]
+        allow_new_secrets: bool,
         /// Output directory (default: DIR/.facsimile/out).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -108,6 +112,10 @@ pub enum Command {
         /// Deploy only the nodes of this target.
         #[arg(long)]
         target: Option<String>,
+        /// Push passwords and secrets generated since the last deploy (a
+        /// first deploy, or state deliberately reset) to remote nodes.
+        #[arg(long)]
+        allow_new_secrets: bool,
         /// Output directory (default: DIR/.facsimile/out).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -244,7 +252,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             }
             commands::build(&options, names, &mut ui)
         }
-        Command::Deploy { name, target, dry_run, no_build, reveal_secrets, out, state } => {
+        Command::Deploy { name, target, dry_run, no_build, reveal_secrets, allow_new_secrets, out, state } => {
             let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
             let args = deploy::DeployArgs {
                 name,
@@ -252,10 +260,11 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                 dry_run: *dry_run,
                 no_build: *no_build,
                 reveal: *reveal_secrets,
+                allow_new_secrets: *allow_new_secrets,
             };
             deploy::deploy(&options, &args, &mut ui)
         }
-        Command::Run { name, only, start, end, devel, target, out, state } => {
+        Command::Run { name, only, start, end, devel, target, allow_new_secrets, out, state } => {
             let range = match deploy::stage_range(*only, *start, *end) {
                 Ok(range) => range,
                 Err(why) => {
@@ -264,7 +273,13 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                 }
             };
             let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
-            let args = deploy::RunArgs { name, range, devel: *devel, target: target.as_deref() };
+            let args = deploy::RunArgs {
+                name,
+                range,
+                devel: *devel,
+                target: target.as_deref(),
+                allow_new_secrets: *allow_new_secrets,
+            };
             deploy::run(&options, &args, &mut ui)
         }
         Command::Manifest { name, reveal_secrets, state } => {

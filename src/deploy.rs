@@ -58,6 +58,8 @@ pub struct Plan {
     /// (either followed by ` (port N)` when the target sets `port`), or
     /// `local`.
     pub nodes: Vec<(String, Vec<Cmd>)>,
+    /// True when the commands reach other machines over ssh.
+    pub remote: bool,
 }
 
 /// Options every ssh connection gets: never prompt (a prompt nobody answers
@@ -346,11 +348,11 @@ fn remote_plan(
                     .with_help("Set `home: \"/srv/<name>\"`: the directory on each node the tree is copied into."),
             );
         }
-        return Plan { nodes: Vec::new() };
+        return Plan { nodes: Vec::new(), remote: true };
     };
     if home.text.trim_end_matches('/').is_empty() {
         errors.push(root_refused(span_at(req.spans, "home", req.fallback)));
-        return Plan { nodes: Vec::new() };
+        return Plan { nodes: Vec::new(), remote: true };
     }
     let source = with_slash(&req.deploy_dir.to_string_lossy());
     let project = project_name(req);
@@ -381,7 +383,7 @@ fn remote_plan(
         }
         nodes.push((destination.label(), cmds));
     }
-    Plan { nodes }
+    Plan { nodes, remote: true }
 }
 
 /// The shell script of one postcmd: change into the destination, run it.
@@ -411,12 +413,12 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
                 .with_primary_label("this instance has no targets and no destination")
                 .with_help("Set `home` (or `deploy { destdir: \"...\" }`) to the directory to deploy into."),
         );
-        return Plan { nodes: Vec::new() };
+        return Plan { nodes: Vec::new(), remote: false };
     };
     let dest = local_path(&word.text, &req.project_dir);
     if let Err(d) = check_local(&dest, req, span) {
         errors.push(d);
-        return Plan { nodes: Vec::new() };
+        return Plan { nodes: Vec::new(), remote: false };
     }
     let dest_text = dest.to_string_lossy().into_owned();
     let dest_word = Word { text: dest_text.clone(), secret: word.secret };
@@ -441,7 +443,7 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
         cmd.stdin = script(&dest_word, post);
         cmds.push(cmd);
     }
-    Plan { nodes: vec![("local".to_string(), cmds)] }
+    Plan { nodes: vec![("local".to_string(), cmds)], remote: false }
 }
 
 /// A local destination as an absolute, normalised path: `~/` is the user's

@@ -25,6 +25,10 @@ pub struct State {
     pub changed: bool,
     /// `facs check`: generate placeholders, never real secrets.
     pub placeholders: bool,
+    /// How many passwords and secrets were generated since loading: a build
+    /// says so every time (spec §10, nothing silent), and `facs deploy`
+    /// refuses to push them to remote nodes unasked.
+    pub generated: usize,
 }
 
 /// The uiid space is 1..=255 (spec §9).
@@ -47,7 +51,7 @@ pub const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
 impl State {
     /// State from a parsed document.
     pub fn from_doc(doc: Map<String, Json>) -> State {
-        State { doc, changed: false, placeholders: false }
+        State { doc, changed: false, placeholders: false, generated: 0 }
     }
 
     /// The document.
@@ -55,7 +59,15 @@ impl State {
         &self.doc
     }
 
-    fn new_secret(&self) -> String {
+    /// True when every password and secret was generated since loading: the
+    /// owner had none (a new or renamed instance, a fresh clone, deleted state).
+    pub fn had_no_secrets(&self) -> bool {
+        let count = |section: &str| self.doc.get(section).and_then(Json::as_object).map_or(0, Map::len);
+        count("passwd") + count("secrets") == self.generated
+    }
+
+    fn new_secret(&mut self) -> String {
+        self.generated += 1;
         if self.placeholders {
             PLACEHOLDER.to_string()
         } else {

@@ -566,7 +566,8 @@ fn assert_consistent(sb: &Sandbox, before: &Before, what: &str) -> bool {
     }
     for name in entries(&sb.owner()) {
         assert!(
-            [".lock", "state.json", "state.json.bak", "state.json.tmp", "state.json.bak.tmp"].contains(&name.as_str()),
+            [".lock", "state.json", "state.json.bak", "state.json.tmp", "state.json.bak.tmp", "undeployed-secrets"]
+                .contains(&name.as_str()),
             "{what}: unexpected {name} in the state directory"
         );
     }
@@ -607,7 +608,11 @@ fn assert_recovers(sb: &Sandbox, before: &Before, what: &str) {
     assert_eq!(m["module"]["db"]["password"], db.as_str(), "{what}");
     assert_eq!(m["module"]["cache"]["password"], cache.as_str(), "{what}");
     let expect = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    assert_eq!(entries(&sb.owner()), expect(&[".lock", "state.json", "state.json.bak"]), "{what}: state leftovers");
+    assert_eq!(
+        entries(&sb.owner()),
+        expect(&[".lock", "state.json", "state.json.bak", "undeployed-secrets"]),
+        "{what}: state leftovers"
+    );
     assert_eq!(entries(&sb.state()), expect(&["prod"]), "{what}: state root leftovers");
     assert_eq!(entries(&sb.out()), expect(&["prod", "prod.json"]), "{what}: output leftovers");
 }
@@ -804,7 +809,9 @@ fn an_unwritable_state_directory_fails_with_everything_intact() {
     assert_refused_naming(&out, &sb.owner(), "unwritable owner directory");
     assert_eq!(sb.read(sb.owner().join("state.json")), before.state2, "state changed");
     assert_eq!(sb.read(sb.owner().join("state.json.bak")), before.state1, "backup changed");
-    assert_eq!(entries(&sb.owner()), [".lock", "state.json", "state.json.bak"].map(String::from).into());
+    // The build of generation 1 recorded its secrets as not yet deployed.
+    let expected = [".lock", "state.json", "state.json.bak", "undeployed-secrets"];
+    assert_eq!(entries(&sb.owner()), expected.map(String::from).into());
     assert_eq!(sb.read(sb.out().join("prod.json")), before.manifest2, "manifest written without state");
     assert_eq!(read_tree(&sb.out().join("prod")).expect("tree"), before.tree2, "tree written without state");
     assert_recovers(&sb, &before, "after an unwritable owner directory");

@@ -65,6 +65,9 @@ const DEPLOYED: [&str; 7] = [
 
 #[test]
 fn local_deploy_copies_the_tree_and_deletes_stale_project_files() {
+    if !common::have_tools("local_deploy_copies_the_tree_and_deletes_stale_project_files", &["rsync"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let project = project_copy(work.path());
     let out = facs(&project, &["deploy", "local"], &[]);
@@ -104,6 +107,9 @@ fn local_deploy_copies_the_tree_and_deletes_stale_project_files() {
 
 #[test]
 fn no_build_refuses_a_stale_or_missing_build() {
+    if !common::have_tools("no_build_refuses_a_stale_or_missing_build", &["rsync"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let project = project_copy(work.path());
     let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
@@ -155,6 +161,8 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
 struct Sshd {
     child: Child,
     dir: PathBuf,
+    /// The ports of node-a and node-b.
+    ports: [u16; 2],
 }
 
 impl Drop for Sshd {
@@ -179,10 +187,7 @@ fn keygen(path: &Path) {
 
 impl Sshd {
     fn start(dir: &Path, roots: [&Path; 2]) -> Sshd {
-        let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("sshd not found: install openssh-server (.ci/run does)");
+        let sshd = common::sshd_path().expect("sshd not found: install openssh-server (.ci/run does)");
         keygen(&dir.join("host_key"));
         keygen(&dir.join("user_key"));
         std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).expect("authorized_keys");
@@ -204,9 +209,10 @@ impl Sshd {
             ));
         }
         std::fs::write(dir.join("sshd_config"), config).expect("sshd_config");
+        // node-p has no Port: only a target's `port` makes it reachable.
         let client = format!(
             "Host node-a\n  HostName 127.0.0.1\n  Port {}\nHost node-b\n  HostName 127.0.0.1\n  Port {}\n\
-             Host node-c\n  HostName 127.0.0.1\n  Port {}\nHost *\n  IdentityFile {}\n  IdentitiesOnly yes\n\
+             Host node-c\n  HostName 127.0.0.1\n  Port {}\nHost node-p\n  HostName 127.0.0.1\nHost *\n  IdentityFile {}\n  IdentitiesOnly yes\n\
              StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n",
             ports[0],
             ports[1],
@@ -225,7 +231,7 @@ impl Sshd {
             .stdin(Stdio::null())
             .spawn()
             .expect("start sshd");
-        let server = Sshd { child, dir: dir.to_path_buf() };
+        let server = Sshd { child, dir: dir.to_path_buf(), ports: [ports[0], ports[1]] };
         let deadline = Instant::now() + Duration::from_secs(10);
         while ports[..2].iter().any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err()) {
             assert!(Instant::now() < deadline, "sshd did not start: {}", server.log());
@@ -245,6 +251,12 @@ impl Sshd {
 
 #[test]
 fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
+    if !common::have_tools(
+        "remote_deploy_over_ssh_to_two_nodes_and_a_failing_one",
+        &["rsync", "ssh", "ssh-keygen", "sshd"],
+    ) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let project = project_copy(work.path());
     let (node_a, node_b) = (work.path().join("node-a"), work.path().join("node-b"));
@@ -256,8 +268,17 @@ fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
     let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
     let ssh = sshd.facs_ssh();
 
+    // The build generates `remote`'s secrets: pushing them is refused unasked.
     let out = facs(&project, &["deploy", "remote"], &[("FACS_SSH", &ssh)]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("generated new secret values for an owner that had no state"), "{all}");
+    assert!(all.contains("1 secret value of `remote` was generated since its last deploy"), "{all}");
+    assert!(all.contains("--allow-new-secrets"), "{all}");
+    assert!(!node_a.join("deploy/shop").exists(), "nothing was pushed");
+    let out = facs(&project, &["deploy", "remote", "--allow-new-secrets"], &[("FACS_SSH", &ssh)]);
     assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    assert!(!project.join(".facsimile/state/remote/undeployed-secrets").exists());
     let password = web_password(&project, "remote");
     for root in [&node_a, &node_b] {
         let home = root.join("deploy/shop");
@@ -285,13 +306,40 @@ fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
 
     // node-c is down: reported by name with ssh's status; node-a still gets its copy.
     std::fs::remove_dir_all(node_a.join("deploy/shop")).expect("clean node-a");
-    let out = facs(&project, &["deploy", "broken"], &[("FACS_SSH", &ssh)]);
+    let out = facs(&project, &["deploy", "broken", "--allow-new-secrets"], &[("FACS_SSH", &ssh)]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("deploying `broken` to node-c failed: rsync (`rsync`) ended with exit status "), "{all}");
     assert!(all.contains("Connection refused"), "stderr of the tool is shown: {all}");
     assert!(all.contains("deployed `broken` to node-a"), "{all}");
     assert!(node_a.join("deploy/shop/etc/shop.conf").is_file());
+}
+
+#[test]
+fn a_target_port_reaches_sshd_on_that_port() {
+    if !common::have_tools("a_target_port_reaches_sshd_on_that_port", &["rsync", "ssh", "ssh-keygen", "sshd"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let (node_a, node_b) = (work.path().join("node-a"), work.path().join("node-b"));
+    for root in [&node_a, &node_b] {
+        std::fs::create_dir_all(root.join("deploy")).expect("node root");
+    }
+    let ssh_dir = work.path().join("ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("ssh dir");
+    let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
+    // node-p's ssh config names no port: the target's `port` picks node-b's.
+    let ported = format!(
+        "instance ported inherits base {{\n  home: \"deploy/shop\"\n  target web {{ nodes: [\"node-p\"], port: {} }}\n}}\n",
+        sshd.ports[1]
+    );
+    std::fs::write(project.join("ported.facs"), ported).expect("write");
+    let out = facs(&project, &["deploy", "ported", "--allow-new-secrets"], &[("FACS_SSH", &sshd.facs_ssh())]);
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    assert!(text(&out).contains(&format!("deployed `ported` to node-p (port {})", sshd.ports[1])), "{}", text(&out));
+    assert!(node_b.join("deploy/shop/etc/shop.conf").is_file(), "the tree is on the node behind that port");
+    assert!(!node_a.join("deploy/shop").exists());
 }
 
 #[test]
@@ -312,6 +360,9 @@ fn hostile_node_names_are_refused_before_anything_runs() {
 
 #[test]
 fn run_selects_stages_like_the_original() {
+    if !common::have_tools("run_selects_stages_like_the_original", &["rsync"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let project = project_copy(work.path());
     let out_dir = project.join(".facsimile/out");

@@ -5,7 +5,8 @@
 #   editors/tests/run.sh                      check
 #   UPDATE_SNAPSHOTS=1 editors/tests/run.sh   rewrite snapshots/*.scopes, then read the diff
 #
-# Installs the pinned node packages (package-lock.json) when node_modules is missing.
+# Needs the pinned node packages: run `npm ci` here once (.ci/run does). The tests
+# themselves never touch the network.
 # Ends with `N passed, N failed`; the exit status is non-zero when anything failed.
 
 set -u
@@ -34,14 +35,6 @@ add_result() {
   fi
 }
 
-if [ ! -d node_modules ]; then
-  echo "== npm ci"
-  if ! npm ci --no-audit --no-fund; then
-    echo "FAIL npm ci"
-    n_failed=$((n_failed + 1))
-  fi
-fi
-
 echo "== TextMate grammar (vscode-textmate)"
 if [ -d node_modules ]; then
   output="$(node tokenize.mjs 2>&1)"
@@ -49,7 +42,7 @@ if [ -d node_modules ]; then
   printf '%s\n' "$output" | grep -v '^RESULT '
   add_result "$output" "$status"
 else
-  echo "FAIL node_modules is missing; tokenizer test not run"
+  echo "FAIL node_modules is missing: run \`npm ci\` in editors/tests; tokenizer test not run"
   n_failed=$((n_failed + 1))
 fi
 

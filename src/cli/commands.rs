@@ -1,10 +1,11 @@
 //! One function per subcommand.
 
 use super::{load, Cli, Ui};
-use crate::build::{self, Mode, Options};
+use crate::build::{self, Mode, NewSecrets, Options, SrcOrigin};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::eval::Compiled;
 use crate::source::{SourceMap, Span};
+use crate::state::StateDir;
 
 /// Prints the sink and returns the exit status for it (plus other failures).
 pub(super) fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[String]) -> i32 {
@@ -50,6 +51,8 @@ pub enum Writes {
 pub struct BuiltInstance {
     /// Its name.
     pub name: String,
+    /// Its state owner (itself, or the base of an overlay).
+    pub owner: String,
     /// Its declaration's name, where diagnostics about it point.
     pub span: Span,
     /// The compiled instance (manifest value kept).
@@ -131,8 +134,17 @@ pub fn compile_and_write(
         let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
         ui.verbose(&format!("rendered {} trees ({files} files)", trees.len()));
     }
+    ui.verbose(&format!("source directory (facs.src_dir): {}", compilation.src_dir()));
+    if compilation.src_origin == SrcOrigin::Checkout {
+        ui.note(&format!(
+            "copy groups read files from the checkout {}, not from the working copy (made by `facs build --checkout`)",
+            compilation.src_dir()
+        ));
+    }
+    let mut changed = 0;
     if writes != Writes::Nothing {
-        let changed = compilation.groups.iter().filter(|g| g.state_changed()).count();
+        changed = compilation.groups.iter().filter(|g| g.state_changed()).count();
+        let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
         let recompiled = build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
         if render && !recompiled.is_empty() && !sink.has_errors() {
             let again = build::render_trees(
@@ -147,12 +159,34 @@ pub fn compile_and_write(
             trees.extend(again);
         }
         ui.verbose(&format!("saved the state of {changed} owners ({} compiled again)", recompiled.len()));
+        if compilation.failures.is_empty() && !sink.has_errors() {
+            note_new_secrets(options, &generated, &mut compilation.failures, ui);
+        }
     }
     let mut failures = std::mem::take(&mut compilation.failures);
     if writes != Writes::Nothing && !sink.has_errors() && failures.is_empty() {
         let written: &[(String, crate::render::FileTree)] = if writes == Writes::All { &trees } else { &[] };
         failures.extend(super::write::write_outputs(&options.out_dir, &compilation, &resolved, written));
         ui.verbose(&format!("wrote manifests and {} trees to {}", written.len(), options.out_dir.display()));
+    }
+    if writes != Writes::Nothing && !sink.has_errors() && failures.is_empty() {
+        // Spec §12: every build ends with one summary line.
+        let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
+        let mut parts = vec![count(selected.len(), "manifest")];
+        if writes == Writes::All && !trees.is_empty() {
+            parts.push(format!("{} ({})", count(trees.len(), "tree"), count(files, "file")));
+        }
+        let state = if changed == 0 {
+            "state unchanged".to_string()
+        } else {
+            format!("state of {} saved", count(changed, "owner"))
+        };
+        ui.note(&format!(
+            "built {} in {}: {}; {state}",
+            count(selected.len(), "instance"),
+            options.out_dir.display(),
+            parts.join(", ")
+        ));
     }
     let mut instances = Vec::new();
     for group in compilation.groups {
@@ -161,7 +195,8 @@ pub fn compile_and_write(
             let name = info.name().to_string();
             let tree =
                 trees.iter().find(|(n, _)| *n == name).map(|(_, t)| t.keys().cloned().collect()).unwrap_or_default();
-            instances.push((id, BuiltInstance { name, span: info.decl.name.span, compiled, tree }));
+            let owner = group.owner.clone();
+            instances.push((id, BuiltInstance { name, owner, span: info.decl.name.span, compiled, tree }));
         }
     }
     instances.sort_by_key(|(id, _)| *id);
@@ -169,6 +204,46 @@ pub fn compile_and_write(
     match finish(ui, &sources, sink, &failures) {
         0 => Ok(Built { sources, instances: instances.into_iter().map(|(_, b)| b).collect() }),
         status => Err(status),
+    }
+}
+
+/// `1 file`, `2 files`.
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Says, every time, which owners got freshly generated passwords or secrets
+/// and how many (spec §10), and records them as not yet deployed: `facs
+/// deploy` refuses to push them to remote nodes without
+/// `--allow-new-secrets`. An owner that had none is the dangerous case (a
+/// renamed instance, a fresh clone, deleted state): its running services
+/// still use the old values.
+fn note_new_secrets(options: &Options, generated: &[NewSecrets], failures: &mut Vec<String>, ui: &mut Ui) {
+    let dir = StateDir::new(&options.state_dir);
+    let list = |news: &[&NewSecrets]| {
+        news.iter().map(|n| format!("`{}` ({})", n.owner, count(n.count, "value"))).collect::<Vec<_>>().join(", ")
+    };
+    let (fresh, added): (Vec<&NewSecrets>, Vec<&NewSecrets>) = generated.iter().partition(|n| n.had_none);
+    if !fresh.is_empty() {
+        let (owners, one) = if fresh.len() == 1 { ("an owner", "it") } else { ("owners", "one") };
+        ui.note(&format!(
+            "generated new secret values for {owners} that had no state in {}: {}; a new or renamed instance, \
+             a fresh clone, or deleted state. If {one} was deployed before, restore its state before deploying it",
+            dir.root().display(),
+            list(&fresh)
+        ));
+    }
+    if !added.is_empty() {
+        ui.note(&format!("generated new secret values (a module, password or secret was added) for {}", list(&added)));
+    }
+    for new in generated {
+        if let Err(e) = dir.add_undeployed(&new.owner, new.count) {
+            failures.push(format!("cannot record the new secrets of `{}`: {e}", new.owner));
+        }
     }
 }
 
@@ -192,7 +267,11 @@ pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32
     // every later build reproduces.
     let mut compilation = build::compile(&resolved, &schemas, &selected, options, Mode::Manifest, &mut sink);
     if !sink.has_errors() && compilation.failures.is_empty() {
+        let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
         build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
+        if compilation.failures.is_empty() && !sink.has_errors() {
+            note_new_secrets(options, &generated, &mut compilation.failures, ui);
+        }
     }
     let failures = std::mem::take(&mut compilation.failures);
     if !sink.has_errors() && failures.is_empty() {

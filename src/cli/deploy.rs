@@ -8,6 +8,7 @@ use crate::build::{self, Options};
 use crate::checkout;
 use crate::deploy::{self, exec, Request};
 use crate::diagnostic::Sink;
+use crate::state::StateDir;
 use clap::ValueEnum;
 use std::io::Write;
 
@@ -23,6 +24,8 @@ pub struct DeployArgs<'a> {
     pub no_build: bool,
     /// Show secrets in printed commands.
     pub reveal: bool,
+    /// Push secrets generated since the owner's last remote deploy.
+    pub allow_new_secrets: bool,
 }
 
 /// `facs deploy NAME`
@@ -76,6 +79,16 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
             return finish(ui, &built.sources, sink, &[]);
         }
     };
+    let state_dir = StateDir::new(&options.state_dir);
+    let undeployed = if plan.remote { state_dir.undeployed(&instance.owner) } else { 0 };
+    if undeployed > 0 && !args.allow_new_secrets {
+        let why = new_secrets_refusal(&instance.owner, undeployed, &state_dir);
+        if !args.dry_run {
+            ui.failure(&why);
+            return 1;
+        }
+        ui.note(&format!("without --dry-run this deploy is refused: {why}"));
+    }
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         for (node, cmds) in &plan.nodes {
@@ -102,7 +115,31 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
     let secrets = instance.compiled.manifest.secret_strings();
     let outcomes = exec::run(&plan.nodes, &secrets);
     ui.verbose(&format!("deployed to {} destinations", outcomes.len()));
-    report(ui, &instance.name, &outcomes)
+    let status = report(ui, &instance.name, &outcomes);
+    if status == 0 && undeployed > 0 {
+        // Every node has the new values now.
+        if let Err(e) = state_dir.clear_undeployed(&instance.owner) {
+            ui.failure(&format!(
+                "deployed, but cannot record it in {}: {e}",
+                state_dir.undeployed_path(&instance.owner).display()
+            ));
+            return 1;
+        }
+    }
+    status
+}
+
+/// Why a deploy of freshly generated secrets is refused, and what to do.
+fn new_secrets_refusal(owner: &str, count: usize, dir: &StateDir) -> String {
+    let values = if count == 1 { "1 secret value".to_string() } else { format!("{count} secret values") };
+    let were = if count == 1 { "was" } else { "were" };
+    format!(
+        "{values} of `{owner}` {were} generated since its last deploy (see {}): pushing them would replace \
+         the passwords its services run with. If this is a first deploy or a deliberate reset, run again with \
+         --allow-new-secrets; if state was lost, restore {} (state.json.bak, a backup) first",
+        dir.undeployed_path(owner).display(),
+        dir.owner_dir(owner).display()
+    )
 }
 
 /// Prints each node's output and outcome; 1 if any node failed.
@@ -245,6 +282,8 @@ pub struct RunArgs<'a> {
     pub devel: bool,
     /// Deploy only this target's nodes.
     pub target: Option<&'a str>,
+    /// Push secrets generated since the owner's last remote deploy.
+    pub allow_new_secrets: bool,
 }
 
 /// `facs run NAME`: the stages from `range.0` to `range.1`.
@@ -281,8 +320,14 @@ pub fn run(options: &Options, args: &RunArgs<'_>, ui: &mut Ui) -> i32 {
     }
     if wanted(Stage::Deploy) {
         ui.note(&format!("stage deploy: {}", args.name));
-        let deploy_args =
-            DeployArgs { name: args.name, target: args.target, dry_run: false, no_build: true, reveal: false };
+        let deploy_args = DeployArgs {
+            name: args.name,
+            target: args.target,
+            dry_run: false,
+            no_build: true,
+            reveal: false,
+            allow_new_secrets: args.allow_new_secrets,
+        };
         return deploy(options, &deploy_args, ui);
     }
     0

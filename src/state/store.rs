@@ -165,6 +165,11 @@ impl StateDir {
         StateDir { root: root.into() }
     }
 
+    /// The state directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `<root>/<owner>`
     pub fn owner_dir(&self, owner: &str) -> PathBuf {
         self.root.join(owner)
@@ -197,6 +202,37 @@ impl StateDir {
             .open(&path)
             .map_err(at(&path))?;
         Ok(LockFile { file, path })
+    }
+
+    /// `<root>/<owner>/undeployed-secrets`: how many secret values builds
+    /// generated for the owner since its last deploy to remote nodes. The
+    /// original facsimile ignores the file; `facs deploy` reads it.
+    pub fn undeployed_path(&self, owner: &str) -> PathBuf {
+        self.owner_dir(owner).join("undeployed-secrets")
+    }
+
+    /// The count in [`StateDir::undeployed_path`] (0 when absent; an
+    /// unreadable count is read as 1: refusing a deploy is the safe mistake).
+    pub fn undeployed(&self, owner: &str) -> usize {
+        match fs::read_to_string(self.undeployed_path(owner)) {
+            Ok(text) => text.trim().parse().unwrap_or(1),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(_) => 1,
+        }
+    }
+
+    /// Adds `count` freshly generated values to the owner's undeployed count.
+    pub fn add_undeployed(&self, owner: &str, count: usize) -> io::Result<()> {
+        let path = self.undeployed_path(owner);
+        let total = self.undeployed(owner).saturating_add(count);
+        let mut file =
+            OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&path).map_err(at(&path))?;
+        writeln!(file, "{total}").map_err(at(&path))
+    }
+
+    /// Forgets the undeployed count after a deploy pushed the values.
+    pub fn clear_undeployed(&self, owner: &str) -> io::Result<()> {
+        remove_if_exists(&self.undeployed_path(owner))
     }
 
     /// Reads an owner's state; a missing file is empty state.

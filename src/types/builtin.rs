@@ -64,8 +64,11 @@ pub fn schemas<'a>() -> Schemas<'a> {
             ("postcmd", field(strings(), Some(Const::EmptyList), false)),
         ],
     ));
-    let target =
-        push(record("Target", true, vec![("nodes", field(strings(), None, true)), ("user", optional(Type::String))]));
+    let target = push(record(
+        "Target",
+        true,
+        vec![("nodes", field(strings(), None, true)), ("user", optional(Type::String)), ("port", optional(Type::Int))],
+    ));
     let instance = push(record(
         "Instance",
         true,

@@ -49,7 +49,14 @@ pub fn have_tools(test: &str, tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let why = format!("{test}: needs {} (not found on PATH)", missing.join(", "));
+    may_skip(test, &format!("needs {} (not found on PATH)", missing.join(", ")))
+}
+
+/// Skips `test` for `why`: prints `skipped: <test>: <why>` and returns
+/// false, or panics under `FACS_TEST_REQUIRE_ALL=1`.
+#[allow(dead_code)]
+pub fn may_skip(test: &str, why: &str) -> bool {
+    let why = format!("{test}: {why}");
     if std::env::var_os("FACS_TEST_REQUIRE_ALL").is_some_and(|v| v == "1") {
         panic!("{why}; FACS_TEST_REQUIRE_ALL=1 forbids skipping");
     }
