@@ -7,6 +7,7 @@ mod deploy;
 mod fmt;
 mod import;
 mod inspect;
+mod stale;
 mod write;
 
 use crate::build::{self, Loaded, Options};

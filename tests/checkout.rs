@@ -73,6 +73,9 @@ fn leftovers(defs: &Path) -> Vec<String> {
 
 #[test]
 fn checkout_of_the_version_tag_becomes_the_source_directory() {
+    if !common::have_tools("checkout_of_the_version_tag_becomes_the_source_directory", &["git"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let (repo, defs) = setup(work.path(), "1.0");
     // Without a checkout, the repository's working tree is the source.
@@ -87,9 +90,15 @@ fn checkout_of_the_version_tag_becomes_the_source_directory() {
     assert_eq!(std::fs::read_to_string(checkout.join("files/robots.txt")).expect("checked out"), "v1\n");
     assert_eq!(robots(&defs), "v1\n", "facs.src_dir is the checkout");
 
-    // A later plain build keeps using the checkout; a second checkout is a no-op.
-    assert_eq!(facs(&defs, &["build"]).status.code(), Some(0));
+    // A later plain build keeps using the checkout, and says so (the working
+    // copy has v2); `-v` names the source directory of every build.
+    let out = facs(&defs, &["build"]);
+    assert_eq!(out.status.code(), Some(0));
     assert_eq!(robots(&defs), "v1\n");
+    let note = format!("copy groups read files from the checkout {}, not from the working copy", checkout.display());
+    assert!(text(&out).contains(&note), "{}", text(&out));
+    let out = facs(&defs, &["-v", "build"]);
+    assert!(text(&out).contains(&format!("source directory (facs.src_dir): {}", checkout.display())), "{}", text(&out));
     let out = facs(&defs, &["build", "--checkout"]);
     assert!(text(&out).contains("is at tag 1.0"), "{}", text(&out));
 
@@ -109,6 +118,9 @@ fn checkout_of_the_version_tag_becomes_the_source_directory() {
 
 #[test]
 fn a_missing_tag_or_failed_clone_leaves_no_half_made_checkout() {
+    if !common::have_tools("a_missing_tag_or_failed_clone_leaves_no_half_made_checkout", &["git"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let (_, defs) = setup(work.path(), "1.1");
     // A clone a killed run left behind is swept.
@@ -131,6 +143,9 @@ fn a_missing_tag_or_failed_clone_leaves_no_half_made_checkout() {
 
 #[test]
 fn local_changes_in_a_checkout_are_never_overwritten() {
+    if !common::have_tools("local_changes_in_a_checkout_are_never_overwritten", &["git"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let (_, defs) = setup(work.path(), "1.0");
     assert_eq!(facs(&defs, &["build", "--checkout"]).status.code(), Some(0));
@@ -144,6 +159,9 @@ fn local_changes_in_a_checkout_are_never_overwritten() {
 
 #[test]
 fn without_a_git_repository_there_is_nothing_to_check_out() {
+    if !common::have_tools("without_a_git_repository_there_is_nothing_to_check_out", &["git"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let defs = work.path().join("defs");
     std::fs::create_dir_all(work.path().join("plain")).expect("mkdir");

@@ -22,6 +22,8 @@
 //! a read-only bind mount in a private mount namespace where `chattr` is
 //! not supported).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -638,6 +640,9 @@ fn kill_at(target: &Target) -> bool {
 
 #[test]
 fn killed_at_every_call_of_a_state_write() {
+    if !common::have_tools("killed_at_every_call_of_a_state_write", &["strace"]) {
+        return;
+    }
     let (found, commit) = reference();
     let on_state: Vec<Target> = found.into_iter().filter(|t| t.state).collect();
     assert!(on_state.len() >= 12, "too few calls on state to be a state write: {on_state:?}");
@@ -651,6 +656,9 @@ fn killed_at_every_call_of_a_state_write() {
 
 #[test]
 fn killed_at_every_call_of_a_tree_write_or_swap() {
+    if !common::have_tools("killed_at_every_call_of_a_tree_write_or_swap", &["strace"]) {
+        return;
+    }
     let (found, commit) = reference();
     let on_out: Vec<Target> = found.into_iter().filter(|t| !t.state).collect();
     assert!(on_out.len() >= 15, "too few calls on outputs: {on_out:?}");
@@ -664,6 +672,9 @@ fn killed_at_every_call_of_a_tree_write_or_swap() {
 /// written, the next build writes the very values state holds.
 #[test]
 fn killed_before_the_tree_is_written_the_rerun_reuses_the_secrets() {
+    if !common::have_tools("killed_before_the_tree_is_written_the_rerun_reuses_the_secrets", &["strace"]) {
+        return;
+    }
     let (found, _) = reference();
     let first_out = found.iter().find(|t| !t.state).expect("an output call").clone();
     let (sb, before) = Sandbox::at_generation_2();
@@ -683,6 +694,9 @@ fn killed_before_the_tree_is_written_the_rerun_reuses_the_secrets() {
 
 #[test]
 fn disk_full_at_every_write_of_state_and_trees() {
+    if !common::have_tools("disk_full_at_every_write_of_state_and_trees", &["strace"]) {
+        return;
+    }
     let (found, commit) = reference();
     let full: Vec<Target> = found
         .into_iter()
@@ -736,9 +750,15 @@ enum Lock {
 }
 
 fn lock_method() -> Lock {
+    probe_lock()
+        .expect("no way to make a directory unwritable to root here (chattr +i, unshare -m + mount --bind -o ro)")
+}
+
+/// How this machine can make a directory unwritable to facs, if at all.
+fn probe_lock() -> Option<Lock> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Lock::Chmod;
+        return Some(Lock::Chmod);
     }
     let probe = tempfile::tempdir().expect("tempdir");
     let chattr = |flag: &str| {
@@ -748,7 +768,7 @@ fn lock_method() -> Lock {
         let blocked = std::fs::write(probe.path().join("f"), "x").is_err();
         assert!(chattr("-i"), "cannot clear the immutable attribute of {}", probe.path().display());
         if blocked {
-            return Lock::Chattr;
+            return Some(Lock::Chattr);
         }
     }
     let bind = Command::new("unshare")
@@ -757,8 +777,14 @@ fn lock_method() -> Lock {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    assert!(bind, "no way to make a directory unwritable to root here (chattr +i, unshare -m + mount --bind -o ro)");
-    Lock::BindMount
+    bind.then_some(Lock::BindMount)
+}
+
+/// False (after printing `skipped:`) when no directory can be made
+/// unwritable here: root without chattr and without mount namespaces.
+fn can_lock(test: &str) -> bool {
+    probe_lock().is_some()
+        || common::may_skip(test, "needs chattr +i or unshare -m to make a directory unwritable to root")
 }
 
 /// Runs a build of `sb` with `dir` unwritable, restoring it afterwards.
@@ -804,6 +830,9 @@ fn assert_refused_naming(out: &Output, path: &Path, what: &str) {
 
 #[test]
 fn an_unwritable_state_directory_fails_with_everything_intact() {
+    if !can_lock("an_unwritable_state_directory_fails_with_everything_intact") {
+        return;
+    }
     let (sb, before) = Sandbox::at_generation_2();
     let out = build_with_unwritable(&sb, &sb.owner());
     assert_refused_naming(&out, &sb.owner(), "unwritable owner directory");
@@ -819,6 +848,9 @@ fn an_unwritable_state_directory_fails_with_everything_intact() {
 
 #[test]
 fn an_unwritable_state_root_fails_before_the_first_generation() {
+    if !can_lock("an_unwritable_state_root_fails_before_the_first_generation") {
+        return;
+    }
     let sb = Sandbox::new();
     write_generation(&sb.project(), 1);
     std::fs::create_dir(sb.state()).expect("mkdir");
@@ -830,6 +862,9 @@ fn an_unwritable_state_root_fails_before_the_first_generation() {
 
 #[test]
 fn an_unwritable_output_directory_fails_with_the_old_outputs_intact() {
+    if !can_lock("an_unwritable_output_directory_fails_with_the_old_outputs_intact") {
+        return;
+    }
     let (sb, before) = Sandbox::at_generation_2();
     let out = build_with_unwritable(&sb, &sb.out());
     assert_refused_naming(&out, &sb.out(), "unwritable output directory");
@@ -902,6 +937,9 @@ fn umask_000_build(sb: &Sandbox) {
 
 #[test]
 fn with_umask_000_secrets_are_private_from_creation() {
+    if !common::have_tools("with_umask_000_secrets_are_private_from_creation", &["strace"]) {
+        return;
+    }
     let sb = Sandbox::new();
     let root = sb.root_str();
     let mut all = Vec::new();
@@ -967,6 +1005,9 @@ fn with_umask_000_secrets_are_private_from_creation() {
 /// A legacy state file readable by others: its backup is still created 0600.
 #[test]
 fn with_umask_000_the_backup_of_a_legacy_state_file_is_private() {
+    if !common::have_tools("with_umask_000_the_backup_of_a_legacy_state_file_is_private", &["strace"]) {
+        return;
+    }
     let sb = Sandbox::new();
     write_generation(&sb.project(), 1);
     std::fs::create_dir_all(sb.owner()).expect("mkdir");

@@ -127,9 +127,45 @@ fn no_build_refuses_a_stale_or_missing_build() {
     assert!(text(&out).contains("changed since it was built"), "{}", text(&out));
 
     std::fs::write(&main, source).expect("write");
+
+    // A changed template, a new one and a removed one: each named, no content shown.
+    let tmpl = project.join("tmpl/_ALL_/_DEPLOY_");
+    let conf = std::fs::read_to_string(tmpl.join("etc/shop.conf")).expect("read");
+    std::fs::write(tmpl.join("etc/shop.conf"), format!("{conf}# tuned\n")).expect("write");
+    std::fs::write(tmpl.join("etc/added.conf"), "x\n").expect("write");
+    std::fs::remove_file(tmpl.join("shop/conf/extra.conf")).expect("rm");
+    std::fs::create_dir_all(project.join("extra/_ALL_")).expect("mkdir");
+    std::fs::write(project.join("extra/_ALL_/motd"), "hello\n").expect("write");
+    let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("the templates, extra or copied files of `local` changed since it was built"), "{all}");
+    for named in [
+        "`shop/_DEPLOY_/etc/shop.conf` differs",
+        "`shop/_DEPLOY_/etc/added.conf` is new",
+        "`shop/_DEPLOY_/shop/conf/extra.conf` is gone",
+        "`shop/_DEPLOY_/motd` is new",
+    ] {
+        assert!(all.contains(named), "{named}: {all}");
+    }
+    assert!(!all.contains("# tuned"), "{all}");
+    assert!(!project.join("deployed").exists());
+    let out = facs(&project, &["build", "local"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Deleted state: the build's secrets are not what a build makes now.
+    let state = project.join(".facsimile/state/local");
+    std::fs::rename(&state, project.join("state.saved")).expect("mv");
+    let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("the state of `local` lacks 1 secret value that `local` needs"), "{}", text(&out));
+    assert!(!state.exists(), "--no-build wrote state");
+    std::fs::rename(project.join("state.saved"), &state).expect("mv back");
+
     let out = facs(&project, &["deploy", "local", "--no-build"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(project.join("deployed/etc/shop.conf").is_file());
+    assert!(project.join("deployed/etc/added.conf").is_file());
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! truncated, huge) is refused with recovery steps rather than regenerated.
 //! Crashes, full disks and permissions are in `crash_safety.rs`.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -347,6 +349,9 @@ fn every_truncation_of_state_is_refused() {
 /// A 1 GB (sparse) state file is refused by its size, before any of it is read.
 #[test]
 fn a_huge_state_file_is_refused_before_reading() {
+    if !common::have_tools("a_huge_state_file_is_refused_before_reading", &["strace"]) {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("p");
     project(&dir);

@@ -41,10 +41,20 @@ pub fn check(cli: &Cli, ui: &mut Ui) -> i32 {
 pub enum Writes {
     /// Nothing: evaluate and render in memory (`check`, `deploy --dry-run`).
     Nothing,
+    /// Nothing, but evaluated against the stored state and rendered in memory
+    /// (`deploy --no-build` compares that with the last build's outputs).
+    Compare,
     /// Manifests and state (the `build` stage of `facs run`).
     Manifests,
     /// Manifests, state and trees (`facs build`).
     All,
+}
+
+impl Writes {
+    /// True when the run writes state and outputs.
+    fn files(self) -> bool {
+        matches!(self, Writes::Manifests | Writes::All)
+    }
 }
 
 /// One instance of a successful build, for commands that go on (deploy).
@@ -59,6 +69,11 @@ pub struct BuiltInstance {
     pub compiled: Compiled,
     /// Paths of its rendered tree (relative to `<out>/<name>`), when rendered.
     pub tree: Vec<String>,
+    /// With [`Writes::Compare`]: the tree itself, rendered in memory.
+    pub rendered: Option<crate::render::FileTree>,
+    /// Passwords and secrets this run generated for its owner (placeholders
+    /// when nothing is written).
+    pub new_secrets: usize,
 }
 
 /// A successful build.
@@ -88,7 +103,7 @@ pub fn compile_and_write(
     keep_values: bool,
     ui: &mut Ui,
 ) -> Result<Built, i32> {
-    if writes != Writes::Nothing {
+    if writes.files() {
         if let Err(why) = options.check_writable_dirs() {
             ui.failure(&why);
             return Err(1);
@@ -110,6 +125,7 @@ pub fn compile_and_write(
     let mode = match (writes, keep_values) {
         _ if failed_early => Mode::Check,
         (Writes::Nothing, _) => Mode::Check,
+        (Writes::Compare, _) => Mode::Manifest,
         (_, true) => Mode::Manifest,
         (_, false) => Mode::Build,
     };
@@ -141,8 +157,11 @@ pub fn compile_and_write(
             compilation.src_dir()
         ));
     }
+    // Before `persist` takes the states: what this run generated, by owner.
+    let new_values: std::collections::HashMap<String, usize> =
+        compilation.groups.iter().filter_map(build::Group::new_secrets).map(|n| (n.owner, n.count)).collect();
     let mut changed = 0;
-    if writes != Writes::Nothing {
+    if writes.files() {
         changed = compilation.groups.iter().filter(|g| g.state_changed()).count();
         let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
         let recompiled = build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
@@ -164,12 +183,12 @@ pub fn compile_and_write(
         }
     }
     let mut failures = std::mem::take(&mut compilation.failures);
-    if writes != Writes::Nothing && !sink.has_errors() && failures.is_empty() {
+    if writes.files() && !sink.has_errors() && failures.is_empty() {
         let written: &[(String, crate::render::FileTree)] = if writes == Writes::All { &trees } else { &[] };
         failures.extend(super::write::write_outputs(&options.out_dir, &compilation, &resolved, written));
         ui.verbose(&format!("wrote manifests and {} trees to {}", written.len(), options.out_dir.display()));
     }
-    if writes != Writes::Nothing && !sink.has_errors() && failures.is_empty() {
+    if writes.files() && !sink.has_errors() && failures.is_empty() {
         // Spec §12: every build ends with one summary line.
         let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
         let mut parts = vec![count(selected.len(), "manifest")];
@@ -195,8 +214,15 @@ pub fn compile_and_write(
             let name = info.name().to_string();
             let tree =
                 trees.iter().find(|(n, _)| *n == name).map(|(_, t)| t.keys().cloned().collect()).unwrap_or_default();
+            let rendered = if writes == Writes::Compare {
+                trees.iter().position(|(n, _)| *n == name).map(|i| trees.swap_remove(i).1)
+            } else {
+                None
+            };
             let owner = group.owner.clone();
-            instances.push((id, BuiltInstance { name, owner, span: info.decl.name.span, compiled, tree }));
+            let new_secrets = new_values.get(&owner).copied().unwrap_or(0);
+            let span = info.decl.name.span;
+            instances.push((id, BuiltInstance { name, owner, span, compiled, tree, rendered, new_secrets }));
         }
     }
     instances.sort_by_key(|(id, _)| *id);

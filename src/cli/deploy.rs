@@ -2,7 +2,7 @@
 //! compiling (spec §12), like the original facsimile's checkout, build,
 //! install and deploy.
 
-use super::commands::{compile_and_write, finish, BuiltInstance, Writes};
+use super::commands::{compile_and_write, finish, Writes};
 use super::{load, Ui};
 use crate::build::{self, Options};
 use crate::checkout;
@@ -30,7 +30,11 @@ pub struct DeployArgs<'a> {
 
 /// `facs deploy NAME`
 pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
-    let writes = if args.dry_run || args.no_build { Writes::Nothing } else { Writes::All };
+    let writes = match (args.dry_run, args.no_build) {
+        (true, _) => Writes::Nothing,
+        (false, true) => Writes::Compare,
+        (false, false) => Writes::All,
+    };
     let built = match compile_and_write(options, &[args.name.to_string()], writes, true, ui) {
         Ok(built) => built,
         Err(status) => return status,
@@ -40,7 +44,7 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
     let release = options.out_dir.join(&instance.name).join(project);
     let deploy_dir = release.join("_DEPLOY_");
     if args.no_build && !args.dry_run {
-        if let Err(why) = built_is_current(options, instance) {
+        if let Err(why) = super::stale::built_is_current(options, instance) {
             ui.failure(&why);
             return 1;
         }
@@ -80,7 +84,9 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         }
     };
     let state_dir = StateDir::new(&options.state_dir);
-    let undeployed = if plan.remote { state_dir.undeployed(&instance.owner) } else { 0 };
+    // A dry run writes no state: what its build would generate counts too.
+    let would_generate = if args.dry_run { instance.new_secrets } else { 0 };
+    let undeployed = if plan.remote { state_dir.undeployed(&instance.owner) + would_generate } else { 0 };
     if undeployed > 0 && !args.allow_new_secrets {
         let why = new_secrets_refusal(&instance.owner, undeployed, &state_dir);
         if !args.dry_run {
@@ -169,30 +175,6 @@ fn report(ui: &mut Ui, name: &str, outcomes: &[exec::NodeOutcome]) -> i32 {
         ui.summary(failed, 0);
     }
     i32::from(failed > 0)
-}
-
-/// `--no-build` deploys what the last build wrote; refuse when the
-/// definitions have changed since (deploying a stale tree is what facsimile
-/// exists to prevent).
-fn built_is_current(options: &Options, instance: &BuiltInstance) -> Result<(), String> {
-    let path = options.out_dir.join(format!("{}.json", instance.name));
-    let expected = instance.compiled.manifest.to_pretty_json(true);
-    match std::fs::read_to_string(&path) {
-        Ok(text) if text == expected => Ok(()),
-        Ok(_) => Err(format!(
-            "the definitions of `{}` changed since it was built ({} differs): deploy without --no-build, \
-             or run `facs build {}` first",
-            instance.name,
-            path.display(),
-            instance.name
-        )),
-        Err(_) => Err(format!(
-            "`{}` has not been built ({} is missing): deploy without --no-build, or run `facs build {}` first",
-            instance.name,
-            path.display(),
-            instance.name
-        )),
-    }
 }
 
 /// The ssh command: `FACS_SSH` split like a shell would (for `-F config`,
