@@ -13,6 +13,7 @@
 
 mod copy;
 mod helpers;
+mod partials;
 pub mod paths;
 mod unused;
 
@@ -108,6 +109,21 @@ impl Renderer {
                     let root = renderer.definition_dir.join(&dir).join(name);
                     renderer.discover(sources, &root);
                 }
+            }
+        }
+        // Before anything renders: an include cycle would overflow the stack.
+        let names: Vec<String> = renderer
+            .templates
+            .values()
+            .filter_map(|t| match t {
+                Template::Text(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let refused = partials::check(&renderer.registry, &names, sources, &mut renderer.errors);
+        for template in renderer.templates.values_mut() {
+            if matches!(template, Template::Text(name) if refused.contains(name)) {
+                *template = Template::Broken;
             }
         }
         renderer
