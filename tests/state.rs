@@ -393,3 +393,29 @@ fn a_failed_build_writes_no_state() {
     assert!(!state.join("prod/state.json").exists(), "state written by a failed build");
     assert!(!dir.join("out").exists(), "output written by a failed build");
 }
+
+/// state.json deleted beside its backup: lost state, not a first build. It is
+/// refused with the restore command, and the backup is left as it was.
+#[test]
+fn a_missing_state_beside_its_backup_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    for _ in 0..2 {
+        let out = build(&dir, "out", &state).wait_with_output().expect("build");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let owner = state.join("prod");
+    // A second generation exists once a build added values; make one.
+    std::fs::copy(owner.join("state.json"), owner.join("state.json.bak")).expect("backup");
+    let bak = std::fs::read(owner.join("state.json.bak")).expect("bak");
+    std::fs::remove_file(owner.join("state.json")).expect("rm");
+    let out = build(&dir, "out", &state).wait_with_output().expect("build");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is missing but its backup"), "{stderr}");
+    assert!(stderr.contains(&format!("cp -p {}", owner.join("state.json.bak").display())), "{stderr}");
+    assert!(!owner.join("state.json").exists(), "state regenerated");
+    assert_eq!(std::fs::read(owner.join("state.json.bak")).expect("bak"), bak, "backup changed");
+}

@@ -46,6 +46,14 @@ pub enum LoadError {
         /// What `state.json.bak` beside it holds, for the recovery steps.
         backup: Backup,
     },
+    /// `state.json` is gone but `state.json.bak` is there: the state was
+    /// lost (deleted, a partial restore), not never made.
+    Lost {
+        /// The missing file.
+        path: PathBuf,
+        /// What the backup holds.
+        backup: Backup,
+    },
 }
 
 /// What the backup beside a refused state file holds.
@@ -64,6 +72,36 @@ impl std::fmt::Display for LoadError {
         match self {
             LoadError::Io(path, e) => {
                 write!(f, "cannot read state file {}: {e}; it was left untouched", path.display())
+            }
+            LoadError::Lost { path, backup } => {
+                let bak = path.with_file_name(BACKUP_NAME);
+                write!(
+                    f,
+                    "state file {} is missing but its backup {} is there; refusing to continue, because starting \
+                     from empty state would replace every generated password and secret, and the next build would \
+                     overwrite the backup. To recover: ",
+                    path.display(),
+                    bak.display()
+                )?;
+                match backup {
+                    Backup::Valid => write!(
+                        f,
+                        "restore the previous generation with `cp -p {bak} {path}` (or restore {path} from your \
+                         backups), then build again; to start over deliberately, move {bak} aside first",
+                        bak = bak.display(),
+                        path = path.display()
+                    ),
+                    Backup::Missing | Backup::Invalid(_) => write!(
+                        f,
+                        "{bak} is not usable state ({why}); restore {path} from your backups, then build again",
+                        bak = bak.display(),
+                        path = path.display(),
+                        why = match backup {
+                            Backup::Invalid(why) => why.as_str(),
+                            _ => "unreadable",
+                        }
+                    ),
+                }
             }
             LoadError::Corrupt { path, why, backup } => {
                 let bak = path.with_file_name(BACKUP_NAME);
@@ -246,7 +284,13 @@ impl StateDir {
         let path = self.state_path(owner);
         let bytes = match read_bounded(&path) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok((State::default(), 0)),
+            Ok(None) => {
+                let bak = path.with_file_name(BACKUP_NAME);
+                if fs::symlink_metadata(&bak).is_ok() {
+                    return Err(LoadError::Lost { backup: backup_of(&path), path });
+                }
+                return Ok((State::default(), 0));
+            }
             Err(Refused::Io(e)) => return Err(LoadError::Io(path, e)),
             Err(Refused::Corrupt(why)) => return Err(corrupt(path, why)),
         };
@@ -424,7 +468,12 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, Refused> {
 
 /// The refusal of `path`, with what its backup holds.
 fn corrupt(path: PathBuf, why: String) -> LoadError {
-    let backup = match read_bounded(&path.with_file_name(BACKUP_NAME)) {
+    LoadError::Corrupt { backup: backup_of(&path), path, why }
+}
+
+/// What the `state.json.bak` beside `path` holds.
+fn backup_of(path: &Path) -> Backup {
+    match read_bounded(&path.with_file_name(BACKUP_NAME)) {
         Ok(None) => Backup::Missing,
         Ok(Some(bytes)) => match parse(&bytes) {
             Ok(_) => Backup::Valid,
@@ -432,8 +481,7 @@ fn corrupt(path: PathBuf, why: String) -> LoadError {
         },
         Err(Refused::Io(e)) => Backup::Invalid(format!("cannot read it: {e}")),
         Err(Refused::Corrupt(why)) => Backup::Invalid(why),
-    };
-    LoadError::Corrupt { path, why, backup }
+    }
 }
 
 /// Parses and validates a state document.
