@@ -4,9 +4,11 @@
 
 mod commands;
 mod deploy;
+mod discover;
 mod fmt;
 mod import;
 mod inspect;
+mod man;
 mod stale;
 mod write;
 
@@ -15,18 +17,23 @@ use crate::diagnostic::{render_human, render_json, Diagnostic, Sink};
 use crate::source::{DiskFs, SourceMap};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// facsimile: compile `.facs` environment definitions into manifests and file trees.
 #[derive(Parser, Debug)]
 #[command(name = "facs", version, about, long_about = None)]
 pub struct Cli {
-    /// The definition directory.
-    #[arg(short = 'p', long = "project", global = true, default_value = ".")]
-    pub project: PathBuf,
+    /// The definition directory (default: the nearest of the current directory and its
+    /// ancestors with a `*.facs` file that declares `project`).
+    #[arg(short = 'p', long = "project", global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
     /// How diagnostics are printed on stderr.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
+    /// Colour diagnostics (default: auto, which honours NO_COLOR and CLICOLOR_FORCE, then
+    /// colours when stderr is a terminal).
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorWhen>,
     /// Print what each stage does and how long it takes (on stderr; secrets redacted).
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -42,6 +49,63 @@ pub enum MessageFormat {
     Human,
     /// One JSON object per line.
     Json,
+}
+
+/// `--color`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// NO_COLOR, then CLICOLOR_FORCE, then whether stderr is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Whether diagnostics are coloured (spec §12): `--color always|never` wins;
+/// otherwise (`auto` or no flag) a non-empty `NO_COLOR` turns colour off, a
+/// non-empty `CLICOLOR_FORCE` other than `0` turns it on, and else colour
+/// follows whether stderr is a terminal. The one place colour is decided.
+pub fn use_color(
+    flag: Option<ColorWhen>,
+    no_color: Option<&std::ffi::OsStr>,
+    clicolor_force: Option<&std::ffi::OsStr>,
+    stderr_is_terminal: bool,
+) -> bool {
+    match flag {
+        Some(ColorWhen::Always) => true,
+        Some(ColorWhen::Never) => false,
+        Some(ColorWhen::Auto) | None => {
+            if no_color.is_some_and(|v| !v.is_empty()) {
+                false
+            } else if clicolor_force.is_some_and(|v| !v.is_empty() && v != "0") {
+                true
+            } else {
+                stderr_is_terminal
+            }
+        }
+    }
+}
+
+/// Writes `text` to stdout and flushes it. A reader that closed the pipe
+/// (`facs list | head -1`) has read all it wants: that is not an error, so a
+/// broken pipe is `Ok` and every later write is skipped. (Rust ignores
+/// SIGPIPE, so `print!` would panic instead.) Other failures, such as a full
+/// disk behind `>`, are returned for the caller to report.
+pub(crate) fn write_stdout(text: &[u8]) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    if CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The subcommands.
@@ -231,20 +295,34 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             return e.exit_code();
         }
     };
-    let mut ui = Ui {
-        format: cli.message_format,
-        color: std::io::stderr().is_terminal(),
-        verbose: cli.verbose,
-        started: std::time::Instant::now(),
-    };
+    let color = use_color(
+        cli.color,
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("CLICOLOR_FORCE").as_deref(),
+        std::io::stderr().is_terminal(),
+    );
+    let mut ui = Ui { format: cli.message_format, color, verbose: cli.verbose, started: std::time::Instant::now() };
     if let Err(why) = crate::limits::init_from_env() {
         ui.failure(&why);
         return 2;
     }
+    // Commands that read no project run without discovery; a `-p` that
+    // names no directory is still a usage error for them (it is a typo).
+    let need = match &cli.command {
+        Command::Completions { .. } | Command::Man | Command::Import { .. } | Command::Lsp => Need::No,
+        // `fmt FILES` names files relative to the project when there is one.
+        Command::Fmt { files, .. } if !files.is_empty() => Need::IfFound,
+        _ => Need::Yes,
+    };
+    let project = match find_project(cli.project.as_deref(), need, &mut ui) {
+        Ok(project) => project,
+        Err(status) => return status,
+    };
+    let project = project.as_path();
     match &cli.command {
-        Command::Check => commands::check(&cli, &mut ui),
+        Command::Check => commands::check(project, &mut ui),
         Command::Build { names, out, state, checkout, devel } => {
-            let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            let options = Options::new(project, out.as_deref(), state.as_deref());
             if *checkout {
                 let status = deploy::checkout(&options, *devel, &mut ui);
                 if status != 0 {
@@ -254,7 +332,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             commands::build(&options, names, &mut ui)
         }
         Command::Deploy { name, target, dry_run, no_build, reveal_secrets, allow_new_secrets, out, state } => {
-            let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            let options = Options::new(project, out.as_deref(), state.as_deref());
             let args = deploy::DeployArgs {
                 name,
                 target: target.as_deref(),
@@ -273,7 +351,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                     return 2;
                 }
             };
-            let options = Options::new(&cli.project, out.as_deref(), state.as_deref());
+            let options = Options::new(project, out.as_deref(), state.as_deref());
             let args = deploy::RunArgs {
                 name,
                 range,
@@ -284,14 +362,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             deploy::run(&options, &args, &mut ui)
         }
         Command::Manifest { name, reveal_secrets, state } => {
-            let options = Options::new(&cli.project, None, state.as_deref());
+            let options = Options::new(project, None, state.as_deref());
             commands::manifest(&options, name, *reveal_secrets, &mut ui)
         }
         Command::Explain { name, path, state } => {
-            inspect::explain(&Options::new(&cli.project, None, state.as_deref()), name, path, &mut ui)
+            inspect::explain(&Options::new(project, None, state.as_deref()), name, path, &mut ui)
         }
         Command::Diff { a, b, format, state } => {
-            let options = Options::new(&cli.project, None, state.as_deref());
+            let options = Options::new(project, None, state.as_deref());
             inspect::diff(&options, a, b, *format == MessageFormat::Json, &mut ui)
         }
         Command::List { what, state } => {
@@ -301,28 +379,67 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                 ListWhat::Targets => "targets",
                 ListWhat::Nodes => "nodes",
             };
-            inspect::list(&Options::new(&cli.project, None, state.as_deref()), what, &mut ui)
+            inspect::list(&Options::new(project, None, state.as_deref()), what, &mut ui)
         }
         Command::Graph { format } => {
-            inspect::graph(&Options::new(&cli.project, None, None), *format == GraphFormat::Mermaid, &mut ui)
+            inspect::graph(&Options::new(project, None, None), *format == GraphFormat::Mermaid, &mut ui)
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "facs", &mut std::io::stdout());
-            0
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "facs", &mut script);
+            ui.out(&script)
         }
         Command::Lsp => crate::lsp::run(),
-        Command::Fmt { check, files } => fmt::run(&cli.project, *check, files, &mut ui),
+        Command::Fmt { check, files } => fmt::run(project, *check, files, &mut ui),
         Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()),
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => 0,
-                Err(e) => {
-                    ui.failure(&format!("cannot write the man page: {e}"));
-                    1
-                }
+        Command::Man => match man::page() {
+            Ok(page) => ui.out(&page),
+            Err(e) => {
+                ui.failure(&format!("cannot render the man page: {e}"));
+                1
             }
+        },
+    }
+}
+
+/// Whether a command reads the definition directory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// It must be found.
+    Yes,
+    /// It is used when found, else the current directory.
+    IfFound,
+    /// Not at all (only `-p` is checked).
+    No,
+}
+
+/// The definition directory: `-p` (which must be a directory: else exit 2),
+/// else discovered from the current directory when the command needs one
+/// (none found: exit 1), else the current directory. `-v` says when
+/// discovery chose an ancestor.
+fn find_project(given: Option<&Path>, need: Need, ui: &mut Ui) -> Result<PathBuf, i32> {
+    if given.is_none() && need == Need::No {
+        return Ok(PathBuf::from("."));
+    }
+    let start = match std::env::current_dir() {
+        Ok(dir) => dir,
+        Err(e) if given.is_none() && need == Need::Yes => {
+            ui.failure(&format!("cannot read the current directory: {e}; pass the definition directory with `-p DIR`"));
+            return Err(1);
+        }
+        Err(_) => PathBuf::from("."),
+    };
+    match discover::project_dir(given, &start) {
+        Ok(discover::Found::Ancestor(dir)) => {
+            ui.verbose(&format!("definition directory: {} (found above {})", dir.display(), start.display()));
+            Ok(dir)
+        }
+        Ok(found) => Ok(found.dir().to_path_buf()),
+        Err(discover::NotFound::NoProject(_)) if need == Need::IfFound => Ok(PathBuf::from(".")),
+        Err(not_found) => {
+            ui.failure(&not_found.message());
+            Err(not_found.status())
         }
     }
 }
@@ -336,6 +453,18 @@ pub struct Ui {
 }
 
 impl Ui {
+    /// Writes command output to stdout through [`write_stdout`]; returns the
+    /// exit status (0, or 1 with a message when stdout cannot be written).
+    pub fn out(&mut self, text: &[u8]) -> i32 {
+        match write_stdout(text) {
+            Ok(()) => 0,
+            Err(e) => {
+                self.failure(&format!("cannot write to stdout: {e}"));
+                1
+            }
+        }
+    }
+
     /// Prints diagnostics on stderr.
     pub fn diagnostics(&mut self, sources: &SourceMap, diagnostics: &[Diagnostic]) {
         let mut err = std::io::stderr().lock();

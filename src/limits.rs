@@ -27,6 +27,15 @@ pub const TEMPLATES_VAR: &str = "FACS_MAX_TEMPLATES";
 /// See [`Limits::tree_bytes`].
 pub const TREE_VAR: &str = "FACS_MAX_TREE_SIZE";
 
+/// Every limit's variable with a line for people, in the order of [`Limits`]:
+/// the man page's ENVIRONMENT section is generated from it, so a new limit
+/// cannot be left out of the documentation.
+pub const VARS: [(&str, &str); 3] = [
+    (FILE_VAR, "Largest .facs file, template or rendered file (default 16M)."),
+    (TEMPLATES_VAR, "Most template files one build may read (default 20000)."),
+    (TREE_VAR, "Largest rendered tree of one instance (default 1G)."),
+];
+
 static CURRENT: OnceLock<Limits> = OnceLock::new();
 
 /// Reads the limits from the environment once; an unreadable value is an
@@ -89,5 +98,14 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("99999999999999999999G"), None);
         assert_eq!(human(20 << 20), "20.0 MiB");
+    }
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let defaults = [DEFAULT.file_bytes, DEFAULT.templates as u64, DEFAULT.tree_bytes];
+        for ((var, text), default) in VARS.iter().zip(defaults) {
+            let stated = text.split("(default ").nth(1).and_then(|rest| rest.strip_suffix(").")).and_then(parse_size);
+            assert_eq!(stated, Some(default), "{var}: {text}");
+        }
     }
 }

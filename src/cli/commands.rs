@@ -1,11 +1,12 @@
 //! One function per subcommand.
 
-use super::{load, Cli, Ui};
+use super::{load, Ui};
 use crate::build::{self, Mode, NewSecrets, Options, SrcOrigin};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::eval::Compiled;
 use crate::source::{SourceMap, Span};
 use crate::state::StateDir;
+use std::path::Path;
 
 /// Prints the sink and returns the exit status for it (plus other failures).
 pub(super) fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[String]) -> i32 {
@@ -20,8 +21,8 @@ pub(super) fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[S
 }
 
 /// `facs check`: everything `build` does, in memory, with placeholder secrets.
-pub fn check(cli: &Cli, ui: &mut Ui) -> i32 {
-    let options = Options::new(&cli.project, None, None);
+pub fn check(project: &Path, ui: &mut Ui) -> i32 {
+    let options = Options::new(project, None, None);
     let mut sink = Sink::new();
     let Some(mut loaded) = load(&options, &mut sink, ui) else { return 1 };
     if sink.has_errors() {
@@ -300,10 +301,11 @@ pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32
         }
     }
     let failures = std::mem::take(&mut compilation.failures);
+    let mut status = 0;
     if !sink.has_errors() && failures.is_empty() {
         if let Some((_, compiled)) = compilation.instances().first() {
-            print!("{}", compiled.manifest.to_pretty_json(reveal));
+            status = ui.out(compiled.manifest.to_pretty_json(reveal).as_bytes());
         }
     }
-    finish(ui, &loaded.sources, sink, &failures)
+    finish(ui, &loaded.sources, sink, &failures).max(status)
 }

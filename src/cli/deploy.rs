@@ -10,7 +10,6 @@ use crate::deploy::{self, exec, Request};
 use crate::diagnostic::Sink;
 use crate::state::StateDir;
 use clap::ValueEnum;
-use std::io::Write;
 
 /// What `facs deploy` was asked.
 pub struct DeployArgs<'a> {
@@ -96,14 +95,14 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         ui.note(&format!("without --dry-run this deploy is refused: {why}"));
     }
     if args.dry_run {
-        let mut out = std::io::stdout().lock();
+        let mut out = String::new();
         for (node, cmds) in &plan.nodes {
-            let _ = writeln!(out, "# {node}");
+            out.push_str(&format!("# {node}\n"));
             for cmd in cmds {
-                let _ = writeln!(out, "{}", cmd.display(args.reveal));
+                out.push_str(&format!("{}\n", cmd.display(args.reveal)));
             }
         }
-        return 0;
+        return ui.out(out.as_bytes());
     }
     if !deploy_dir.is_dir() {
         ui.failure(&format!(
@@ -152,12 +151,11 @@ fn new_secrets_refusal(owner: &str, count: usize, dir: &StateDir) -> String {
 fn report(ui: &mut Ui, name: &str, outcomes: &[exec::NodeOutcome]) -> i32 {
     let mut failed = 0;
     for outcome in outcomes {
-        {
-            let mut out = std::io::stdout().lock();
-            for line in outcome.stdout.lines() {
-                let _ = writeln!(out, "[{}] {line}", outcome.node);
-            }
-        }
+        // The deploy already happened: a closed or full stdout loses
+        // only the nodes' output, and the outcome lines below still say
+        // what happened on stderr.
+        let lines: String = outcome.stdout.lines().map(|line| format!("[{}] {line}\n", outcome.node)).collect();
+        let _ = super::write_stdout(lines.as_bytes());
         match &outcome.failure {
             None => ui.note(&format!("deployed `{name}` to {}", outcome.node)),
             Some(f) => {

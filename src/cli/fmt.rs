@@ -41,14 +41,13 @@ pub fn run(project: &Path, check: bool, files: &[PathBuf], ui: &mut Ui) -> i32 {
             Err(n) => n_errors += n,
         }
     }
+    let mut status = 0;
     if check && !unformatted.is_empty() {
-        let mut out = std::io::stdout().lock();
-        for name in &unformatted {
-            let _ = writeln!(out, "{name}");
-        }
+        let names: String = unformatted.iter().map(|name| format!("{name}\n")).collect();
+        status = ui.out(names.as_bytes());
     }
     ui.summary(n_errors, 0);
-    i32::from(n_errors > 0 || (check && !unformatted.is_empty()))
+    i32::from(n_errors > 0 || (check && !unformatted.is_empty())).max(status)
 }
 
 /// The files to format, in order, without duplicates.

@@ -5,15 +5,15 @@
 //! any error (named file, JSON line and column).
 
 use crate::import::{self, LegacyDir, LegacyFile};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Runs the import and returns the exit status.
 pub fn run(legacy: &Path, out: Option<&Path>) -> i32 {
     match import_to_disk(legacy, out) {
         Ok(report) => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(report.as_bytes());
+            // The files are written: a reader that stopped early loses
+            // only the report.
+            let _ = super::write_stdout(report.as_bytes());
             0
         }
         Err(message) => {

@@ -96,10 +96,7 @@ pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
         })
     });
     match result.flatten() {
-        Some(Ok(text)) => {
-            print!("{text}");
-            0
-        }
+        Some(Ok(text)) => ui.out(text.as_bytes()),
         Some(Err(message)) => {
             ui.failure(&message);
             1
@@ -178,9 +175,9 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
                 serde_json::json!({"path": path, "change": op, "a": show(*va), "b": show(*vb), "secret": secret})
             })
             .collect();
-        println!("{}", serde_json::Value::Array(items));
+        ui.out(format!("{}\n", serde_json::Value::Array(items)).as_bytes())
     } else {
-        println!("--- {a}\n+++ {b}");
+        let mut out = format!("--- {a}\n+++ {b}\n");
         for (op, path, va, vb) in &changes {
             let text = |v: Option<&Value>| show(v).map(|j| j.to_string()).unwrap_or_default();
             let secret_note = if va.is_some_and(|v| v.contains_secret()) || vb.is_some_and(|v| v.contains_secret()) {
@@ -189,16 +186,16 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
                 ""
             };
             match *op {
-                "changed" => println!("~ {path}: {} -> {}{secret_note}", text(*va), text(*vb)),
-                "removed" => println!("- {path}: {}", text(*va)),
-                _ => println!("+ {path}: {}", text(*vb)),
+                "changed" => out.push_str(&format!("~ {path}: {} -> {}{secret_note}\n", text(*va), text(*vb))),
+                "removed" => out.push_str(&format!("- {path}: {}\n", text(*va))),
+                _ => out.push_str(&format!("+ {path}: {}\n", text(*vb))),
             }
         }
         if changes.is_empty() {
-            println!("(no differences)");
+            out.push_str("(no differences)\n");
         }
+        ui.out(out.as_bytes())
     }
-    0
 }
 
 /// `facs list instances|modules|targets|nodes`
@@ -294,11 +291,13 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
             let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
                 .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
                 .collect();
+            let mut out = String::new();
             for row in rows {
                 let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-                println!("{}", cells.join("  ").trim_end());
+                out.push_str(cells.join("  ").trim_end());
+                out.push('\n');
             }
-            0
+            ui.out(out.as_bytes())
         }
         Some(None) => {
             ui.failure(&format!("unknown list `{what}`: use instances, modules, targets or nodes"));
@@ -362,10 +361,7 @@ pub fn graph(options: &Options, mermaid: bool, ui: &mut Ui) -> i32 {
         out
     });
     match text {
-        Some(t) => {
-            print!("{t}");
-            0
-        }
+        Some(t) => ui.out(t.as_bytes()),
         None => 1,
     }
 }
