@@ -36,6 +36,36 @@ pub struct TreeFile {
     pub secret: bool,
     /// The source was executable: written with mode 0755 (0700 with a secret).
     pub executable: bool,
+    /// A file copied verbatim keeps its source's permission bits (a 0600 key
+    /// stays 0600 in the tree and, through `rsync -p`, on the nodes).
+    pub source_mode: Option<u32>,
+}
+
+impl TreeFile {
+    /// A rendered (or generated) file: its mode follows `secret` and `executable`.
+    pub fn rendered(bytes: Vec<u8>, secret: bool, executable: bool) -> TreeFile {
+        TreeFile { bytes, secret, executable, source_mode: None }
+    }
+
+    /// A file copied from `path` unchanged, keeping its permission bits.
+    pub fn copied(bytes: Vec<u8>, path: &Path) -> TreeFile {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).ok();
+        TreeFile { bytes, secret: false, executable: mode.is_some_and(|m| m & 0o111 != 0), source_mode: mode }
+    }
+
+    /// The mode the file is written with. A secret is never readable by
+    /// group or others, whatever its source's bits.
+    pub fn mode(&self) -> u32 {
+        match (self.source_mode, self.secret, self.executable) {
+            (Some(m), true, _) => m & 0o700 | 0o600,
+            (Some(m), false, _) => m | 0o400,
+            (None, true, true) => 0o700,
+            (None, true, false) => 0o600,
+            (None, false, true) => 0o755,
+            (None, false, false) => 0o644,
+        }
+    }
 }
 
 /// True when a file has an execute bit.
@@ -272,7 +302,7 @@ impl Renderer {
         }
         tree.insert(
             format!("{deploy}/etc/{project}.version"),
-            TreeFile { bytes: format!("{version}\n").into_bytes(), secret: false, executable: false },
+            TreeFile::rendered(format!("{version}\n").into_bytes(), false, false),
         );
         genconfig(job.manifest, &deploy, &mut tree);
         if let Err(e) = within_tree_limit(&tree, job) {
@@ -363,17 +393,14 @@ impl Renderer {
                             let text = String::from_utf8_lossy(&out.bytes).into_owned();
                             let secret = secrets.iter().any(|s| text.contains(s.as_str()));
                             let executable = is_executable(path);
-                            tree.insert(out_path, TreeFile { bytes: text.into_bytes(), secret, executable });
+                            tree.insert(out_path, TreeFile::rendered(text.into_bytes(), secret, executable));
                         }
                         Err(_) if out.over() => errors.push(output_too_large(name, job)),
                         Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
                     }
                 }
                 Some(Template::Binary(bytes)) => {
-                    tree.insert(
-                        out_path,
-                        TreeFile { bytes: bytes.clone(), secret: false, executable: is_executable(path) },
-                    );
+                    tree.insert(out_path, TreeFile::copied(bytes.clone(), path));
                 }
                 Some(Template::Broken) | None => {}
             }
@@ -490,7 +517,7 @@ fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
         if copies.is_empty() {
             tree.insert(
                 format!("{deploy}/etc/{name}.json"),
-                TreeFile { bytes: module.to_pretty_json(true).into_bytes(), secret: true, executable: false },
+                TreeFile::rendered(module.to_pretty_json(true).into_bytes(), true, false),
             );
             continue;
         }
@@ -507,7 +534,7 @@ fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
             }
             tree.insert(
                 format!("{deploy}/etc/{instance_name}.json"),
-                TreeFile { bytes: entry.to_pretty_json(true).into_bytes(), secret: true, executable: false },
+                TreeFile::rendered(entry.to_pretty_json(true).into_bytes(), true, false),
             );
         }
     }

@@ -446,3 +446,29 @@ fn run_selects_stages_like_the_original() {
     let out = facs(&project, &["run", "local", "--only", "compile"], &[]);
     assert!(text(&out).contains("[possible values: checkout, build, install, deploy]"), "{}", text(&out));
 }
+
+/// Copied files keep their permission bits: a 0600 key stays 0600 in the
+/// tree and after a deploy, a 0750 script stays 0750.
+#[test]
+fn copied_files_keep_their_mode_in_the_tree_and_after_deploy() {
+    use std::os::unix::fs::PermissionsExt;
+    if !common::have_tools("copied_files_keep_their_mode_in_the_tree_and_after_deploy", &["rsync"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let extra = project.join("extra/_ALL_");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    for (name, mode) in [("id_key", 0o600), ("run.sh", 0o750), ("plain.txt", 0o644)] {
+        std::fs::write(extra.join(name), name).expect("write");
+        std::fs::set_permissions(extra.join(name), std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let out = facs(&project, &["deploy", "local"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let built = project.join(".facsimile/out/local/shop/_DEPLOY_");
+    for (name, expected) in [("id_key", 0o600), ("run.sh", 0o750), ("plain.txt", 0o644)] {
+        assert_eq!(mode(&built.join(name)), expected, "{name} in the tree");
+        assert_eq!(mode(&project.join("deployed").join(name)), expected, "{name} deployed");
+    }
+}

@@ -9,7 +9,7 @@
 
 use super::commands::BuiltInstance;
 use crate::build::Options;
-use crate::render::{FileTree, TreeFile};
+use crate::render::FileTree;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -88,23 +88,13 @@ fn read_tree(dir: &Path) -> std::io::Result<DiskTree> {
     Ok(out)
 }
 
-/// The mode a build gives a file (see `write::stage_tree`).
-fn mode(file: &TreeFile) -> u32 {
-    match (file.secret, file.executable) {
-        (true, true) => 0o700,
-        (true, false) => 0o600,
-        (false, true) => 0o755,
-        (false, false) => 0o644,
-    }
-}
-
 /// Each difference as "`path` differs", "is new" or "is gone", by path.
 fn differences(tree: &FileTree, disk: &DiskTree) -> Vec<String> {
     let mut out = Vec::new();
     for (path, file) in tree {
         match disk.get(path) {
             None => out.push(format!("`{path}` is new")),
-            Some(Some((bytes, bits))) if *bytes == file.bytes && *bits == mode(file) => {}
+            Some(Some((bytes, bits))) if *bytes == file.bytes && *bits == file.mode() => {}
             Some(_) => out.push(format!("`{path}` differs")),
         }
     }

@@ -264,12 +264,7 @@ fn stage_tree(out_dir: &Path, name: &str, tree: &FileTree) -> io::Result<StagedT
         if let Some(parent) = path.parent() {
             fs::DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(at(&shown))?;
         }
-        let mode = match (file.secret, file.executable) {
-            (true, true) => 0o700,
-            (true, false) => 0o600,
-            (false, true) => 0o755,
-            (false, false) => 0o644,
-        };
+        let mode = file.mode();
         let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&path).map_err(at(&shown))?;
         f.write_all(&file.bytes).map_err(at(&shown))?;
     }

@@ -150,7 +150,7 @@ pub(super) fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span,
     }
     match std::fs::read(path) {
         Ok(bytes) => {
-            tree.insert(key.to_string(), TreeFile { bytes, secret: false, executable: super::is_executable(path) });
+            tree.insert(key.to_string(), TreeFile::copied(bytes, path));
         }
         Err(e) => errors.push(Diagnostic::error(Code::E022, span, format!("cannot read `{}`: {e}", path.display()))),
     }
