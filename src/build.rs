@@ -248,6 +248,18 @@ pub fn project_literals(resolved: &Resolved<'_>) -> ProjectLiterals {
     ProjectLiterals { repo: literal("repo"), version: literal("version"), src_dir: literal("src_dir") }
 }
 
+/// The span of the value of a top-level field of the project declaration.
+pub fn project_field_span(resolved: &Resolved<'_>, key: &str) -> Option<crate::source::Span> {
+    resolved.project.and_then(|p| {
+        p.body.items.iter().find_map(|item| match item {
+            ast::Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == key) => {
+                Some(f.value.span)
+            }
+            _ => None,
+        })
+    })
+}
+
 /// Where `facs.src_dir` came from: a build that reads files from anywhere
 /// but the definition directory says so (spec §10, nothing silent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

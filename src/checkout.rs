@@ -66,6 +66,29 @@ fn password(url: &str) -> Option<String> {
     userinfo.split_once(':').map(|(_, p)| p.to_string()).filter(|p| !p.is_empty())
 }
 
+/// Why `version` is not a tag name git accepts (`git check-ref-format`), or
+/// `None`. Checked before git runs and before the name becomes part of a
+/// directory path: `../../x` would otherwise clone outside `.facsimile/src`,
+/// and a leading `-` would reach git as an option.
+pub fn tag_name_problem(version: &str) -> Option<&'static str> {
+    let bad_char = |c: char| c.is_control() || " ~^:?*[\\".contains(c);
+    if version.starts_with('-') {
+        Some("it starts with `-`")
+    } else if version.contains("..") {
+        Some("it contains `..`")
+    } else if version.contains("@{") || version == "@" {
+        Some("it contains `@{` or is `@`")
+    } else if version.chars().any(bad_char) {
+        Some("it contains a space, a control character or one of ~ ^ : ? * [ \\")
+    } else if version.ends_with('/') || version.ends_with('.') || version.starts_with('/') || version.contains("//") {
+        Some("it starts or ends with `/`, ends with `.` or has an empty component")
+    } else if version.split('/').any(|c| c.starts_with('.') || c.ends_with(".lock")) {
+        Some("a component starts with `.` or ends with `.lock`")
+    } else {
+        None
+    }
+}
+
 /// `<definition dir>/.facsimile/src/<project>-<version>` (`<project>` alone
 /// while the version is empty).
 pub fn checkout_dir(project_dir: &Path, project: &str, version: &str) -> PathBuf {
@@ -235,6 +258,9 @@ impl Git {
 /// this version.
 pub fn existing_checkout(project_dir: &Path, project: &str, repo: &str, version: &str) -> Option<PathBuf> {
     git_source(repo, project_dir)?;
+    if tag_name_problem(version).is_some() {
+        return None;
+    }
     let dir = checkout_dir(project_dir, project, version);
     dir.join(".git").exists().then_some(dir)
 }
@@ -252,6 +278,19 @@ mod tests {
         assert_eq!(hide_password("https://bob:s3cret@example.com/x"), "https://bob:********@example.com/x");
         assert_eq!(password("https://bob:s3cret@example.com/x").as_deref(), Some("s3cret"));
         assert_eq!(hide_password("https://example.com/a@b"), "https://example.com/a@b");
+    }
+
+    #[test]
+    fn only_tag_names_git_accepts_are_checked_out() {
+        for good in ["1.4.0", "v1.4.0", "release/1.0", "1.0-rc1", "x_y"] {
+            assert_eq!(tag_name_problem(good), None, "{good}");
+        }
+        for bad in [
+            "../../x", "-x", "a..b", "a b", "a:b", "a~1", "a^", "a?", "a*", "a[", "a\\b", "/a", "a/", "a//b", "a.",
+            ".a", "a/.b", "a.lock", "@", "a@{1}", "a\u{7}",
+        ] {
+            assert!(tag_name_problem(bad).is_some(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -174,3 +174,26 @@ fn without_a_git_repository_there_is_nothing_to_check_out() {
     // --devel needs --checkout.
     assert_eq!(facs(&defs, &["build", "--devel"]).status.code(), Some(2));
 }
+
+/// A version that is not a tag name is E023 at the version, before git runs
+/// and before it becomes a directory name (`../../x` pointed outside
+/// `.facsimile/src`; `-x` would reach git as an option).
+#[test]
+fn a_version_that_is_not_a_tag_name_is_refused() {
+    if !common::have_tools("a_version_that_is_not_a_tag_name_is_refused", &["git"]) {
+        return;
+    }
+    for version in ["../../x", "--upload-pack=touch pwned", "a b"] {
+        let work = tempfile::tempdir().expect("tempdir");
+        let (_, defs) = setup(work.path(), version);
+        for args in [&["build", "--checkout"][..], &["build", "--checkout", "--devel"][..]] {
+            let out = facs(&defs, args);
+            let all = text(&out);
+            assert_eq!(out.status.code(), Some(1), "{version}: {all}");
+            assert!(all.contains("error[E023]: `project.version` is not a valid git tag name"), "{all}");
+            assert!(all.contains("main.facs:1:"), "points at the version: {all}");
+        }
+        assert!(leftovers(&defs).is_empty(), "{version}: {:?}", leftovers(&defs));
+        assert!(!work.path().join("x").exists() && !defs.join("pwned").exists());
+    }
+}

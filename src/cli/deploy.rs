@@ -202,6 +202,24 @@ pub fn checkout(options: &Options, devel: bool, ui: &mut Ui) -> i32 {
     let Some(project) = resolved.project.map(|p| p.name.text.clone()) else {
         return finish(ui, &loaded.sources, sink, &[]);
     };
+    // Also with --devel: the version names the checkout's directory.
+    if let Some(version) = literals.version.as_deref() {
+        if let Some(why) = checkout::tag_name_problem(version) {
+            let span = build::project_field_span(&resolved, "version").unwrap_or_else(|| {
+                resolved.project.map_or(crate::source::Span::new(crate::source::FileId(0), 0, 0), |p| p.name.span)
+            });
+            sink.push(
+                crate::diagnostic::Diagnostic::error(
+                    crate::diagnostic::Code::E023,
+                    span,
+                    format!("`project.version` is not a valid git tag name: {why}"),
+                )
+                .with_primary_label("checked out as a tag by --checkout")
+                .with_help("Use a tag name git accepts (`git check-ref-format`), such as `1.4.0` or `v1.4.0`."),
+            );
+            return finish(ui, &loaded.sources, sink, &[]);
+        }
+    }
     // Warnings are left to the build that follows.
     checkout_project(options, &project, &literals, devel, ui)
 }
