@@ -623,7 +623,8 @@ pub fn render_trees(
     if jobs.is_empty() {
         return Vec::new();
     }
-    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &jobs);
+    let protected = [options.state_dir.clone(), options.out_dir.clone()];
+    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &protected, &jobs);
     sink.extend(renderer.errors.iter().cloned());
     let sources: &SourceMap = sources;
     let results: Vec<(String, Result<FileTree, Vec<Diagnostic>>)> =

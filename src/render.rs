@@ -106,6 +106,8 @@ pub struct Renderer {
     roots: HashMap<PathBuf, Result<Vec<(String, PathBuf)>, String>>,
     definition_dir: PathBuf,
     src_dir: PathBuf,
+    /// The state and output directories (canonical): never inputs.
+    protected: Vec<PathBuf>,
     /// Template syntax errors (reported once per file).
     pub errors: Vec<Diagnostic>,
     /// Set once the template count limit was reached (reported once).
@@ -115,7 +117,13 @@ pub struct Renderer {
 impl Renderer {
     /// Finds, reads and compiles every template the jobs use. Template texts
     /// are added to `sources` so diagnostics can show them.
-    pub fn prepare(sources: &mut SourceMap, definition_dir: &Path, src_dir: &Path, jobs: &[Job<'_>]) -> Renderer {
+    pub fn prepare(
+        sources: &mut SourceMap,
+        definition_dir: &Path,
+        src_dir: &Path,
+        protected: &[PathBuf],
+        jobs: &[Job<'_>],
+    ) -> Renderer {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
@@ -128,6 +136,7 @@ impl Renderer {
             roots: HashMap::new(),
             definition_dir,
             src_dir,
+            protected: protected.iter().map(|p| paths::canonical_or_lexical(p)).collect(),
             errors: Vec::new(),
             over_count: false,
         };
@@ -135,6 +144,10 @@ impl Renderer {
             for group in tmpl_groups(job.manifest) {
                 let Some(dir) = group.get_path(&["dir"]).and_then(Value::as_str) else { continue };
                 let Ok(dir) = paths::relative_inside(dir) else { continue };
+                // Never read state or outputs as templates (E018 at render).
+                if paths::overlaps(&renderer.definition_dir.join(&dir), &renderer.protected) {
+                    continue;
+                }
                 for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
                     let root = renderer.definition_dir.join(&dir).join(name);
                     renderer.discover(sources, &root);
@@ -280,8 +293,12 @@ impl Renderer {
                     &span_of,
                 );
             } else {
-                let ctx =
-                    copy::CopyCtx { definition_dir: &self.definition_dir, src_dir: &self.src_dir, deploy: &deploy };
+                let ctx = copy::CopyCtx {
+                    definition_dir: &self.definition_dir,
+                    src_dir: &self.src_dir,
+                    protected: &self.protected,
+                    deploy: &deploy,
+                };
                 copy::copy_group(&ctx, g, group, &span_of, &mut tree, &mut errors);
             }
             if let Err(e) = within_tree_limit(&tree, job) {
@@ -337,6 +354,10 @@ impl Renderer {
                 return;
             }
         };
+        if paths::overlaps(&self.definition_dir.join(&dir), &self.protected) {
+            errors.push(protected_input(span_of(&format!("{g}.dir")), &crate::source::relative_name(&dir)));
+            return;
+        }
         // Spec §10: a template directory that does not exist is an error,
         // not an empty tree (a typo in `dir` would otherwise drop every file).
         if !self.definition_dir.join(&dir).is_dir() {
@@ -599,6 +620,14 @@ fn unclosed_block(text: &str) -> Option<(usize, usize, String)> {
         rest = rest.get(advance..).unwrap_or("");
     }
     stack.pop()
+}
+
+/// E018 for a template dir or copy source that is, or holds, the state or
+/// output directory: another instance's `state.json` must never reach a tree.
+fn protected_input(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(Code::E018, span, format!("`{what}` is or holds facs's state or output directory"))
+        .with_primary_label("never an input")
+        .with_help("Name the files to copy (or the template directory) without the `.facsimile` directory: state and outputs hold every instance's secrets.")
 }
 
 fn escape_error(span: Span, why: &str) -> Diagnostic {

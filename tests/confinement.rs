@@ -213,3 +213,39 @@ fn planted_symlinks_in_the_output_are_replaced_not_followed() {
     }
     assert_eq!(std::fs::read_to_string(out.join("beta/web/ok.conf")).expect("tree"), "name=beta\n");
 }
+
+/// The state and output directories are never inputs: copying them (or a
+/// directory holding them) or using them as a template dir is E018, after a
+/// build wrote real state there.
+#[test]
+fn state_and_outputs_are_never_inputs() {
+    for install in [
+        r#"{ type: "copy", files: [".facsimile/state/beta/state.json"] }"#,
+        r#"{ type: "copy", files: [".facsimile"] }"#,
+        r#"{ type: "copy", files: [".facsimile/out"] }"#,
+        r#"{ type: "tmpl", dir: ".facsimile/state" }"#,
+        r#"{ type: "tmpl", dir: ".facsimile" }"#,
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("p");
+        project(&dir, TMPL);
+        let first = Command::new(env!("CARGO_BIN_EXE_facs")).arg("-p").arg(&dir).arg("build").output().expect("run");
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        project(&dir, install);
+        let output = Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(&dir)
+            .args(["--message-format", "json", "build"])
+            .output()
+            .expect("run facs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{install}: {stderr}");
+        let d: Vec<serde_json::Value> = stderr.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert!(has_code(&d, "E018", 4), "{install}: {d:?}");
+        let leaked = walkdir::WalkDir::new(dir.join(".facsimile/out"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name() == "state.json");
+        assert!(!leaked, "{install}: a state.json reached a tree");
+    }
+}

@@ -15,6 +15,8 @@ pub struct CopyCtx<'c> {
     pub definition_dir: &'c Path,
     /// Canonical `facs.src_dir`: relative sources are relative to it.
     pub src_dir: &'c Path,
+    /// The state and output directories (canonical): never copied.
+    pub protected: &'c [std::path::PathBuf],
     /// The deploy dir's path in the tree (`<project>/_DEPLOY_`).
     pub deploy: &'c str,
 }
@@ -84,6 +86,10 @@ pub fn copy_group(
             if !canonical.starts_with(ctx.definition_dir) && !canonical.starts_with(ctx.src_dir) {
                 errors
                     .push(escape_error(span, &format!("`{source}` is outside the definition and source directories")));
+                continue;
+            }
+            if paths::overlaps(&canonical, ctx.protected) {
+                errors.push(super::protected_input(span, source));
                 continue;
             }
             let destination = match &pattern {

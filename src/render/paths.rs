@@ -121,6 +121,25 @@ pub fn walk_files(root: &Path, allowed: &Path) -> Result<Vec<(String, PathBuf)>,
     Ok(out)
 }
 
+/// `path` canonicalized, or made absolute lexically when it does not exist
+/// (yet): the output directory of a first build, say.
+pub fn canonical_or_lexical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+        };
+        lexical(&absolute)
+    })
+}
+
+/// True when `path` is one of `protected`, inside one, or holds one.
+pub fn overlaps(path: &Path, protected: &[PathBuf]) -> bool {
+    let path = canonical_or_lexical(path);
+    protected.iter().any(|p| path.starts_with(p) || p.starts_with(&path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
