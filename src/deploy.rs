@@ -88,10 +88,8 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
                     out.push(bad_name(span(&format!("targets.{name}.user")), "user", user, &why));
                 }
             }
-            if let Some(Value::Int(port)) = target.get_path(&["port"]).map(Value::unwrap_secret) {
-                if u16::try_from(*port).map_or(true, |p| p == 0) {
-                    out.push(bad_port(span(&format!("targets.{name}.port")), *port));
-                }
+            if let Err(port) = target_port(target) {
+                out.push(bad_port(span(&format!("targets.{name}.port")), port));
             }
         }
     }
@@ -161,6 +159,14 @@ fn bad_name(span: Span, what: &str, name: &str, why: &str) -> Diagnostic {
     Diagnostic::error(Code::E023, span, format!("{what} `{}` is not a plain {kind} name: {why}", name.escape_debug()))
         .with_primary_label(format!("this {what}"))
         .with_help(help)
+}
+
+/// A target's ssh `port`: `Ok(None)` when unset, `Err(n)` outside 1..=65535.
+fn target_port(target: &Value) -> Result<Option<u16>, i64> {
+    match target.get_path(&["port"]).map(Value::unwrap_secret) {
+        Some(Value::Int(port)) => u16::try_from(*port).ok().filter(|p| *p != 0).map(Some).ok_or(*port),
+        _ => Ok(None),
+    }
 }
 
 fn bad_port(span: Span, port: i64) -> Diagnostic {
@@ -276,10 +282,7 @@ fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&s
         // The target's own user is the more specific setting.
         let user = target.get_path(&["user"]).and_then(Value::as_str).or(default_user);
         // `check` has refused a port outside 1..=65535 on every build.
-        let port = match target.get_path(&["port"]).map(Value::unwrap_secret) {
-            Some(Value::Int(port)) => u16::try_from(*port).ok().filter(|p| *p != 0),
-            _ => None,
-        };
+        let port = target_port(target).ok().flatten();
         let nodes = match target.get_path(&["nodes"]).map(Value::unwrap_secret) {
             Some(Value::List(nodes)) => nodes.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),

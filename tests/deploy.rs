@@ -285,6 +285,20 @@ impl Sshd {
     }
 }
 
+/// A copy of the test project, the roots of node-a and node-b, and the sshd
+/// serving them.
+fn two_nodes(work: &Path) -> (PathBuf, PathBuf, PathBuf, Sshd) {
+    let project = project_copy(work);
+    let (node_a, node_b) = (work.join("node-a"), work.join("node-b"));
+    for root in [&node_a, &node_b] {
+        std::fs::create_dir_all(root.join("deploy")).expect("node root");
+    }
+    let ssh_dir = work.join("ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("ssh dir");
+    let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
+    (project, node_a, node_b, sshd)
+}
+
 #[test]
 fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
     if !common::have_tools(
@@ -294,14 +308,7 @@ fn remote_deploy_over_ssh_to_two_nodes_and_a_failing_one() {
         return;
     }
     let work = tempfile::tempdir().expect("tempdir");
-    let project = project_copy(work.path());
-    let (node_a, node_b) = (work.path().join("node-a"), work.path().join("node-b"));
-    for root in [&node_a, &node_b] {
-        std::fs::create_dir_all(root.join("deploy")).expect("node root");
-    }
-    let ssh_dir = work.path().join("ssh");
-    std::fs::create_dir_all(&ssh_dir).expect("ssh dir");
-    let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
+    let (project, node_a, node_b, sshd) = two_nodes(work.path());
     let ssh = sshd.facs_ssh();
 
     // The build generates `remote`'s secrets: pushing them is refused unasked.
@@ -357,14 +364,7 @@ fn a_target_port_reaches_sshd_on_that_port() {
         return;
     }
     let work = tempfile::tempdir().expect("tempdir");
-    let project = project_copy(work.path());
-    let (node_a, node_b) = (work.path().join("node-a"), work.path().join("node-b"));
-    for root in [&node_a, &node_b] {
-        std::fs::create_dir_all(root.join("deploy")).expect("node root");
-    }
-    let ssh_dir = work.path().join("ssh");
-    std::fs::create_dir_all(&ssh_dir).expect("ssh dir");
-    let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
+    let (project, node_a, node_b, sshd) = two_nodes(work.path());
     // node-p's ssh config names no port: the target's `port` picks node-b's.
     let ported = format!(
         "instance ported inherits base {{\n  home: \"deploy/shop\"\n  target web {{ nodes: [\"node-p\"], port: {} }}\n}}\n",
