@@ -626,6 +626,10 @@ const KEYWORDS: &[&str] = &[
     "false", "null",
 ];
 
+/// Builtin instance fields that a keyword plus a suffix can spell; the
+/// property test needs names that mean nothing yet.
+const BUILTIN_INSTANCE_FIELDS: &[&str] = &["targets"];
+
 /// A definition using `name` (a keyword plus a suffix) in every position a
 /// field name can take: block key, dotted key, reference, interpolation,
 /// module field and target name.
@@ -650,22 +654,55 @@ proptest! {
         suffix in "[a-z0-9_][a-z0-9_-]{0,5}",
     ) {
         let name = format!("{keyword}{suffix}");
-        let src = keyword_prefixed(&name);
-        let (manifests, diagnostics) = compile_memory(&[("main.facs", &src)]);
-        let errors: Vec<_> = diagnostics.iter().filter(|(c, _, _)| c.starts_with('E')).collect();
-        prop_assert!(errors.is_empty(), "{:?}\n{}", errors, src);
-        let manifest = &manifests.first().ok_or_else(|| TestCaseError::fail("no manifest"))?.1;
-        let instance = &manifest["instance"];
-        prop_assert_eq!(&instance[&name], &serde_json::json!({ "inner": 1, "dotted": 2 }), "{}", src);
-        prop_assert_eq!(&instance[&format!("{name}_map")], &serde_json::json!({ name.clone(): true }));
-        prop_assert_eq!(&instance["ref"], &serde_json::json!(1));
-        prop_assert_eq!(&instance["text"], &serde_json::json!("x2"));
-        prop_assert_eq!(&instance["targets"][&name]["nodes"], &serde_json::json!(["n1"]));
-        prop_assert_eq!(&manifest["module"]["api"][&name], &serde_json::json!(8));
-        prop_assert_eq!(&manifest["module"]["api"]["copy"], &serde_json::json!(8));
-
-        let formatted = format(&src).map_err(|e| TestCaseError::fail(format!("{e}\n{src}")))?;
-        let (after, _) = compile_memory(&[("main.facs", &formatted)]);
-        prop_assert_eq!(after, manifests, "fmt changed the meaning:\n{}", formatted);
+        // `targets` is not an ordinary name but the builtin instance field
+        // (a map of Target), so `targets { inner: 1 }` is rightly E007. CI
+        // drew keyword `target` + suffix `s` and found the generator wrong.
+        prop_assume!(!BUILTIN_INSTANCE_FIELDS.contains(&name.as_str()));
+        keyword_prefixed_name_is_ordinary(&name)?;
     }
+}
+
+/// The check behind the property test; also run over every keyword with
+/// fixed suffixes so each run covers the same ground, whatever proptest draws.
+fn keyword_prefixed_name_is_ordinary(name: &str) -> Result<(), TestCaseError> {
+    let src = keyword_prefixed(name);
+    let (manifests, diagnostics) = compile_memory(&[("main.facs", &src)]);
+    let errors: Vec<_> = diagnostics.iter().filter(|(c, _, _)| c.starts_with('E')).collect();
+    prop_assert!(errors.is_empty(), "{:?}\n{}", errors, src);
+    let manifest = &manifests.first().ok_or_else(|| TestCaseError::fail("no manifest"))?.1;
+    let instance = &manifest["instance"];
+    prop_assert_eq!(&instance[name], &serde_json::json!({ "inner": 1, "dotted": 2 }), "{}", src);
+    prop_assert_eq!(&instance[&format!("{name}_map")], &serde_json::json!({ name: true }));
+    prop_assert_eq!(&instance["ref"], &serde_json::json!(1));
+    prop_assert_eq!(&instance["text"], &serde_json::json!("x2"));
+    prop_assert_eq!(&instance["targets"][name]["nodes"], &serde_json::json!(["n1"]));
+    prop_assert_eq!(&manifest["module"]["api"][name], &serde_json::json!(8));
+    prop_assert_eq!(&manifest["module"]["api"]["copy"], &serde_json::json!(8));
+
+    let formatted = format(&src).map_err(|e| TestCaseError::fail(format!("{e}\n{src}")))?;
+    let (after, _) = compile_memory(&[("main.facs", &formatted)]);
+    prop_assert_eq!(after, manifests, "fmt changed the meaning:\n{}", formatted);
+    Ok(())
+}
+
+#[test]
+fn every_keyword_with_fixed_suffixes_is_an_ordinary_name() {
+    for keyword in KEYWORDS {
+        for suffix in ["s", "_", "-x", "0", "ing", "ed_by"] {
+            let name = format!("{keyword}{suffix}");
+            if BUILTIN_INSTANCE_FIELDS.contains(&name.as_str()) {
+                continue;
+            }
+            if let Err(e) = keyword_prefixed_name_is_ordinary(&name) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_builtin_targets_field_is_not_an_ordinary_name() {
+    // The one keyword-plus-suffix the property test skips: it keeps its type.
+    let (_, diagnostics) = compile_memory(&[("main.facs", &keyword_prefixed("targets"))]);
+    assert!(diagnostics.iter().any(|(c, _, _)| c == "E007"), "{diagnostics:?}");
 }
