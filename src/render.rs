@@ -15,6 +15,7 @@ mod copy;
 mod helpers;
 mod partials;
 pub mod paths;
+mod reads;
 mod unused;
 
 pub use unused::unused_folders;
@@ -271,7 +272,7 @@ impl Renderer {
         let release = project.clone();
         let deploy = format!("{project}/_DEPLOY_");
         let context = self.context(job);
-        let secrets = job.manifest.secret_strings();
+        let secrets = Secrets { taint: reads::Taint::context(job.manifest), text: job.manifest.secret_strings() };
         let span_of = |key: &str| job.install_spans.get(key).copied().unwrap_or(job.span);
         let install = match job.manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
             Some(Value::List(groups)) => groups.clone(),
@@ -317,9 +318,11 @@ impl Renderer {
                 Err(why) => errors.push(escape_error(job.span, &why)),
             }
         }
+        // A version computed from a secret makes the version file secret too.
+        let version_secret = job.manifest.get_path(&["facs", "version"]).is_some_and(Value::contains_secret);
         tree.insert(
             format!("{deploy}/etc/{project}.version"),
-            TreeFile::rendered(format!("{version}\n").into_bytes(), false, false),
+            TreeFile::rendered(format!("{version}\n").into_bytes(), version_secret, false),
         );
         genconfig(job.manifest, &deploy, &mut tree);
         if let Err(e) = within_tree_limit(&tree, job) {
@@ -340,7 +343,7 @@ impl Renderer {
         g: usize,
         group: &Value,
         context: &serde_json::Value,
-        secrets: &[String],
+        secrets: &Secrets,
         release: &str,
         tree: &mut FileTree,
         errors: &mut Vec<Diagnostic>,
@@ -412,7 +415,10 @@ impl Renderer {
                     match self.registry.render_to_write(name, context, &mut out) {
                         Ok(()) => {
                             let text = String::from_utf8_lossy(&out.bytes).into_owned();
-                            let secret = secrets.iter().any(|s| text.contains(s.as_str()));
+                            // By provenance; the text search stays as a
+                            // backstop for a secret written into a template.
+                            let secret = reads::reads_secret(&self.registry, name, &secrets.taint)
+                                || secrets.text.iter().any(|s| text.contains(s.as_str()));
                             let executable = is_executable(path);
                             tree.insert(out_path, TreeFile::rendered(text.into_bytes(), secret, executable));
                         }
@@ -442,6 +448,14 @@ impl Renderer {
         }
         ctx
     }
+}
+
+/// What tells a rendered file secret (spec §10).
+struct Secrets {
+    /// Which context values are secrets or derived from one.
+    taint: reads::Taint,
+    /// Their text (4 characters or more).
+    text: Vec<String>,
 }
 
 fn tmpl_groups(manifest: &Value) -> Vec<&Value> {
