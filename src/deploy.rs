@@ -74,26 +74,29 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
     let targets = manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret);
     if let Some(Value::Map(targets)) = targets {
         for (name, target) in targets {
+            // Values computed from a secret are E023 below, and never quoted.
             if let Some(Value::List(nodes)) = target.get_path(&["nodes"]).map(Value::unwrap_secret) {
                 for (i, node) in nodes.iter().enumerate() {
-                    if let Some(node) = node.as_str() {
+                    if let Some(node) = Some(node).filter(|n| !n.contains_secret()).and_then(Value::as_str) {
                         if let Err(why) = plain_name(node) {
                             out.push(bad_name(span(&format!("targets.{name}.nodes.{i}")), "node", node, &why));
                         }
                     }
                 }
             }
-            if let Some(user) = target.get_path(&["user"]).and_then(Value::as_str) {
+            if let Some(user) = target.get_path(&["user"]).filter(|u| !u.contains_secret()).and_then(Value::as_str) {
                 if let Err(why) = plain_name(user) {
                     out.push(bad_name(span(&format!("targets.{name}.user")), "user", user, &why));
                 }
             }
-            if let Err(port) = target_port(target) {
+            if let Err(port) = target_port(target).or_else(|e| if secret_port(target) { Ok(None) } else { Err(e) }) {
                 out.push(bad_port(span(&format!("targets.{name}.port")), port));
             }
         }
     }
-    if let Some(user) = manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str) {
+    if let Some(user) =
+        manifest.get_path(&["instance", "deploy", "user"]).filter(|u| !u.contains_secret()).and_then(Value::as_str)
+    {
         if let Err(why) = plain_name(user) {
             out.push(bad_name(span("deploy.user"), "user", user, &why));
         }
@@ -146,6 +149,10 @@ fn plain_name(name: &str) -> Result<(), String> {
         return Err("it must start with a letter, a digit or `_`".into());
     }
     Ok(())
+}
+
+fn secret_port(target: &Value) -> bool {
+    target.get_path(&["port"]).is_some_and(Value::contains_secret)
 }
 
 fn bad_name(span: Span, what: &str, name: &str, why: &str) -> Diagnostic {

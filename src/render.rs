@@ -272,13 +272,40 @@ impl Renderer {
         let release = project.clone();
         let deploy = format!("{project}/_DEPLOY_");
         let context = self.context(job);
-        let secrets = Secrets { taint: reads::Taint::context(job.manifest), text: job.manifest.secret_strings() };
+        let secrets = Secrets {
+            taint: reads::Taint::context(job.manifest),
+            text: job.manifest.secret_strings(),
+            all: job.manifest.secret_strings_from(1),
+        };
         let span_of = |key: &str| job.install_spans.get(key).copied().unwrap_or(job.span);
         let install = match job.manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
             Some(Value::List(groups)) => groups.clone(),
             _ => Vec::new(),
         };
         for (g, group) in install.iter().enumerate() {
+            // File names and patterns are not secret: they show in listings,
+            // in `facs plan`, in rsync's output and in diagnostics.
+            if let Value::Map(fields) = group {
+                let tainted: Vec<&String> =
+                    fields.iter().filter(|(_, v)| v.contains_secret()).map(|(k, _)| k).collect();
+                for field in &tainted {
+                    errors.push(
+                        Diagnostic::error(
+                            Code::E023,
+                            span_of(&format!("{g}.{field}")),
+                            format!("install group {g}: `{field}` is computed from a secret"),
+                        )
+                        .with_primary_label("this value uses a secret")
+                        .with_help(
+                            "File names and patterns are shown in listings, plans and diagnostics: use plain values \
+                             here, and put the secret inside a template instead.",
+                        ),
+                    );
+                }
+                if !tainted.is_empty() {
+                    continue;
+                }
+            }
             let is_tmpl = group.get_path(&["type"]).and_then(Value::as_str) == Some("tmpl");
             if is_tmpl {
                 self.render_tmpl_group(
@@ -423,7 +450,7 @@ impl Renderer {
                             tree.insert(out_path, TreeFile::rendered(text.into_bytes(), secret, executable));
                         }
                         Err(_) if out.over() => errors.push(output_too_large(name, job)),
-                        Err(e) => errors.push(render_error(sources, name, &e, job.instance)),
+                        Err(e) => errors.push(render_error(sources, name, &e, job.instance, &secrets.all)),
                     }
                 }
                 Some(Template::Binary(bytes)) => {
@@ -456,6 +483,8 @@ struct Secrets {
     taint: reads::Taint,
     /// Their text (4 characters or more).
     text: Vec<String>,
+    /// Their text, however short: kept out of messages.
+    all: Vec<String>,
 }
 
 fn tmpl_groups(manifest: &Value) -> Vec<&Value> {
@@ -575,7 +604,13 @@ fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
     }
 }
 
-fn render_error(sources: &SourceMap, template: &str, e: &handlebars::RenderError, instance: &str) -> Diagnostic {
+fn render_error(
+    sources: &SourceMap,
+    template: &str,
+    e: &handlebars::RenderError,
+    instance: &str,
+    secrets: &[String],
+) -> Diagnostic {
     let file = e.template_name.as_deref().and_then(|n| sources.find(n)).or_else(|| sources.find(template));
     let (message, help) = match e.reason() {
         handlebars::RenderErrorReason::MissingVariable(Some(path)) => (
@@ -589,6 +624,13 @@ fn render_error(sources: &SourceMap, template: &str, e: &handlebars::RenderError
         handlebars::RenderErrorReason::HelperNotFound(name) => (
             format!("unknown helper `{name}`"),
             "Available helpers: the Handlebars built-ins and eq ne lt gt and or not json join upper lower default.".to_string(),
+        ),
+        // Handlebars quotes the values it refuses (`log level=...`, an
+        // index): a reason that holds a secret's text is not shown.
+        other if secrets.iter().any(|s| other.to_string().contains(s.as_str())) => (
+            "a helper refused a value computed from a secret (the reason quotes it, so it is not shown)".to_string(),
+            "Check what the expression passes to the helper; secrets are printed only in files that use them."
+                .to_string(),
         ),
         other => (other.to_string(), "Fix the template expression.".to_string()),
     };

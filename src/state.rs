@@ -43,6 +43,8 @@ pub struct ServiceInstance {
     pub uiid: u64,
     /// The service's logical name.
     pub logical_name: String,
+    /// The logical name is computed from a secret (so is the manifest's copy).
+    pub logical_secret: bool,
 }
 
 /// The placeholder `facs check` uses for secrets it does not generate.

@@ -177,3 +177,87 @@ fn generated_secrets_are_unique() {
     let v4 = regex::Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$").expect("re");
     assert!(all.iter().all(|s| v4.is_match(s)), "not random (v4) UUIDs");
 }
+
+/// Spec §10: diagnostics and tables are redacted by provenance, like
+/// manifests. Each scenario once printed the secret: an enum error quoting
+/// it, a Handlebars reason quoting it (`log level=`), a path or a user built
+/// from it, a daemon taken from it in `list modules`, and `explain` showing
+/// the source line that sets it.
+#[test]
+fn diagnostics_and_tables_never_quote_a_secret() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let broken = work.path().join("broken");
+    let dir = broken.as_path();
+    std::fs::create_dir_all(dir.join("tmpl/_ALL_")).expect("mkdir");
+    let secret = "hunter2-very-secret";
+    std::fs::write(
+        dir.join("main.facs"),
+        format!(
+            "project web {{ version: \"1.0\" }}\n\
+             schema Instance {{ token: secret  mode: \"ro\" | \"rw\" = \"ro\"  port: int = 1 }}\n\
+             module db {{ daemon: \"pg-${{instance.token}}\" }}\n\
+             instance beta {{\n  token: \"{secret}\"\n  install: [ {{ type: \"tmpl\", dir: \"tmpl\" }} ]\n}}\n\
+             instance enum inherits beta {{ mode: token }}\n\
+             instance paths inherits beta {{\n  install: [ {{ type: \"tmpl\", dir: \"t-${{token}}\" }}, {{ type: \"copy\", files: [\"${{token}}/x\"] }} ]\n}}\n\
+             instance user inherits beta {{\n  install: []\n  target web {{ nodes: [\"n-${{token}}\"], user: \"-${{token}}\", port: 0 }}\n}}\n\
+             instance number inherits beta {{ token: \"123\"  port: token  install: [] }}\n"
+        ),
+    )
+    .expect("write");
+    std::fs::write(dir.join("tmpl/_ALL_/a.txt"), "{{log \"x\" level=instance.token}}").expect("write");
+
+    // Tables and `explain` run on a definition without errors.
+    let clean = work.path().join("clean");
+    std::fs::create_dir_all(&clean).expect("mkdir");
+    let text = std::fs::read_to_string(dir.join("main.facs")).expect("read");
+    let beta_only: String = text.lines().take(7).map(|l| format!("{l}\n")).collect();
+    std::fs::write(
+        clean.join("main.facs"),
+        beta_only.replace("  install: [ { type: \"tmpl\", dir: \"tmpl\" } ]\n", ""),
+    )
+    .expect("write");
+    let runs: Vec<(&Path, Vec<&str>)> = vec![
+        (dir, vec!["check"]),
+        (dir, vec!["build"]),
+        (&clean, vec!["list", "modules"]),
+        (&clean, vec!["explain", "beta", "instance.token"]),
+        (&clean, vec!["explain", "beta", "module.db.username"]),
+        (&clean, vec!["explain", "beta", "module.db.daemon"]),
+        (&clean, vec!["manifest", "beta"]),
+    ];
+    let outputs: Vec<(Vec<&str>, Output)> = runs
+        .into_iter()
+        .flat_map(|(dir, args)| {
+            ["human", "json"].map(|format| {
+                let mut full = vec!["--message-format", format];
+                full.extend(args.iter().copied());
+                let out = facs(dir, &full);
+                (full, out)
+            })
+        })
+        .collect();
+    let mut all = String::new();
+    for (args, out) in &outputs {
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.code().is_some_and(|c| c <= 2), "{args:?} crashed:\n{text}");
+        for needle in [secret, "hunter2", "`123`"] {
+            assert!(!text.contains(needle), "`facs {}` printed {needle}:\n{text}", args.join(" "));
+        }
+        all.push_str(&text);
+    }
+    // Each scenario was really reached and diagnosed.
+    for expected in [
+        "found a value computed from a secret",
+        "a helper refused a value computed from a secret",
+        "install group 0: `dir` is computed from a secret",
+        "install group 1: `files` is computed from a secret",
+        "`targets.web.user` is computed from a secret",
+        "`targets.web.nodes` is computed from a secret",
+        "expected int, found string",
+        "db    ********",
+        "token: \"********\"",
+        "daemon: \"********${instance.token}\"",
+    ] {
+        assert!(all.contains(expected), "expected {expected:?} in:\n{all}");
+    }
+}

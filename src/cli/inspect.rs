@@ -41,6 +41,70 @@ fn place(sources: &SourceMap, span: crate::source::Span) -> (String, usize, Stri
     (file.map_or(String::new(), |f| f.name.clone()), line, text)
 }
 
+/// A table cell: a value computed from a secret is redacted, as in manifests.
+fn cell(value: &Value) -> String {
+    if value.contains_secret() {
+        crate::eval::value::REDACTED.to_string()
+    } else {
+        value.interpolated().unwrap_or_else(|| "-".into())
+    }
+}
+
+/// A source line set a secret: its string literals are shown redacted (the
+/// `${...}` references in them stay, they are names, not values).
+fn redact_literals(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    let mut in_string = false;
+    let mut depth = 0usize;
+    let mut hid = false;
+    while let Some(c) = chars.next() {
+        if !in_string {
+            out.push(c);
+            if c == '"' {
+                in_string = true;
+                hid = false;
+            }
+            continue;
+        }
+        match c {
+            '\\' if depth == 0 => {
+                chars.next();
+                if !hid {
+                    out.push_str(crate::eval::value::REDACTED);
+                    hid = true;
+                }
+            }
+            '$' if depth == 0 && chars.peek() == Some(&'{') => {
+                chars.next();
+                depth = 1;
+                out.push_str("${");
+                hid = false;
+            }
+            '{' if depth > 0 => {
+                depth += 1;
+                out.push(c);
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                out.push(c);
+            }
+            c if depth > 0 => out.push(c),
+            '"' => {
+                in_string = false;
+                out.push(c);
+            }
+            _ => {
+                if !hid {
+                    out.push_str(crate::eval::value::REDACTED);
+                    hid = true;
+                }
+            }
+        }
+    }
+    out
+}
+
 fn shown(value: &Option<Value>) -> String {
     match value {
         Some(v) => serde_json::to_string(&v.json(false)).unwrap_or_default(),
@@ -54,6 +118,7 @@ fn print_explanation(sources: &SourceMap, e: &Explanation, depth: usize, out: &m
     let _ = writeln!(out, "{pad}{} = {}", e.path, shown(&e.value));
     for step in &e.steps {
         let (file, line, text) = place(sources, step.span);
+        let text = if e.value.as_ref().is_some_and(Value::contains_secret) { redact_literals(&text) } else { text };
         let action = format!("{:?}", step.action).to_lowercase();
         let _ = writeln!(out, "{pad}  {action:<8} {:<28} {file}:{line}  {text}", step.body);
     }
@@ -238,9 +303,7 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
                 let first = compilation.instances().into_iter().next().map(|(_, c)| c.manifest.clone());
                 for (name, decl) in &resolved.modules {
                     let module = first.as_ref().and_then(|m| m.get_path(&["module", name]));
-                    let get = |p: &[&str]| {
-                        module.and_then(|m| m.get_path(p)).and_then(Value::interpolated).unwrap_or_else(|| "-".into())
-                    };
+                    let get = |p: &[&str]| module.and_then(|m| m.get_path(p)).map_or_else(|| "-".into(), cell);
                     rows.push(vec![
                         name.to_string(),
                         get(&["username"]),
@@ -263,13 +326,12 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
                     let Some(Value::Map(targets)) = compiled.manifest.get_path(&["instance", "targets"]) else {
                         continue;
                     };
-                    let deploy_user =
-                        compiled.manifest.get_path(&["instance", "deploy", "user"]).and_then(Value::as_str);
+                    let deploy_user = compiled.manifest.get_path(&["instance", "deploy", "user"]);
                     for (target, t) in targets {
-                        let user =
-                            t.get_path(&["user"]).and_then(Value::as_str).or(deploy_user).unwrap_or("-").to_string();
+                        let user = t.get_path(&["user"]).or(deploy_user).map_or_else(|| "-".into(), cell);
                         let nodes: Vec<String> = match t.get_path(&["nodes"]) {
-                            Some(Value::List(n)) => n.iter().filter_map(Value::interpolated).collect(),
+                            Some(Value::List(n)) => n.iter().map(cell).collect(),
+                            Some(v @ Value::Secret(_)) => vec![cell(v)],
                             _ => Vec::new(),
                         };
                         if what == "targets" {

@@ -369,13 +369,15 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         self.roots.module_names.get(m).copied().unwrap_or("")
     }
 
-    fn daemon_or_name(&mut self, m: usize) -> Result<String, ()> {
+    /// The module's user name, and whether it is computed from a secret
+    /// (then everything derived from it is a secret too).
+    fn daemon_or_name(&mut self, m: usize) -> Result<(String, bool), ()> {
         let daemon = self.roots.modules.get(m).and_then(|n| n.map()).and_then(|map| map.get("daemon"));
         match daemon {
             Some(node) => match self.eval_node(node)? {
-                Value::Null => Ok(self.module_name(m).to_string()),
+                Value::Null => Ok((self.module_name(m).to_string(), false)),
                 v => match v.as_str() {
-                    Some(s) => Ok(s.to_string()),
+                    Some(s) => Ok((s.to_string(), v.contains_secret())),
                     None => {
                         self.errors.push(
                             Diagnostic::error(Code::E007, node.span, format!("expected string, found {}", v.kind()))
@@ -386,18 +388,24 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                     }
                 },
             },
-            None => Ok(self.module_name(m).to_string()),
+            None => Ok((self.module_name(m).to_string(), false)),
         }
     }
 
     fn eval_derived(&mut self, d: &Derived) -> Result<Option<Value>, ()> {
         Ok(Some(match d {
-            Derived::Username(m) => Value::Str(self.daemon_or_name(*m)?),
+            Derived::Username(m) => {
+                let (user, secret) = self.daemon_or_name(*m)?;
+                wrap_if(Value::Str(user), secret)
+            }
             Derived::Password(m) => {
-                let user = self.daemon_or_name(*m)?;
+                let (user, _) = self.daemon_or_name(*m)?;
                 Value::Secret(Box::new(Value::Str(self.state.password(&user))))
             }
-            Derived::ServiceName(m) => Value::Str(format!("{}d", self.daemon_or_name(*m)?)),
+            Derived::ServiceName(m) => {
+                let (user, secret) = self.daemon_or_name(*m)?;
+                wrap_if(Value::Str(format!("{user}d")), secret)
+            }
             Derived::ServiceInstanceName(m) => match self.services(*m)?.first() {
                 Some(s) => Value::Str(s.instance_name.clone()),
                 None => return Ok(None),
@@ -417,7 +425,10 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                             let mut entry = IndexMap::new();
                             entry.insert("instance_name".to_string(), Value::Str(s.instance_name));
                             entry.insert("uiid".to_string(), Value::Int(s.uiid as i64));
-                            entry.insert("logical_name".to_string(), Value::Str(s.logical_name));
+                            entry.insert(
+                                "logical_name".to_string(),
+                                wrap_if(Value::Str(s.logical_name), s.logical_secret),
+                            );
                             Value::Map(entry)
                         })
                         .collect(),
@@ -453,9 +464,9 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         let Some(logical_node) = fields.get("logical_name") else {
             return Ok(Vec::new());
         };
-        let logical = match self.eval_node(logical_node)? {
+        let (logical, logical_secret) = match self.eval_node(logical_node)? {
             Value::Null => return Ok(Vec::new()),
-            v => v.as_str().map(str::to_string).unwrap_or_default(),
+            v => (v.as_str().map(str::to_string).unwrap_or_default(), v.contains_secret()),
         };
         let count = match fields.get("n_instances") {
             Some(n) => match self.eval_node(n)?.unwrap_secret() {
@@ -469,9 +480,12 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         for i in 0..count.clamp(0, MAX_SERVICE_COPIES) {
             let instance_name = format!("{name}d.{i}");
             match self.state.service_uiid(&instance_name, &logical) {
-                Ok(uiid) => {
-                    out.push(crate::state::ServiceInstance { instance_name, uiid, logical_name: logical.clone() })
-                }
+                Ok(uiid) => out.push(crate::state::ServiceInstance {
+                    instance_name,
+                    uiid,
+                    logical_name: logical.clone(),
+                    logical_secret,
+                }),
                 Err(next) => {
                     let span = self.roots.module_spans.get(m).copied().unwrap_or(service.span);
                     self.errors.push(
@@ -599,5 +613,14 @@ fn unresolved<'k>(
             "Nothing in the final instance sets `{}`; set it in this instance or one of its parents, or fix the path.",
             text.get(..=failed_at).unwrap_or_default().join(".")
         )),
+    }
+}
+
+/// `value`, as a secret when it is computed from one.
+fn wrap_if(value: Value, secret: bool) -> Value {
+    if secret {
+        Value::Secret(Box::new(value))
+    } else {
+        value
     }
 }

@@ -206,7 +206,11 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                         Diagnostic::error(
                             Code::E007,
                             span,
-                            format!("expected one of {}, found \"{s}\"", opts.join(" | ")),
+                            if secret {
+                                format!("expected one of {}, found a value computed from a secret", opts.join(" | "))
+                            } else {
+                                format!("expected one of {}, found \"{s}\"", opts.join(" | "))
+                            },
                         )
                         .with_primary_label("not an allowed value")
                         .with_help(format!("Use one of {}.", opts.join(", "))),
@@ -242,7 +246,8 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             _ => false,
         };
         if !ok {
-            self.mismatch(span, strip_nullable(ty), inner.kind(), Some(inner));
+            // A secret is never quoted back, not even in a hint.
+            self.mismatch(span, strip_nullable(ty), inner.kind(), Some(inner).filter(|_| !secret));
             return Err(());
         }
         let secret_type = matches!(strip_nullable(ty), Type::Secret);

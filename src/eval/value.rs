@@ -55,21 +55,26 @@ impl Value {
     /// Every secret string in the value (4 characters or more), to recognise
     /// a secret in text that should not hold one.
     pub fn secret_strings(&self) -> Vec<String> {
-        fn walk(v: &Value, out: &mut Vec<String>) {
+        self.secret_strings_from(4)
+    }
+
+    /// Every secret string of `min` bytes or more.
+    pub fn secret_strings_from(&self, min: usize) -> Vec<String> {
+        fn walk(v: &Value, min: usize, out: &mut Vec<String>) {
             match v {
                 Value::Secret(inner) => {
-                    if let Some(s) = inner.as_str().filter(|s| s.len() >= 4) {
+                    if let Some(s) = inner.as_str().filter(|s| s.len() >= min) {
                         out.push(s.to_string());
                     }
-                    walk(inner, out);
+                    walk(inner, min, out);
                 }
-                Value::List(items) => items.iter().for_each(|i| walk(i, out)),
-                Value::Map(m) => m.values().for_each(|i| walk(i, out)),
+                Value::List(items) => items.iter().for_each(|i| walk(i, min, out)),
+                Value::Map(m) => m.values().for_each(|i| walk(i, min, out)),
                 _ => {}
             }
         }
         let mut out = Vec::new();
-        walk(self, &mut out);
+        walk(self, min, &mut out);
         out
     }
 
