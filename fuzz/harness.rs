@@ -120,7 +120,7 @@ pub fn check_dir(data: &[u8]) {
 // ------------------------------------------------------------------ state_load
 
 /// `state_load`: the bytes are `<dir>/owner/state.json`, read with
-/// `StateDir::load` (which validates them with `state::store::parse`; that
+/// `StateDir::load` (which validates them with `state::document::parse`; that
 /// function is private, so it is reached only this way), then used the way
 /// a build uses state and saved and read again the way `persist` does.
 /// `dir` is a scratch state directory.
@@ -133,8 +133,7 @@ pub fn state_load(dir: &Path, data: &[u8]) {
         Ok(mut state) => {
             use_state(&mut state);
             // What a build saves (`StateDir::stage`) must load again, unchanged.
-            let mut text = serde_json::to_string_pretty(state.doc()).expect("state serializes");
-            text.push('\n');
+            let text = state.to_text().expect("state serializes");
             std::fs::create_dir_all(state_dir.owner_dir("again")).expect("create the owner dir");
             std::fs::write(state_dir.state_path("again"), &text).expect("write state.json");
             match state_dir.load("again") {
@@ -164,8 +163,13 @@ fn use_state(state: &mut State) {
         assert_eq!(state.service_uiid(&name, "app"), uiid, "the uiid of {name} changed between two reads");
     }
     let after = state.doc();
-    for (key, old) in &before {
-        let new = after.get(key);
+    // Entries facs does not own are kept as read, in place.
+    let kept = |d: &facs::state::Document| {
+        d.entries.iter().filter(|e| matches!(e, facs::state::Entry::Kept(..))).cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(kept(after), kept(&before), "an entry facs does not own changed");
+    for (key, old) in &before.sections {
+        let new = after.sections.get(key);
         match (key.as_str(), old, new) {
             ("passwd" | "secrets", Json::Object(old), Some(Json::Object(new))) => {
                 for (k, v) in old {

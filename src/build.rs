@@ -439,7 +439,18 @@ pub fn compile(
             g.members.push(id);
         }
     }
-    let failures: Vec<String> = groups
+    // Spec §9: state others can read is made private on a build (W003);
+    // `check` writes nothing, so it leaves the modes alone.
+    let mut unprivate = Vec::new();
+    if mode != Mode::Check {
+        for group in &groups {
+            match tighten_state(&state_dir, &group.owner) {
+                Ok(warnings) => sink.extend(warnings),
+                Err(e) => unprivate.push(e),
+            }
+        }
+    }
+    let mut failures: Vec<String> = groups
         .par_iter_mut()
         .filter_map(|group| match state_dir.load_versioned(&group.owner) {
             Ok((state, fingerprint)) => {
@@ -455,12 +466,36 @@ pub fn compile(
             Err(e) => Some(e.to_string()),
         })
         .collect();
+    failures.extend(unprivate);
     for group in &mut groups {
         for (_, compiled) in &mut group.compiled {
             sink.extend(compiled.diagnostics.iter().cloned());
         }
     }
     Compilation { groups, failures, paths, src_origin, mode }
+}
+
+/// W003 for each state file or directory of `owner` that others could read;
+/// an error when it cannot be made private.
+fn tighten_state(dir: &StateDir, owner: &str) -> Result<Vec<Diagnostic>, String> {
+    match dir.tighten(owner) {
+        Ok(done) => Ok(done
+            .into_iter()
+            .map(|(path, old)| {
+                let what = if path.is_dir() { "state directory" } else { "state file" };
+                let new = if path.is_dir() { "0700" } else { "0600" };
+                Diagnostic::global(
+                    Code::W003,
+                    format!("{what} {} was readable by others (mode {old:04o}); it is now {new}", path.display()),
+                )
+                .with_help(
+                    "State holds every password and secret. Files copied from the original facsimile are 0644; \
+                     check who could read them, and rotate the secrets if that matters (`facs secret rotate`).",
+                )
+            })
+            .collect()),
+        Err(e) => Err(format!("cannot make the state of `{owner}` private: {e}")),
+    }
 }
 
 /// How many owners are locked and made durable together.

@@ -11,8 +11,10 @@
 //! recovery steps, never treated as empty (that would silently rotate every
 //! password).
 
+mod document;
 mod store;
 
+pub use document::{Document, Entry};
 pub use store::{Backup, LoadError, LockFile, Staged, StateDir, StateLock, MAX_STATE_BYTES};
 
 use serde_json::{Map, Value as Json};
@@ -20,7 +22,7 @@ use serde_json::{Map, Value as Json};
 /// The state of one owner, in memory.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct State {
-    doc: Map<String, Json>,
+    doc: Document,
     /// True when a value was generated or allocated since loading.
     pub changed: bool,
     /// `facs check`: generate placeholders, never real secrets.
@@ -52,19 +54,24 @@ pub const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
 
 impl State {
     /// State from a parsed document.
-    pub fn from_doc(doc: Map<String, Json>) -> State {
+    pub fn from_doc(doc: Document) -> State {
         State { doc, changed: false, placeholders: false, generated: 0 }
     }
 
     /// The document.
-    pub fn doc(&self) -> &Map<String, Json> {
+    pub fn doc(&self) -> &Document {
         &self.doc
+    }
+
+    /// The file's text.
+    pub fn to_text(&self) -> Result<String, serde_json::Error> {
+        document::to_text(&self.doc)
     }
 
     /// True when every password and secret was generated since loading: the
     /// owner had none (a new or renamed instance, a fresh clone, deleted state).
     pub fn had_no_secrets(&self) -> bool {
-        let count = |section: &str| self.doc.get(section).and_then(Json::as_object).map_or(0, Map::len);
+        let count = |section: &str| self.doc.sections.get(section).and_then(Json::as_object).map_or(0, Map::len);
         count("passwd") + count("secrets") == self.generated
     }
 
@@ -82,12 +89,15 @@ impl State {
     /// documents whose sections are not objects, so `None` cannot occur for
     /// loaded state; it is still handled rather than overwriting data.
     fn section(&mut self, name: &str) -> Option<&mut Map<String, Json>> {
-        self.doc.entry(name.to_string()).or_insert_with(|| Json::Object(Map::new())).as_object_mut()
+        if !self.doc.sections.contains_key(name) {
+            self.doc.entries.push(document::Entry::Section(name.to_string()));
+        }
+        self.doc.sections.entry(name.to_string()).or_insert_with(|| Json::Object(Map::new())).as_object_mut()
     }
 
     /// `passwd[username]`, generated when missing.
     pub fn password(&mut self, username: &str) -> String {
-        if let Some(p) = self.doc.get("passwd").and_then(|p| p.get(username)).and_then(Json::as_str) {
+        if let Some(p) = self.doc.sections.get("passwd").and_then(|p| p.get(username)).and_then(Json::as_str) {
             return p.to_string();
         }
         let fresh = self.new_secret();
@@ -100,7 +110,7 @@ impl State {
 
     /// `secrets[key]`, generated when missing.
     pub fn secret(&mut self, key: &str) -> String {
-        if let Some(s) = self.doc.get("secrets").and_then(|p| p.get(key)).and_then(Json::as_str) {
+        if let Some(s) = self.doc.sections.get("secrets").and_then(|p| p.get(key)).and_then(Json::as_str) {
             return s.to_string();
         }
         let fresh = self.new_secret();
@@ -116,6 +126,7 @@ impl State {
     pub fn service_uiid(&mut self, instance_name: &str, logical_name: &str) -> Result<u64, u64> {
         let existing = self
             .doc
+            .sections
             .get("instances")
             .and_then(|i| i.get("inmap"))
             .and_then(|m| m.get(instance_name))
@@ -126,6 +137,7 @@ impl State {
         }
         let max = self
             .doc
+            .sections
             .get("instances")
             .and_then(|i| i.get("uiidmap"))
             .and_then(Json::as_object)
@@ -150,7 +162,7 @@ impl State {
 }
 
 fn json_uiid(v: &Json) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    document::uiid_of(v)
 }
 
 #[cfg(test)]
@@ -181,8 +193,8 @@ mod tests {
 
     #[test]
     fn legacy_values_are_reused_and_new_ones_added() {
-        let doc: Map<String, Json> = serde_json::from_str(
-            r#"{"passwd":{"app":"p1"},"instances":{"inmap":{"appd.0":{"uiid":7,"logical_name":"app","instance_name":"appd.0"}},"uiidmap":{"7":{}}}}"#,
+        let doc = document::parse(
+            br#"{"passwd":{"app":"p1"},"instances":{"inmap":{"appd.0":{"uiid":7,"logical_name":"app","instance_name":"appd.0"}},"uiidmap":{"7":{}}}}"#,
         )
         .expect("json");
         let mut s = State::from_doc(doc);

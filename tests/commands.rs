@@ -13,6 +13,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
     let project = tmp.path().join("project");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/commands/project");
     common::copy_dir(&src, &project);
+    common::private_state(&project.join("state"));
     let output = Command::new(env!("CARGO_BIN_EXE_facs"))
         .arg("-p")
         .arg(&project)

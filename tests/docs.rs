@@ -9,7 +9,9 @@
 //!   - `facs`: exit 0 and no diagnostic at all, not even a warning;
 //!   - `facs,fails=E012`: exit 1, E012 reported, and no other code;
 //!   - `facs,warns=W001`: exit 0, W001 reported, and no other code;
-//!   - `env=KEY=VALUE` (repeatable) sets a variable for that run (`env=FACS_MAX_TREE_SIZE=64`).
+//!   - `env=KEY=VALUE` (repeatable) sets a variable for that run (`env=FACS_MAX_TREE_SIZE=64`);
+//!   - `build` runs `facs build` instead of `check` (for what only a build does, such as
+//!     tightening a state file given with `file=.facsimile/state/...`).
 //!
 //!   A block of any language with `file=PATH` (`text,file=tmpl/_ALL_/app.conf`) is not
 //!   checked: its text is written to PATH (relative, without `..`) in the directory of the
@@ -74,6 +76,8 @@ struct Block {
     file: Option<String>,
     expect: Expect,
     envs: Vec<(String, String)>,
+    /// Run `facs build`, not `facs check`.
+    build: bool,
     text: String,
 }
 
@@ -84,8 +88,15 @@ fn blocks(doc: &str) -> Vec<Block> {
         let Some(info) = line.strip_prefix("```") else { continue };
         let mut words = info.split([',', ' ']).filter(|w| !w.is_empty());
         let lang = words.next().unwrap_or("").to_string();
-        let mut block =
-            Block { line: idx + 1, lang, file: None, expect: Expect::Clean, envs: Vec::new(), text: String::new() };
+        let mut block = Block {
+            line: idx + 1,
+            lang,
+            file: None,
+            expect: Expect::Clean,
+            envs: Vec::new(),
+            build: false,
+            text: String::new(),
+        };
         for word in words {
             if let Some(path) = word.strip_prefix("file=") {
                 block.file = Some(path.to_string());
@@ -93,6 +104,8 @@ fn blocks(doc: &str) -> Vec<Block> {
                 block.expect = Expect::Fails(code.to_string());
             } else if let Some(code) = word.strip_prefix("warns=") {
                 block.expect = Expect::Warns(code.to_string());
+            } else if word == "build" {
+                block.build = true;
             } else if let Some((key, value)) = word.strip_prefix("env=").and_then(|kv| kv.split_once('=')) {
                 block.envs.push((key.to_string(), value.to_string()));
             } else {
@@ -127,7 +140,7 @@ fn check_block(doc: &str, block: &Block, files: &[(String, String)]) -> Option<S
     let output = Command::new(env!("CARGO_BIN_EXE_facs"))
         .arg("-p")
         .arg(dir.path())
-        .args(["--message-format", "json", "check"])
+        .args(["--message-format", "json", if block.build { "build" } else { "check" }])
         .envs(block.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("NO_COLOR", "1")
         .output()
@@ -172,7 +185,7 @@ fn check_doc(doc: &str) -> (Vec<Block>, Vec<String>) {
             pending.clear();
         } else {
             assert!(
-                block.expect == Expect::Clean && block.envs.is_empty(),
+                block.expect == Expect::Clean && block.envs.is_empty() && !block.build,
                 "{doc}:{}: only `facs` blocks can expect a code or set variables",
                 block.line
             );

@@ -49,6 +49,19 @@ fn run_case(case: &Path) -> String {
     let state = work.path().join("state");
     if case.join("state").is_dir() {
         common::copy_dir(&case.join("state"), &state);
+        // A checkout makes every file 0644, as the original facsimile wrote
+        // state; facs would tighten it (W003). Only W003 cases keep that mode.
+        if case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("W003")) {
+            // Whatever the checkout's umask: the legacy modes.
+            for entry in walkdir::WalkDir::new(&state).min_depth(1) {
+                let entry = entry.expect("walk state");
+                let mode = if entry.file_type().is_dir() { 0o755 } else { 0o644 };
+                std::fs::set_permissions(entry.path(), std::os::unix::fs::PermissionsExt::from_mode(mode))
+                    .expect("chmod");
+            }
+        } else {
+            common::private_state(&state);
+        }
     }
     let out = work.path().join("out");
     let args: Vec<String> = std::fs::read_to_string(case.join("args"))

@@ -419,3 +419,101 @@ fn a_missing_state_beside_its_backup_is_refused() {
     assert!(!owner.join("state.json").exists(), "state regenerated");
     assert_eq!(std::fs::read(owner.join("state.json.bak")).expect("bak"), bak, "backup changed");
 }
+
+/// Spec §9: entries facs does not own are written back as read, even when a
+/// build adds values: a number no float holds keeps its digits, a key that
+/// appears twice stays twice.
+#[test]
+fn unknown_entries_survive_a_build_that_adds_values() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(state.join("prod")).expect("mkdir");
+    let seeded = r#"{"passwd": {"www": "11111111-1111-4111-8111-111111111111"},
+ "serial": 123456789012345678901234567890,
+ "notes": {"by": "ops", "by": "dev", "ratio": 0.1000000000000000055511151231257827},
+ "notes": [1, 2]}"#;
+    std::fs::write(state.join("prod/state.json"), seeded).expect("seed");
+    let out = finished(build(&dir, "out", &state));
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(state.join("prod/state.json")).expect("state");
+    for kept in [
+        r#""serial": 123456789012345678901234567890"#,
+        r#""notes": {"by": "ops", "by": "dev", "ratio": 0.1000000000000000055511151231257827}"#,
+        r#""notes": [1, 2]"#,
+    ] {
+        assert!(text.contains(kept), "{kept} lost:\n{text}");
+    }
+    let saved = saved_state(&state);
+    assert_eq!(saved["passwd"]["www"], "11111111-1111-4111-8111-111111111111");
+    assert!(saved["passwd"]["db"].is_string(), "a new password was added");
+}
+
+/// A uiid that is not an integer from 1 to 255 is refused, not reallocated
+/// (a new uiid would change the service's id on every node).
+#[test]
+fn a_bad_uiid_is_refused_not_reallocated() {
+    for uiid in ["7.0", "null", "\"x\"", "0", "256", "-1"] {
+        let bad = format!(
+            r#"{{"instances": {{"inmap": {{"webd.0": {{"uiid": {uiid}, "logical_name": "web", "instance_name": "webd.0"}}}}, "uiidmap": {{}}}}}}"#
+        );
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("p");
+        project(&dir);
+        let state = tmp.path().join("state");
+        std::fs::create_dir_all(state.join("prod")).expect("mkdir");
+        std::fs::write(state.join("prod/state.json"), &bad).expect("seed");
+        let output = build(&dir, "out", &state).wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{uiid}: {stderr}");
+        assert!(stderr.contains("not a uiid") && stderr.contains("refusing"), "{uiid}: {stderr}");
+        assert_eq!(std::fs::read_to_string(state.join("prod/state.json")).expect("kept"), bad);
+    }
+}
+
+/// A state directory that shows state was written (the undeployed count) but
+/// has no `state.json` is refused like one beside its backup.
+#[test]
+fn a_missing_state_beside_facs_leftovers_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    finished(build(&dir, "out", &state));
+    let owner = state.join("prod");
+    assert!(owner.join("undeployed-secrets").exists(), "a first build records undeployed secrets");
+    std::fs::remove_file(owner.join("state.json")).expect("rm");
+    let out = build(&dir, "out", &state).wait_with_output().expect("build");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("undeployed-secrets") && stderr.contains("To recover"), "{stderr}");
+    assert!(!owner.join("state.json").exists(), "state regenerated");
+    // `.lock` alone (a first build that failed) is no state.
+    std::fs::remove_file(owner.join("undeployed-secrets")).expect("rm");
+    assert!(owner.join(".lock").exists());
+    assert!(finished(build(&dir, "out", &state)).status.success());
+}
+
+/// Spec §9: a field named `a.b` and a field `b` inside `a` are two secrets.
+#[test]
+fn dotted_secret_paths_never_collide() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("main.facs"),
+        "project p {}\nschema Pair { b: secret }\nschema Instance { a: Pair = {}  \"a.b\": secret }\ninstance x {}\n",
+    )
+    .expect("write");
+    let state = tmp.path().join("state");
+    assert!(finished(build(&dir, "out", &state)).status.success());
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("x/state.json")).expect("state")).expect("json");
+    let nested = saved["secrets"]["instance.a.b"].as_str().expect("nested secret");
+    let dotted = saved["secrets"]["instance.\"a.b\""].as_str().expect("dotted secret");
+    assert_ne!(nested, dotted);
+    let m = manifest(&dir, "out", "x");
+    assert_eq!(m["instance"]["a"]["b"], nested);
+    assert_eq!(m["instance"]["a.b"], dotted);
+}

@@ -189,8 +189,9 @@ pub fn compile_and_write(
         failures.extend(super::write::write_outputs(&options.out_dir, &compilation, &resolved, written));
         ui.verbose(&format!("wrote manifests and {} trees to {}", written.len(), options.out_dir.display()));
     }
+    // Spec §12: every build ends with one summary line, after its warnings.
+    let mut summary = None;
     if writes.files() && !sink.has_errors() && failures.is_empty() {
-        // Spec §12: every build ends with one summary line.
         let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
         let mut parts = vec![count(selected.len(), "manifest")];
         if writes == Writes::All && !trees.is_empty() {
@@ -201,7 +202,7 @@ pub fn compile_and_write(
         } else {
             format!("state of {} saved", count(changed, "owner"))
         };
-        ui.note(&format!(
+        summary = Some(format!(
             "built {} in {}: {}; {state}",
             count(selected.len(), "instance"),
             options.out_dir.display(),
@@ -228,7 +229,11 @@ pub fn compile_and_write(
     }
     instances.sort_by_key(|(id, _)| *id);
     let sources = std::mem::replace(&mut loaded.sources, SourceMap::new());
-    match finish(ui, &sources, sink, &failures) {
+    let status = finish(ui, &sources, sink, &failures);
+    if let Some(summary) = summary.filter(|_| status == 0) {
+        ui.note(&summary);
+    }
+    match status {
         0 => Ok(Built { sources, instances: instances.into_iter().map(|(_, b)| b).collect() }),
         status => Err(status),
     }

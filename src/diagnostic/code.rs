@@ -112,6 +112,11 @@ codes! {
     /// Why: its files would never be used; `tmpl/stagign` is a typo that
     /// otherwise ships a tree without them.
     W002 = "W002", "a `tmpl/<name>` or `extra/<name>` folder that matches no instance";
+    /// What it does: reports a state file or directory that others could read,
+    /// and that the build made private (0600 files, 0700 directory).
+    /// Why: the original facsimile wrote state 0644; a copied state directory
+    /// hands every user of the machine every password.
+    W003 = "W003", "state that others could read was tightened to 0600";
 }
 
 impl fmt::Display for Code {

@@ -70,7 +70,7 @@ fn fill_record<'a>(
     let span = node.span;
     let Some(map) = node.map_mut() else { return };
     for (k, field) in &record.fields {
-        let key_path = format!("{state_key}.{k}");
+        let key_path = format!("{state_key}.{}", state_segment(k));
         if let Some(child) = map.get_mut(k.as_str()) {
             if is_secret_type(&field.type_) {
                 child.secret = true;
@@ -98,6 +98,17 @@ fn fill_record<'a>(
         }
         fill(merger, schemas, &mut child, &field.type_, &key_path);
         map.insert(k.clone(), child);
+    }
+}
+
+/// A field name as a segment of a state key: quoted when it holds a dot (or
+/// a quote or backslash), so `a.b` nested and a field named `"a.b"` are two
+/// keys, never one secret shared by both.
+fn state_segment(k: &str) -> std::borrow::Cow<'_, str> {
+    if k.is_empty() || k.contains(['.', '"', '\\']) {
+        format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\"")).into()
+    } else {
+        k.into()
     }
 }
 

@@ -13,7 +13,6 @@
 
 use super::State;
 use fs4::fs_std::FileExt;
-use serde_json::{Map, Value as Json};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -28,6 +27,8 @@ const STATE_NAME: &str = "state.json";
 const BACKUP_NAME: &str = "state.json.bak";
 /// The new state, staged beside the live file (only ever written under the lock).
 const TEMP_NAME: &str = "state.json.tmp";
+/// How many secrets builds generated since the last remote deploy.
+const UNDEPLOYED_NAME: &str = "undeployed-secrets";
 /// The next backup, linked here and renamed over `state.json.bak`, so that a
 /// writer killed in between never leaves the owner without a backup.
 const BACKUP_TEMP_NAME: &str = "state.json.bak.tmp";
@@ -53,6 +54,15 @@ pub enum LoadError {
         path: PathBuf,
         /// What the backup holds.
         backup: Backup,
+    },
+    /// `state.json` is gone but another file facs writes beside it is there
+    /// (a backup's temp file, the undeployed-secrets count): state was made
+    /// here once.
+    Orphaned {
+        /// The missing file.
+        path: PathBuf,
+        /// The file that shows state existed.
+        leftover: PathBuf,
     },
 }
 
@@ -103,6 +113,17 @@ impl std::fmt::Display for LoadError {
                     ),
                 }
             }
+            LoadError::Orphaned { path, leftover } => write!(
+                f,
+                "state file {} is missing but {} (which facs writes beside it) is there: the state was lost, not \
+                 never made. Refusing to continue, because starting from empty state would replace every generated \
+                 password and secret. To recover: restore {} from your backups, then build again; to start over \
+                 deliberately, remove {} first",
+                path.display(),
+                leftover.display(),
+                path.display(),
+                leftover.display()
+            ),
             LoadError::Corrupt { path, why, backup } => {
                 let bak = path.with_file_name(BACKUP_NAME);
                 write!(
@@ -246,7 +267,7 @@ impl StateDir {
     /// generated for the owner since its last deploy to remote nodes. The
     /// original facsimile ignores the file; `facs deploy` reads it.
     pub fn undeployed_path(&self, owner: &str) -> PathBuf {
-        self.owner_dir(owner).join("undeployed-secrets")
+        self.owner_dir(owner).join(UNDEPLOYED_NAME)
     }
 
     /// The count in [`StateDir::undeployed_path`] (0 when absent; an
@@ -273,6 +294,31 @@ impl StateDir {
         remove_if_exists(&self.undeployed_path(owner))
     }
 
+    /// Makes an owner's state private again: the original facsimile wrote
+    /// its files 0644, so a copied state directory is readable by every user.
+    /// Returns what was tightened, as (path, old mode), for W003.
+    pub fn tighten(&self, owner: &str) -> io::Result<Vec<(PathBuf, u32)>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.owner_dir(owner);
+        let mut done = Vec::new();
+        let candidates = [(dir.clone(), 0o700)]
+            .into_iter()
+            .chain([STATE_NAME, BACKUP_NAME, UNDEPLOYED_NAME].map(|n| (dir.join(n), 0o600)));
+        for (path, private) in candidates {
+            // Never through a symlink: it would chmod whatever it points at.
+            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                fs::set_permissions(&path, fs::Permissions::from_mode(private)).map_err(at(&path))?;
+                done.push((path, mode));
+            }
+        }
+        Ok(done)
+    }
+
     /// Reads an owner's state; a missing file is empty state.
     pub fn load(&self, owner: &str) -> Result<State, LoadError> {
         self.load_versioned(owner).map(|(state, _)| state)
@@ -288,6 +334,14 @@ impl StateDir {
                 let bak = path.with_file_name(BACKUP_NAME);
                 if fs::symlink_metadata(&bak).is_ok() {
                     return Err(LoadError::Lost { backup: backup_of(&path), path });
+                }
+                // `.lock` alone holds nothing (a first build that failed
+                // leaves it); the others exist only once state was written.
+                for name in [BACKUP_TEMP_NAME, UNDEPLOYED_NAME] {
+                    let leftover = path.with_file_name(name);
+                    if fs::symlink_metadata(&leftover).is_ok() {
+                        return Err(LoadError::Orphaned { path, leftover });
+                    }
                 }
                 return Ok((State::default(), 0));
             }
@@ -322,8 +376,7 @@ impl StateDir {
         // `lock` created the directory. Writers hold the lock, so one fixed temp
         // name suffices.
         let dir = self.owner_dir(owner);
-        let mut text = serde_json::to_string_pretty(state.doc()).map_err(io::Error::other)?;
-        text.push('\n');
+        let text = state.to_text().map_err(io::Error::other)?;
         let tmp = dir.join(TEMP_NAME);
         let mut file = create_private(&tmp)?;
         let replaces = fs::symlink_metadata(dir.join(STATE_NAME)).is_ok();
@@ -484,43 +537,7 @@ fn backup_of(path: &Path) -> Backup {
     }
 }
 
-/// Parses and validates a state document.
-pub fn parse(bytes: &[u8]) -> Result<Map<String, Json>, String> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
-        return Err(if bytes.is_empty() {
-            "the file is empty".into()
-        } else {
-            format!("the file holds no data: {} bytes of zeros or blanks", bytes.len())
-        });
-    }
-    let doc: Json = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    let Json::Object(doc) = doc else {
-        return Err("the document is not a JSON object".into());
-    };
-    for section in ["passwd", "secrets"] {
-        match doc.get(section) {
-            None => {}
-            Some(Json::Object(m)) => {
-                if let Some((k, _)) = m.iter().find(|(_, v)| !v.is_string()) {
-                    return Err(format!("`{section}.{k}` is not a string"));
-                }
-            }
-            Some(_) => return Err(format!("`{section}` is not an object")),
-        }
-    }
-    match doc.get("instances") {
-        None => {}
-        Some(Json::Object(m)) => {
-            for sub in ["inmap", "uiidmap"] {
-                if m.get(sub).is_some_and(|v| !v.is_object()) {
-                    return Err(format!("`instances.{sub}` is not an object"));
-                }
-            }
-        }
-        Some(_) => return Err("`instances` is not an object".into()),
-    }
-    Ok(doc)
-}
+pub use super::document::parse;
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Makes a state directory copied from the repository private (0700
+/// directories, 0600 files), as facs leaves it: a checkout makes files 0644,
+/// which facs would tighten with a W003 warning.
+#[allow(dead_code)] // not every test target uses every helper
+pub fn private_state(state: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walkdir::WalkDir::new(state) {
+        let entry = entry.expect("walk state");
+        let mode = if entry.file_type().is_dir() { 0o700 } else { 0o600 };
+        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+}
+
 /// Runs the built `facs` on a definition directory, with extra environment
 /// variables, and returns its output (colours off).
 #[allow(dead_code)] // not every test target uses every helper
