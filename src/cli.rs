@@ -9,6 +9,7 @@ mod fmt;
 mod import;
 mod inspect;
 mod man;
+mod secret;
 mod stale;
 mod write;
 
@@ -262,6 +263,83 @@ pub enum Command {
     },
     /// Run the language server on stdin/stdout (Language Server Protocol).
     Lsp,
+    /// Set, rotate or list the stored secrets of an instance.
+    Secret {
+        /// What to do.
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+    /// Move state to a renamed instance, list orphaned state, record a deploy.
+    State {
+        /// What to do.
+        #[command(subcommand)]
+        action: StateAction,
+    },
+}
+
+/// `facs secret` actions.
+#[derive(Debug, Subcommand)]
+pub enum SecretAction {
+    /// Replace a stored secret with a value read from stdin (or --from-file), never argv.
+    Set {
+        /// The instance or overlay.
+        name: String,
+        /// The secret's path: `module.db.password`, `instance.api_key` (or `api_key`).
+        path: String,
+        /// Read the value from this file instead of stdin (one trailing newline is dropped).
+        #[arg(long)]
+        from_file: Option<PathBuf>,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Replace a stored secret with a newly generated one (the old one stays in state.json.bak).
+    Rotate {
+        /// The instance or overlay.
+        name: String,
+        /// The secret's path.
+        path: String,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// List the stored secrets an instance uses and where each came from (never the values).
+    List {
+        /// The instance or overlay.
+        name: String,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+}
+
+/// `facs state` actions.
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Give the state of OLD (a renamed instance) to NEW, keeping every value.
+    Mv {
+        /// The old owner (no longer an instance).
+        old: String,
+        /// The new instance.
+        new: String,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// List state that no instance of the definition uses (deletes nothing).
+    Orphans {
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Record that the nodes have the stored values (deployed by other means).
+    Deployed {
+        /// The instance or overlay.
+        name: String,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
 }
 
 /// `facs list` subjects.
@@ -391,6 +469,28 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             ui.out(&script)
         }
         Command::Lsp => crate::lsp::run(),
+        Command::Secret { action } => match action {
+            SecretAction::Set { name, path, from_file, state } => {
+                let options = Options::new(project, None, state.as_deref());
+                secret::change(&options, name, path, secret::Input::Given(from_file.as_deref()), &mut ui)
+            }
+            SecretAction::Rotate { name, path, state } => {
+                let options = Options::new(project, None, state.as_deref());
+                secret::change(&options, name, path, secret::Input::Generated, &mut ui)
+            }
+            SecretAction::List { name, state } => {
+                secret::list(&Options::new(project, None, state.as_deref()), name, &mut ui)
+            }
+        },
+        Command::State { action } => match action {
+            StateAction::Mv { old, new, state } => {
+                secret::mv(&Options::new(project, None, state.as_deref()), old, new, &mut ui)
+            }
+            StateAction::Orphans { state } => secret::orphans(&Options::new(project, None, state.as_deref()), &mut ui),
+            StateAction::Deployed { name, state } => {
+                secret::deployed(&Options::new(project, None, state.as_deref()), name, &mut ui)
+            }
+        },
         Command::Fmt { check, files } => fmt::run(project, *check, files, &mut ui),
         Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()),
         Command::Man => match man::page() {

@@ -517,3 +517,137 @@ fn dotted_secret_paths_never_collide() {
     assert_eq!(m["instance"]["a"]["b"], nested);
     assert_eq!(m["instance"]["a.b"], dotted);
 }
+
+/// `facs -p DIR --state STATE args...`, with `stdin` as its input.
+fn facs_with_stdin(dir: &Path, state: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facs"))
+        .arg("-p")
+        .arg(dir)
+        .args(args)
+        .arg("--state")
+        .arg(state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run facs");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// Spec §12: `facs secret set|rotate|list` are the only ways a stored value
+/// changes; the value comes from stdin or a file, never argv, and is never
+/// printed; the previous generation stays in `state.json.bak`; the change
+/// counts as undeployed; `explain` and `list` say where a value came from.
+#[test]
+fn secret_commands_change_stored_values_and_say_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    finished(build(&dir, "out", &state));
+    let before = saved_state(&state);
+    let text = |o: &Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+
+    // set, through an overlay (it shares its base's state), from stdin.
+    let out = facs_with_stdin(&dir, &state, &["secret", "set", "prod2", "api_key"], b"hand-typed-value\n");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("hand-typed-value"), "the value was printed: {}", text(&out));
+    assert!(text(&out).contains("state.json.bak"), "no recovery line: {}", text(&out));
+    let after = saved_state(&state);
+    assert_eq!(after["secrets"]["instance.api_key"], "hand-typed-value");
+    assert_eq!(after["passwd"], before["passwd"], "other values unchanged");
+    let bak: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("prod/state.json.bak")).expect("bak")).expect("json");
+    assert_eq!(bak["secrets"]["instance.api_key"], before["secrets"]["instance.api_key"], "old value in the backup");
+    finished(build(&dir, "out", &state));
+    assert_eq!(manifest(&dir, "out", "prod2")["instance"]["api_key"], "hand-typed-value");
+
+    // from a file; rotate; both recorded.
+    std::fs::write(tmp.path().join("pw"), "from-a-file\n").expect("write");
+    let pw = tmp.path().join("pw");
+    let args = ["secret", "set", "prod", "module.web.password", "--from-file", pw.to_str().expect("utf-8")];
+    assert!(facs_with_stdin(&dir, &state, &args, b"").status.success());
+    assert_eq!(saved_state(&state)["passwd"]["www"], "from-a-file");
+    let out = facs_with_stdin(&dir, &state, &["secret", "rotate", "prod", "module.db.password"], b"");
+    assert!(out.status.success(), "{}", text(&out));
+    let rotated = saved_state(&state)["passwd"]["db"].as_str().expect("string").to_string();
+    assert_ne!(rotated, before["passwd"]["db"].as_str().expect("string"));
+    assert!(!text(&out).contains(&rotated));
+
+    let out = facs_with_stdin(&dir, &state, &["secret", "list", "prod"], b"");
+    let listing = text(&out);
+    for expected in [
+        "instance.api_key",
+        "set by facs secret set",
+        "module.web.password",
+        "module.db.password",
+        "set by facs secret rotate",
+        "changed since the last remote deploy",
+    ] {
+        assert!(listing.contains(expected), "{expected} missing:\n{listing}");
+    }
+    for value in ["hand-typed-value", "from-a-file", rotated.as_str()] {
+        assert!(!listing.contains(value), "list printed a value:\n{listing}");
+    }
+    let out = facs_with_stdin(&dir, &state, &["explain", "prod", "module.db.password"], b"");
+    assert!(text(&out).contains("passwd[db]") && text(&out).contains("set by facs secret rotate"), "{}", text(&out));
+
+    // Refusals: an empty value, a path that is not a stored secret.
+    let out = facs_with_stdin(&dir, &state, &["secret", "set", "prod", "api_key"], b"\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("empty"));
+    let out = facs_with_stdin(&dir, &state, &["secret", "set", "prod", "home"], b"x");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("is not a stored secret"), "{}", text(&out));
+
+    // The undeployed count is cleared by `facs state deployed`.
+    assert!(state.join("prod/undeployed-secrets").exists());
+    assert!(facs_with_stdin(&dir, &state, &["state", "deployed", "prod"], b"").status.success());
+    assert!(!state.join("prod/undeployed-secrets").exists());
+}
+
+/// `facs state orphans` lists state no instance uses; `facs state mv` gives
+/// it to the renamed instance, which keeps every value.
+#[test]
+fn renamed_instances_keep_their_state_with_state_mv() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    finished(build(&dir, "out", &state));
+    let before = saved_state(&state);
+    let text = |o: &Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let out = facs_with_stdin(&dir, &state, &["state", "orphans"], b"");
+    assert!(text(&out).contains("no orphaned state"), "{}", text(&out));
+
+    // Rename the instance: its old state is an orphan until moved.
+    let renamed = PROJECT.replace("instance prod ", "instance production ").replace("on prod ", "on production ");
+    std::fs::write(dir.join("main.facs"), renamed).expect("write");
+    let out = facs_with_stdin(&dir, &state, &["state", "orphans"], b"");
+    assert!(text(&out).contains("prod ") && text(&out).contains("state mv"), "{}", text(&out));
+    for (args, why) in [
+        (["state", "mv", "prod", "prod2"], "overlay"),
+        (["state", "mv", "prod", "nope"], "not an instance"),
+        (["state", "mv", "gone", "production"], "no state"),
+    ] {
+        let out = facs_with_stdin(&dir, &state, &args, b"");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out).contains(why), "{args:?}: {}", text(&out));
+    }
+    let out = facs_with_stdin(&dir, &state, &["state", "mv", "prod", "production"], b"");
+    assert!(out.status.success(), "{}", text(&out));
+    let moved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("production/state.json")).expect("moved state"))
+            .expect("json");
+    assert_eq!(moved, before);
+    finished(build(&dir, "out", &state));
+    let m = manifest(&dir, "out", "production");
+    assert_eq!(m["module"]["web"]["password"], before["passwd"]["www"]);
+    // A second move onto existing state is refused.
+    std::fs::create_dir_all(state.join("prod")).expect("mkdir");
+    std::fs::write(state.join("prod/state.json"), "{}").expect("write");
+    let out = facs_with_stdin(&dir, &state, &["state", "mv", "prod", "production"], b"");
+    assert!(text(&out).contains("already has state"), "{}", text(&out));
+}

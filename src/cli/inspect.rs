@@ -122,6 +122,9 @@ fn print_explanation(sources: &SourceMap, e: &Explanation, depth: usize, out: &m
         let action = format!("{:?}", step.action).to_lowercase();
         let _ = writeln!(out, "{pad}  {action:<8} {:<28} {file}:{line}  {text}", step.body);
     }
+    if let Some((at, origin)) = &e.stored {
+        let _ = writeln!(out, "{pad}  {:<8} {at:<28} {origin}", "state");
+    }
     if !e.inputs.is_empty() {
         let _ = writeln!(out, "{pad}  computed from:");
         for input in &e.inputs {

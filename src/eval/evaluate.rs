@@ -46,6 +46,11 @@ pub struct Evaluator<'a, 'e> {
 }
 
 impl<'a, 'e> Evaluator<'a, 'e> {
+    /// The state being read (and extended).
+    pub fn state(&self) -> &State {
+        self.state
+    }
+
     /// An evaluator over the roots, reading and extending `state`.
     pub fn new(roots: Roots<'a, 'e>, state: &'e mut State) -> Evaluator<'a, 'e> {
         let n = roots.modules.len();

@@ -6,7 +6,7 @@
 //! computed value, the references it was computed from, recursively.
 
 use super::evaluate::{Evaluator, Roots};
-use super::merge::{Action, Node, NodeKind, NO_BODY};
+use super::merge::{Action, Derived, Node, NodeKind, NO_BODY};
 use super::{build_trees, Paths, Value};
 use crate::resolve::{InstanceId, Resolved};
 use crate::source::Span;
@@ -28,6 +28,8 @@ pub struct Explanation {
     pub steps: Vec<Origin>,
     /// For computed values: the values it was computed from.
     pub inputs: Vec<Explanation>,
+    /// For a value kept in state: where (`passwd[www]`) and its origin.
+    pub stored: Option<(String, String)>,
 }
 
 /// One step of a value's history.
@@ -165,6 +167,17 @@ impl<'a, 't> Ctx<'a, 't> {
         seen: &mut Vec<*const Node<'a>>,
     ) -> Explanation {
         let value = eval.eval_child(node).ok().flatten();
+        // A generated password or secret: which state entry, set how.
+        let stored = match &node.kind {
+            NodeKind::Derived(Derived::Secret(key)) => {
+                Some(crate::state::StateKey { section: "secrets", key: key.clone() })
+            }
+            NodeKind::Derived(Derived::Password(_)) => {
+                value.as_ref().and_then(|v| v.unwrap_secret().as_str()).and_then(|v| eval.state().key_of("passwd", v))
+            }
+            _ => None,
+        }
+        .map(|key| (format!("{}[{}]", key.section, key.key), eval.state().origin(&key)));
         let steps = node
             .history
             .iter()
@@ -185,7 +198,7 @@ impl<'a, 't> Ctx<'a, 't> {
                 }
             }
         }
-        Explanation { path: path.to_string(), value, steps, inputs }
+        Explanation { path: path.to_string(), value, steps, inputs, stored }
     }
 }
 

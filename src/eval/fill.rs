@@ -92,7 +92,9 @@ fn fill_record<'a>(
             }
             None => continue,
         };
-        child.history.push(Step { body: NO_BODY, span: field.span.unwrap_or(span), action: Action::Default });
+        // A generated secret is not a schema default: it comes from state.
+        let action = if matches!(child.kind, NodeKind::Derived(_)) { Action::Derived } else { Action::Default };
+        child.history.push(Step { body: NO_BODY, span: field.span.unwrap_or(span), action });
         if is_secret_type(&field.type_) {
             child.secret = true;
         }

@@ -15,8 +15,9 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
-/// The sections facs reads and writes.
-pub const SECTIONS: [&str; 3] = ["passwd", "secrets", "instances"];
+/// The sections facs reads and writes. `provenance` is facs's own (the
+/// original tool keeps it as an unknown key): who set a stored value by hand.
+pub const SECTIONS: [&str; 4] = ["passwd", "secrets", "instances", "provenance"];
 
 /// A JSON value kept as its text.
 #[derive(Clone, Debug)]
@@ -124,6 +125,7 @@ fn section(key: &str, raw: &RawValue) -> Result<Map<String, Json>, String> {
         return Err(format!("{what} is not an object"));
     }
     match key {
+        "provenance" => unique_object(raw, &what),
         "passwd" | "secrets" => {
             let map = unique_object(raw, &what)?;
             if let Some((k, _)) = map.iter().find(|(_, v)| !v.is_string()) {
