@@ -248,6 +248,50 @@ pub fn project_literals(resolved: &Resolved<'_>) -> ProjectLiterals {
     ProjectLiterals { repo: literal("repo"), version: literal("version"), src_dir: literal("src_dir") }
 }
 
+/// `project.state_recipients`: the age recipients state is encrypted to
+/// (spec-silent; `docs/decisions/state-encryption.md`). Like `repo`, read
+/// before evaluation, so only a list of string literals counts; each must be
+/// an age X25519 public key (E025).
+pub fn state_recipients(resolved: &Resolved<'_>, sink: &mut Sink) -> Vec<String> {
+    let Some(field) = resolved.project.and_then(|p| {
+        p.body.items.iter().find_map(|item| match item {
+            ast::Item::Field(f)
+                if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == "state_recipients") =>
+            {
+                Some(f)
+            }
+            _ => None,
+        })
+    }) else {
+        return Vec::new();
+    };
+    let ast::ExprKind::List(items) = &field.value.kind else {
+        sink.push(
+            Diagnostic::error(Code::E025, field.value.span, "`state_recipients` must be a list of string literals")
+                .with_primary_label("not a literal list")
+                .with_help("Write the age public keys themselves: `state_recipients: [\"age1...\"]` (the state is read before any reference is evaluated)."),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item.as_plain_str().map(|text| (crate::state::crypt::parse_recipient(&text).map(|_| ()), text)) {
+            Some((Ok(()), text)) => out.push(text.trim().to_string()),
+            Some((Err(why), _)) => sink.push(
+                Diagnostic::error(Code::E025, item.span, format!("not an age recipient: {why}"))
+                    .with_primary_label("expected an age X25519 public key")
+                    .with_help("Give each recipient's public key as `age-keygen -y KEYFILE` prints it: `age1` followed by 58 letters and digits."),
+            ),
+            None => sink.push(
+                Diagnostic::error(Code::E025, item.span, "a recipient must be a string literal")
+                    .with_primary_label("not a literal")
+                    .with_help("Write the age public key itself (`\"age1...\"`)."),
+            ),
+        }
+    }
+    out
+}
+
 /// The span of the value of a top-level field of the project declaration.
 pub fn project_field_span(resolved: &Resolved<'_>, key: &str) -> Option<crate::source::Span> {
     resolved.project.and_then(|p| {
@@ -313,6 +357,8 @@ pub struct Group {
     state: State,
     /// Compiled members.
     pub compiled: Vec<(InstanceId, Compiled)>,
+    /// The state is written again only to encrypt or decrypt it.
+    pub resealed: bool,
 }
 
 /// A compiled selection, not yet persisted.
@@ -325,6 +371,8 @@ pub struct Compilation {
     /// Which rule chose `facs.src_dir`.
     pub src_origin: SrcOrigin,
     mode: Mode,
+    /// `project.state_recipients` (empty: plaintext state).
+    recipients: Vec<String>,
 }
 
 impl Group {
@@ -356,6 +404,11 @@ pub struct NewSecrets {
 }
 
 impl Compilation {
+    /// `project.state_recipients` (empty: plaintext state).
+    pub fn recipients(&self) -> &[String] {
+        &self.recipients
+    }
+
     /// `facs.src_dir`, where copy groups read files.
     pub fn src_dir(&self) -> &str {
         &self.paths.src_dir
@@ -419,7 +472,8 @@ pub fn compile(
     let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
     let paths =
         Paths { src_dir: src.to_string_lossy().into_owned(), out_dir: options.out_dir.to_string_lossy().into_owned() };
-    let state_dir = StateDir::new(&options.state_dir);
+    let recipients = state_recipients(resolved, sink);
+    let state_dir = StateDir::new(&options.state_dir).with_recipients(recipients.clone());
     let mut groups: Vec<Group> = Vec::new();
     let mut by_owner: std::collections::HashMap<InstanceId, usize> = std::collections::HashMap::new();
     for &id in selected {
@@ -432,6 +486,7 @@ pub fn compile(
                 snapshot: 0,
                 state: State::default(),
                 compiled: Vec::new(),
+                resealed: false,
             });
             groups.len() - 1
         });
@@ -458,6 +513,12 @@ pub fn compile(
                 group.state = state;
                 group.state.placeholders = mode == Mode::Check;
                 group.compiled = compile_group(resolved, schemas, &group.members, &mut group.state, &paths, mode);
+                // Encryption turned on, off, or to other recipients: the
+                // file is written again even when no value changed.
+                if mode != Mode::Check && group.state.needs_sealing(&recipients) {
+                    group.resealed = true;
+                    group.state.changed = true;
+                }
                 if !group.state.changed {
                     group.state = State::default();
                 }
@@ -472,7 +533,7 @@ pub fn compile(
             sink.extend(compiled.diagnostics.iter().cloned());
         }
     }
-    Compilation { groups, failures, paths, src_origin, mode }
+    Compilation { groups, failures, paths, src_origin, mode, recipients }
 }
 
 /// W003 for each state file or directory of `owner` that others could read;
@@ -516,7 +577,7 @@ pub fn persist(
     options: &Options,
     sink: &mut Sink,
 ) -> Vec<InstanceId> {
-    let dir = StateDir::new(&options.state_dir);
+    let dir = StateDir::new(&options.state_dir).with_recipients(compilation.recipients.clone());
     let mut recompiled = Vec::new();
     let paths = compilation.paths.clone();
     let mode = compilation.mode;

@@ -11,6 +11,7 @@
 //! recovery steps, never treated as empty (that would silently rotate every
 //! password).
 
+pub mod crypt;
 mod document;
 mod store;
 
@@ -31,6 +32,8 @@ pub struct State {
     /// says so every time (spec §10, nothing silent), and `facs deploy`
     /// refuses to push them to remote nodes unasked.
     pub generated: usize,
+    /// The file was encrypted (age) when loaded.
+    pub encrypted: bool,
     /// The stored values evaluation asked for, in order (`facs secret` and
     /// `facs state` tell used values from left-over ones with it).
     pub used: Vec<StateKey>,
@@ -74,7 +77,7 @@ pub const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
 impl State {
     /// State from a parsed document.
     pub fn from_doc(doc: Document) -> State {
-        State { doc, changed: false, placeholders: false, generated: 0, used: Vec::new() }
+        State { doc, changed: false, placeholders: false, generated: 0, encrypted: false, used: Vec::new() }
     }
 
     /// The document.
@@ -85,6 +88,38 @@ impl State {
     /// The file's text.
     pub fn to_text(&self) -> Result<String, serde_json::Error> {
         document::to_text(&self.doc)
+    }
+
+    /// The file's text when written encrypted to `recipients` (none:
+    /// plaintext): the document records them, so a build notices when the
+    /// project's list changes and encrypts again.
+    pub fn to_text_for(&self, recipients: &[String]) -> Result<String, serde_json::Error> {
+        let mut doc = self.doc.clone();
+        doc.sections.shift_remove("encryption");
+        doc.entries.retain(|e| e != &document::Entry::Section("encryption".into()));
+        if !recipients.is_empty() {
+            doc.sections.insert("encryption".into(), serde_json::json!({ "recipients": recipients }));
+            doc.entries.push(document::Entry::Section("encryption".into()));
+        }
+        document::to_text(&doc)
+    }
+
+    /// True when the file on disk is not in the form `recipients` ask for
+    /// (plaintext, or encrypted to another list): it must be written again
+    /// even when no value changed.
+    pub fn needs_sealing(&self, recipients: &[String]) -> bool {
+        if recipients.is_empty() {
+            return self.encrypted;
+        }
+        let recorded: Vec<&str> = self
+            .doc
+            .sections
+            .get("encryption")
+            .and_then(|e| e.get("recipients"))
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default();
+        !self.encrypted || recorded != recipients.iter().map(String::as_str).collect::<Vec<_>>()
     }
 
     /// True when every password and secret was generated since loading: the

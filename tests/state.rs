@@ -651,3 +651,91 @@ fn renamed_instances_keep_their_state_with_state_mv() {
     let out = facs_with_stdin(&dir, &state, &["state", "mv", "prod", "production"], b"");
     assert!(text(&out).contains("already has state"), "{}", text(&out));
 }
+
+/// `project { state_recipients }` (docs/decisions/state-encryption.md): a
+/// build encrypts the state to the recipients with age, the identity in
+/// `FACS_AGE_IDENTITY` decrypts it, and every value is unchanged through
+/// encrypting, rebuilding and decrypting again; without the identity the
+/// state is refused, never regenerated.
+#[test]
+fn state_encrypted_with_age_keeps_every_value() {
+    use age::secrecy::ExposeSecret;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir);
+    let state = tmp.path().join("state");
+    finished(build(&dir, "out", &state));
+    let plain = saved_state(&state);
+    let values = |m: &serde_json::Value| {
+        (
+            m["module"]["web"]["password"].clone(),
+            m["instance"]["api_key"].clone(),
+            m["module"]["web"]["service"]["uiid"].clone(),
+        )
+    };
+    let before = values(&manifest(&dir, "out", "prod"));
+
+    let key = age::x25519::Identity::generate();
+    let teammate = age::x25519::Identity::generate();
+    let identity = key.to_string().expose_secret().to_string();
+    let with_recipients = PROJECT.replace(
+        "project demo { version: \"1.0.0\" }",
+        &format!(
+            "project demo {{ version: \"1.0.0\"  state_recipients: [\"{}\", \"{}\"] }}",
+            key.to_public(),
+            teammate.to_public()
+        ),
+    );
+    std::fs::write(dir.join("main.facs"), &with_recipients).expect("write");
+    let run = |identity: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_facs"));
+        cmd.arg("-p").arg(&dir).args(["build", "--out"]).arg(dir.join("out")).arg("--state").arg(&state);
+        match identity {
+            Some(i) => cmd.env("FACS_AGE_IDENTITY", i),
+            None => cmd.env_remove("FACS_AGE_IDENTITY"),
+        };
+        cmd.output().expect("run facs")
+    };
+    let out = run(Some(&identity));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("encrypted the state of `prod` to 2 age recipient(s)"), "{stderr}");
+    for file in ["state.json", "state.json.bak"] {
+        let bytes = std::fs::read(state.join("prod").join(file)).expect("state");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{file} not encrypted:\n{text}");
+        let password = plain["passwd"]["www"].as_str().expect("password");
+        assert!(!text.contains(password) && !text.contains("passwd"), "{file} shows plaintext");
+    }
+    assert_eq!(values(&manifest(&dir, "out", "prod")), before);
+
+    // Rebuild: decrypted, nothing new, nothing rewritten; values unchanged.
+    let sealed = std::fs::read(state.join("prod/state.json")).expect("state");
+    let out = run(Some(&identity));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(state.join("prod/state.json")).expect("state"), sealed, "rewritten without a change");
+    assert_eq!(values(&manifest(&dir, "out", "prod")), before);
+    // The teammate's key reads it too (a key file, as age-keygen writes it).
+    let keyfile = tmp.path().join("teammate.key");
+    std::fs::write(&keyfile, format!("# created: today\n{}\n", teammate.to_string().expose_secret())).expect("key");
+    assert!(run(keyfile.to_str()).status.success());
+
+    // Without an identity (or with a stranger's) the state is refused.
+    for wrong in [None, Some(age::x25519::Identity::generate().to_string().expose_secret().to_string())] {
+        let out = run(wrong.as_deref());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("FACS_AGE_IDENTITY"), "{stderr}");
+        assert_eq!(std::fs::read(state.join("prod/state.json")).expect("state"), sealed, "state touched");
+    }
+
+    // Recipients removed: plaintext again, with the same values.
+    project(&dir);
+    let out = run(Some(&identity));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = saved_state(&state);
+    assert_eq!(again["passwd"], plain["passwd"]);
+    assert_eq!(again["secrets"], plain["secrets"]);
+    assert_eq!(again["instances"], plain["instances"]);
+    assert_eq!(values(&manifest(&dir, "out", "prod")), before);
+}

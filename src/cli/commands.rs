@@ -165,7 +165,22 @@ pub fn compile_and_write(
     if writes.files() {
         changed = compilation.groups.iter().filter(|g| g.state_changed()).count();
         let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
+        let resealed: Vec<String> =
+            compilation.groups.iter().filter(|g| g.resealed).map(|g| format!("`{}`", g.owner)).collect();
         let recompiled = build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
+        if !resealed.is_empty() && compilation.failures.is_empty() && !sink.has_errors() {
+            ui.note(&match compilation.recipients().len() {
+                0 => format!(
+                    "wrote the state of {} as plaintext (`project.state_recipients` is not set)",
+                    resealed.join(", ")
+                ),
+                n => format!(
+                    "encrypted the state of {} to {n} age recipient(s) (`project.state_recipients`); the previous \
+                     generation in state.json.bak is encrypted too",
+                    resealed.join(", ")
+                ),
+            });
+        }
         if render && !recompiled.is_empty() && !sink.has_errors() {
             let again = build::render_trees(
                 &mut loaded.sources,

@@ -39,6 +39,8 @@ struct Uses {
     /// Instances sharing the owner's state (the owner and its overlays).
     sharing: Vec<String>,
     stored: Vec<Stored>,
+    /// `project.state_recipients`: a change is written encrypted to them.
+    recipients: Vec<String>,
 }
 
 /// Loads the definition, compiles `name` against a copy of its owner's state
@@ -48,6 +50,7 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
     let Some(loaded) = load(options, &mut sink, ui) else { return Err(1) };
     let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
     let selected = build::select(&resolved, &[name.to_string()], &mut sink);
+    let recipients = build::state_recipients(&resolved, &mut sink);
     if sink.has_errors() {
         ui.diagnostics(&loaded.sources, &sink.into_sorted());
         return Err(1);
@@ -88,7 +91,7 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
             stored.push(Stored { key, paths });
         }
     }
-    Ok(Uses { owner, sharing, stored })
+    Ok(Uses { owner, sharing, stored, recipients })
 }
 
 fn compile(
@@ -174,7 +177,7 @@ pub fn change(options: &Options, name: &str, path: &str, input: Input<'_>, ui: &
         ui.failure(&why);
         return 1;
     }
-    let dir = StateDir::new(&options.state_dir);
+    let dir = StateDir::new(&options.state_dir).with_recipients(uses.recipients.clone());
     let result = (|| -> Result<bool, String> {
         let lock = dir.lock(&uses.owner).map_err(|e| e.to_string())?;
         let mut state = dir.load(&uses.owner).map_err(|e| e.to_string())?;

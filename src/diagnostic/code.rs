@@ -104,6 +104,12 @@ codes! {
     /// Why: a generated or hostile directory must fail clearly, not exhaust
     /// memory or fill the disk.
     E024 = "E024", "input or output over a size limit";
+    /// What it does: flags a value that breaks a constraint of its field: so
+    /// far the builtin one of `project.state_recipients` (age X25519 public
+    /// keys, `age1...`).
+    /// Why: a mistyped recipient would encrypt the state to nobody, or fail
+    /// only when the first build tries to write it.
+    E025 = "E025", "a value violates a schema constraint";
     /// What it does: warns about a key set once whose name is close to a sibling's.
     /// Why: `regoin` next to `region` is almost always a typo.
     W001 = "W001", "field introduced once whose name is close to a sibling's";

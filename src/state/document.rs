@@ -17,7 +17,8 @@ use serde_json::{Map, Value as Json};
 
 /// The sections facs reads and writes. `provenance` is facs's own (the
 /// original tool keeps it as an unknown key): who set a stored value by hand.
-pub const SECTIONS: [&str; 4] = ["passwd", "secrets", "instances", "provenance"];
+/// `encryption` records the age recipients an encrypted file was written to.
+pub const SECTIONS: [&str; 5] = ["passwd", "secrets", "instances", "provenance", "encryption"];
 
 /// A JSON value kept as its text.
 #[derive(Clone, Debug)]
@@ -125,7 +126,7 @@ fn section(key: &str, raw: &RawValue) -> Result<Map<String, Json>, String> {
         return Err(format!("{what} is not an object"));
     }
     match key {
-        "provenance" => unique_object(raw, &what),
+        "provenance" | "encryption" => unique_object(raw, &what),
         "passwd" | "secrets" => {
             let map = unique_object(raw, &what)?;
             if let Some((k, _)) = map.iter().find(|(_, v)| !v.is_string()) {

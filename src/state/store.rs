@@ -55,6 +55,8 @@ pub enum LoadError {
         /// What the backup holds.
         backup: Backup,
     },
+    /// The state is encrypted and cannot be decrypted here (why).
+    Sealed(PathBuf, String),
     /// `state.json` is gone but another file facs writes beside it is there
     /// (a backup's temp file, the undeployed-secrets count): state was made
     /// here once.
@@ -113,6 +115,7 @@ impl std::fmt::Display for LoadError {
                     ),
                 }
             }
+            LoadError::Sealed(path, why) => write!(f, "cannot read state file {}: {why}", path.display()),
             LoadError::Orphaned { path, leftover } => write!(
                 f,
                 "state file {} is missing but {} (which facs writes beside it) is there: the state was lost, not \
@@ -197,6 +200,8 @@ fn create_private(path: &Path) -> io::Result<File> {
 #[derive(Clone, Debug)]
 pub struct StateDir {
     root: PathBuf,
+    /// age recipients the state is written encrypted to (none: plaintext).
+    recipients: Vec<String>,
 }
 
 /// An exclusive lock on one owner's state; released on drop.
@@ -221,7 +226,19 @@ impl LockFile {
 impl StateDir {
     /// The state directory at `root`.
     pub fn new(root: impl Into<PathBuf>) -> StateDir {
-        StateDir { root: root.into() }
+        StateDir { root: root.into(), recipients: Vec::new() }
+    }
+
+    /// The same directory, written encrypted to `recipients` (age X25519
+    /// public keys, already checked) when there are any.
+    pub fn with_recipients(mut self, recipients: Vec<String>) -> StateDir {
+        self.recipients = recipients;
+        self
+    }
+
+    /// The recipients state is written encrypted to.
+    pub fn recipients(&self) -> &[String] {
+        &self.recipients
     }
 
     /// The state directory itself.
@@ -354,8 +371,21 @@ impl StateDir {
             bytes.hash(&mut h);
             h.finish() | 1
         };
-        match parse(&bytes) {
-            Ok(doc) => Ok((State::from_doc(doc), fingerprint)),
+        let encrypted = crypt::is_encrypted(&bytes);
+        let plain = if encrypted {
+            match crypt::decrypt(&bytes) {
+                Ok(plain) => plain,
+                Err(why) => return Err(LoadError::Sealed(path, why)),
+            }
+        } else {
+            bytes
+        };
+        match parse(&plain) {
+            Ok(doc) => {
+                let mut state = State::from_doc(doc);
+                state.encrypted = encrypted;
+                Ok((state, fingerprint))
+            }
             Err(why) => Err(corrupt(path, why)),
         }
     }
@@ -376,13 +406,18 @@ impl StateDir {
         // `lock` created the directory. Writers hold the lock, so one fixed temp
         // name suffices.
         let dir = self.owner_dir(owner);
-        let text = state.to_text().map_err(io::Error::other)?;
+        let text = state.to_text_for(&self.recipients).map_err(io::Error::other)?;
+        let bytes = if self.recipients.is_empty() {
+            text.into_bytes()
+        } else {
+            crypt::encrypt(&self.recipients, text.as_bytes()).map_err(io::Error::other)?
+        };
         let tmp = dir.join(TEMP_NAME);
         let mut file = create_private(&tmp)?;
         let replaces = fs::symlink_metadata(dir.join(STATE_NAME)).is_ok();
         let staged = Staged { dir, tmp: Some(tmp.clone()), replaces };
         // On error `staged` is dropped here, which removes the partial file.
-        file.write_all(text.as_bytes()).map_err(at(&tmp))?;
+        file.write_all(&bytes).map_err(at(&tmp))?;
         Ok(staged)
     }
 
@@ -394,7 +429,7 @@ impl StateDir {
         if staged.replaces {
             // Without a backup there is no commit: a write that cannot keep
             // the previous generation fails with the old state live.
-            backup(&staged.dir)?;
+            backup(&staged.dir, &self.recipients)?;
         }
         if let Some(tmp) = &staged.tmp {
             fs::rename(tmp, &path).map_err(at(&path))?;
@@ -419,11 +454,29 @@ impl StateDir {
 /// Points `state.json.bak` at the live file's generation. The link is made
 /// under a temp name and renamed over the old backup, so at every instant
 /// some backup exists (after the first generation).
-fn backup(dir: &Path) -> io::Result<()> {
+fn backup(dir: &Path, recipients: &[String]) -> io::Result<()> {
     let live = dir.join(STATE_NAME);
     let bak = dir.join(BACKUP_NAME);
     let tmp = dir.join(BACKUP_TEMP_NAME);
     let meta = fs::symlink_metadata(&live).map_err(at(&live))?;
+    // Turning encryption on: the previous generation is plaintext, and a
+    // plaintext backup beside encrypted state would be committed with it.
+    // It is kept encrypted instead.
+    if !recipients.is_empty() {
+        let old = fs::read(&live).map_err(at(&live))?;
+        if !crypt::is_encrypted(&old) {
+            let sealed = crypt::encrypt(recipients, &old).map_err(io::Error::other)?;
+            let mut to = create_private(&tmp)?;
+            if let Err(e) = to.write_all(&sealed).and_then(|()| to.sync_all()) {
+                let _ = fs::remove_file(&tmp);
+                return Err(at(&tmp)(e));
+            }
+            return fs::rename(&tmp, &bak).map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                at(&bak)(e)
+            });
+        }
+    }
     if fs::symlink_metadata(&bak).is_ok_and(|b| b.dev() == meta.dev() && b.ino() == meta.ino()) {
         // Already the backup (a writer failed after making it). Linking
         // again would leave the temp name behind: rename(2) of a hard link
@@ -528,15 +581,19 @@ fn corrupt(path: PathBuf, why: String) -> LoadError {
 fn backup_of(path: &Path) -> Backup {
     match read_bounded(&path.with_file_name(BACKUP_NAME)) {
         Ok(None) => Backup::Missing,
-        Ok(Some(bytes)) => match parse(&bytes) {
-            Ok(_) => Backup::Valid,
-            Err(why) => Backup::Invalid(why),
-        },
+        Ok(Some(bytes)) => {
+            let plain = if crypt::is_encrypted(&bytes) { crypt::decrypt(&bytes) } else { Ok(bytes) };
+            match plain.and_then(|p| parse(&p)) {
+                Ok(_) => Backup::Valid,
+                Err(why) => Backup::Invalid(why),
+            }
+        }
         Err(Refused::Io(e)) => Backup::Invalid(format!("cannot read it: {e}")),
         Err(Refused::Corrupt(why)) => Backup::Invalid(why),
     }
 }
 
+use super::crypt;
 pub use super::document::parse;
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ pub fn schemas<'a>() -> Schemas<'a> {
             ("version", field(Type::String, Some(Const::EmptyString), false)),
             ("repo", optional(Type::String)),
             ("src_dir", optional(Type::String)),
+            ("state_recipients", optional(strings())),
         ],
     ));
     let deploy = push(record(
