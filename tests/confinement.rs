@@ -204,14 +204,24 @@ fn planted_symlinks_in_the_output_are_replaced_not_followed() {
     std::fs::write(victim_dir.join("web/ok.conf"), "precious\n").expect("write");
     std::os::unix::fs::symlink(&victim_file, out.join("beta.json")).expect("symlink");
     std::os::unix::fs::symlink(&victim_dir, out.join("beta")).expect("symlink");
-    let output = Command::new(env!("CARGO_BIN_EXE_facs")).arg("-p").arg(&dir).arg("build").output().expect("run facs");
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    // Not facs's outputs (spec §12): refused, and neither followed nor
+    // replaced; once they are gone the build writes real outputs.
+    let build =
+        || Command::new(env!("CARGO_BIN_EXE_facs")).arg("-p").arg(&dir).arg("build").output().expect("run facs");
+    let output = build();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`beta.json`") && stderr.contains("facs did not write"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&victim_file).expect("victim"), "precious\n");
     assert_eq!(std::fs::read_to_string(victim_dir.join("web/ok.conf")).expect("victim"), "precious\n");
     for path in [out.join("beta.json"), out.join("beta")] {
-        assert!(!std::fs::symlink_metadata(&path).expect("meta").file_type().is_symlink(), "{}", path.display());
+        assert!(std::fs::symlink_metadata(&path).expect("meta").file_type().is_symlink(), "{}", path.display());
     }
+    std::fs::remove_file(out.join("beta.json")).expect("rm");
+    std::fs::remove_file(out.join("beta")).expect("rm");
+    assert!(build().status.success());
     assert_eq!(std::fs::read_to_string(out.join("beta/web/ok.conf")).expect("tree"), "name=beta\n");
+    assert_eq!(std::fs::read_to_string(&victim_file).expect("victim"), "precious\n");
 }
 
 /// The state and output directories are never inputs: copying them (or a
@@ -248,4 +258,57 @@ fn state_and_outputs_are_never_inputs() {
             .any(|e| e.file_name() == "state.json");
         assert!(!leaked, "{install}: a state.json reached a tree");
     }
+}
+
+/// Spec §12: the output directory is facs's own. A user's directory is
+/// refused untouched; in facs's own directory a user's file stays; a file
+/// named like an output but not written by facs is never replaced.
+/// (Ownership is read from the outputs: docs/decisions/output-ownership.md.)
+#[test]
+fn the_output_directory_is_facs_own() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir, TMPL);
+    let build = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(&dir)
+            .args(["build", "--out"])
+            .arg(out)
+            .output()
+            .expect("run facs")
+    };
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // A user's directory, even one without a conflicting name: refused,
+    // nothing in it touched or added, and no state written either.
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    std::fs::write(docs.join("todo.txt"), "x\n").expect("write");
+    let out = build(&docs);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refusing to write into") && stderr(&out).contains("`todo.txt`"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&docs).expect("dir").count(), 1, "something was added");
+    assert!(!dir.join(".facsimile/state").exists(), "state written before the refusal");
+
+    // A new directory is facs's; building again is fine, and a user's
+    // file in it stays.
+    let fresh = tmp.path().join("fresh");
+    assert!(build(&fresh).status.success());
+    std::fs::write(fresh.join("README"), "mine\n").expect("write");
+    let out = build(&fresh);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(fresh.join("README")).expect("kept"), "mine\n");
+
+    // A file named like an output that facs did not write: refused, kept.
+    std::fs::write(fresh.join("beta.json"), "my notes\n").expect("write");
+    let out = build(&fresh);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`beta.json`"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(fresh.join("beta.json")).expect("kept"), "my notes\n");
+
+    // An empty directory is taken as it is.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    assert!(build(&empty).status.success());
 }

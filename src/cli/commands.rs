@@ -158,6 +158,18 @@ pub fn compile_and_write(
             compilation.src_dir()
         ));
     }
+    // The output directory must be facs's before anything (state included)
+    // is written: a refused `--out` leaves everything as it was.
+    if writes.files() {
+        let names: Vec<&str> = resolved.instances.iter().map(|i| i.name()).collect();
+        match super::write::claim_output_dir(&options.out_dir, &names) {
+            Ok(()) => {}
+            Err(why) => {
+                ui.failure(&why);
+                return Err(1);
+            }
+        }
+    }
     // Before `persist` takes the states: what this run generated, by owner.
     let new_values: std::collections::HashMap<String, usize> =
         compilation.groups.iter().filter_map(build::Group::new_secrets).map(|n| (n.owner, n.count)).collect();

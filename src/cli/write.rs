@@ -25,6 +25,65 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+/// Checks that `out_dir` is facs's to write (spec §12) before anything is
+/// written: it does not exist, is empty, or already holds facs's outputs; and
+/// nothing facs would replace there (`<instance>.json`, `<instance>/`) is a
+/// file someone else wrote. So `--out ~/docs` cannot replace a user's
+/// `prod.json`, and a user's own file in the output directory stays.
+///
+/// Ownership is read from the outputs themselves rather than from a marker
+/// file (docs/decisions/output-ownership.md): a manifest is facs's when it
+/// starts the way facs writes one for that instance, a tree when its manifest
+/// is.
+pub fn claim_output_dir(out_dir: &Path, instances: &[&str]) -> Result<(), String> {
+    let entries: Vec<String> = match fs::read_dir(out_dir) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read the output directory {}: {e}", out_dir.display())),
+    };
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ours = |name: &str| is_facs_manifest(&out_dir.join(format!("{name}.json")), name);
+    let mut foreign: Vec<String> = Vec::new();
+    for name in instances {
+        let (manifest, tree) = (format!("{name}.json"), out_dir.join(name));
+        let present = entries.contains(&manifest) || fs::symlink_metadata(&tree).is_ok();
+        if present && !ours(name) {
+            foreign.extend([manifest, name.to_string()].into_iter().filter(|e| entries.contains(e)));
+        }
+    }
+    let any_ours = instances.iter().any(|n| ours(n));
+    if foreign.is_empty() && any_ours {
+        return Ok(());
+    }
+    if foreign.is_empty() {
+        foreign = entries;
+    }
+    foreign.sort();
+    let shown: Vec<String> = foreign.iter().take(5).map(|e| format!("`{e}`")).collect();
+    let more = if foreign.len() > 5 { format!(" and {} more", foreign.len() - 5) } else { String::new() };
+    Err(format!(
+        "refusing to write into {}: it holds files facs did not write ({}{more}); give --out a new or empty \
+         directory (facs never replaces or deletes what it did not write)",
+        out_dir.display(),
+        shown.join(", ")
+    ))
+}
+
+/// True when `path` is a manifest facs wrote for `instance`: the pretty JSON
+/// facs writes starts with the `facs` block and the instance's name.
+fn is_facs_manifest(path: &Path, instance: &str) -> bool {
+    use std::io::Read;
+    let Ok(meta) = fs::symlink_metadata(path) else { return false };
+    if !meta.is_file() {
+        return false;
+    }
+    let expected = format!("{{\n  \"facs\": {{\n    \"instance\": {},", serde_json::Value::from(instance));
+    let mut head = vec![0; expected.len()];
+    fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == expected.as_bytes()
+}
+
 /// Writes every manifest and tree; returns the failures.
 pub fn write_outputs(
     out_dir: &Path,
