@@ -213,14 +213,27 @@ impl Renderer {
     }
 
     fn load_template(&mut self, sources: &mut SourceMap, path: &Path) -> Template {
-        let bytes = match crate::source::read_limited(path) {
+        // Opened beneath the definition directory, so a directory swapped
+        // for a symlink since the walk reads nothing outside it.
+        let opened = paths::open_confined(path, &self.definition_dir);
+        let bytes = match opened.and_then(crate::source::read_limited_file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 let name = path.strip_prefix(&self.definition_dir).unwrap_or(path);
                 self.errors.push(crate::source::too_large(&crate::source::relative_name(name), &e.to_string()));
                 return Template::Broken;
             }
-            Err(_) => return Template::Broken,
+            Err(e) => {
+                let name = path.strip_prefix(&self.definition_dir).unwrap_or(path);
+                self.errors.push(
+                    Diagnostic::global(
+                        Code::E018,
+                        format!("template `{}` could not be read safely: {e}", crate::source::relative_name(name)),
+                    )
+                    .with_help("It changed while facs was reading the templates (a directory replaced by a symbolic link?): nothing outside the definition directory is read. Build again once the files are settled."),
+                );
+                return Template::Broken;
+            }
         };
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -339,7 +352,13 @@ impl Renderer {
             match paths::walk_files(&root, &self.definition_dir) {
                 Ok(files) => {
                     for (rel, path) in files {
-                        copy::read_into(&mut tree, &format!("{deploy}/{rel}"), &path, job.span, &mut errors);
+                        copy::read_into(
+                            &mut tree,
+                            &format!("{deploy}/{rel}"),
+                            (&path, &self.definition_dir),
+                            job.span,
+                            &mut errors,
+                        );
                     }
                 }
                 Err(why) => errors.push(escape_error(job.span, &why)),

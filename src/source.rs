@@ -200,9 +200,13 @@ impl Fs for DiskFs {
 /// is `FileTooLarge` and its text the size): the size is checked before
 /// reading, so a 1 GB file costs nothing.
 pub fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_limited_file(std::fs::File::open(path)?)
+}
+
+/// [`read_limited`] on a file already opened (confined, say).
+pub fn read_limited_file(file: std::fs::File) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let limit = crate::limits::current().file_bytes;
-    let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     if size > limit {
         return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, crate::limits::human(size)));

@@ -312,3 +312,76 @@ fn the_output_directory_is_facs_own() {
     std::fs::create_dir_all(&empty).expect("mkdir");
     assert!(build(&empty).status.success());
 }
+
+/// Reads are confined at open time: a thread swaps a template directory
+/// with a symlink to a directory outside, back and forth, while builds run.
+/// Whatever each build sees (the real file, an E018, an error), no tree ever
+/// holds the outside file. Before reads went through `openat2`, some raced
+/// builds rendered it.
+#[test]
+fn a_directory_swapped_for_a_symlink_mid_build_reads_nothing_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    project(&dir, r#"{ type: "tmpl", dir: "tmpl" }, { type: "copy", files: ["data"] }"#);
+    let outside = tmp.path().join("outside");
+    for sub in ["tmpl/_ALL_/sub", "data"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
+        std::fs::write(dir.join(sub).join("f.txt"), "inside\n").expect("write");
+    }
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::write(outside.join("f.txt"), "OUTSIDE SECRET\n").expect("write");
+    let stop = AtomicBool::new(false);
+    let swaps = std::sync::atomic::AtomicUsize::new(0);
+    let (mut builds, mut leaked) = (0, Vec::new());
+    std::thread::scope(|s| {
+        // Swapper: each directory alternates with a symlink to `outside`.
+        s.spawn(|| {
+            let links: Vec<(std::path::PathBuf, std::path::PathBuf)> = ["tmpl/_ALL_/sub", "data"]
+                .iter()
+                .map(|sub| {
+                    let link = dir.join(format!("{sub}.link"));
+                    std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+                    (dir.join(sub), link)
+                })
+                .collect();
+            while !stop.load(Ordering::Relaxed) {
+                for (real, link) in &links {
+                    let a = std::ffi::CString::new(real.to_str().expect("utf-8")).expect("c");
+                    let b = std::ffi::CString::new(link.to_str().expect("utf-8")).expect("c");
+                    // SAFETY: valid paths; exchanges two names atomically.
+                    unsafe {
+                        libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE)
+                    };
+                }
+                swaps.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(4) {
+            let out = tmp.path().join(format!("out{builds}"));
+            let _ = Command::new(env!("CARGO_BIN_EXE_facs"))
+                .arg("-p")
+                .arg(&dir)
+                .args(["build", "--out"])
+                .arg(&out)
+                .arg("--state")
+                .arg(tmp.path().join("state"))
+                .output()
+                .expect("run facs");
+            for entry in walkdir::WalkDir::new(&out).into_iter().filter_map(Result::ok) {
+                if entry.file_type().is_file()
+                    && std::fs::read_to_string(entry.path()).is_ok_and(|t| t.contains("OUTSIDE"))
+                {
+                    leaked.push(entry.path().display().to_string());
+                }
+            }
+            let _ = std::fs::remove_dir_all(&out);
+            builds += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    eprintln!("{builds} builds during {} swaps", swaps.into_inner());
+    assert!(builds >= 20, "too few builds to race: {builds}");
+    assert!(leaked.is_empty(), "read outside the definition directory: {leaked:?}");
+}

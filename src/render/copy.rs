@@ -116,13 +116,15 @@ pub fn copy_group(
                 match paths::walk_files(&canonical, &canonical) {
                     Ok(files) => {
                         for (rel, path) in files {
-                            read_into(tree, &format!("{}/{dest}/{rel}", ctx.deploy), &path, span, errors);
+                            let file = (path.as_path(), canonical.as_path());
+                            read_into(tree, &format!("{}/{dest}/{rel}", ctx.deploy), file, span, errors);
                         }
                     }
                     Err(why) => errors.push(escape_error(span, &why)),
                 }
             } else if canonical.is_file() {
-                read_into(tree, &format!("{}/{dest}", ctx.deploy), &canonical, span, errors);
+                let base = if canonical.starts_with(ctx.src_dir) { ctx.src_dir } else { ctx.definition_dir };
+                read_into(tree, &format!("{}/{dest}", ctx.deploy), (&canonical, base), span, errors);
             } else {
                 errors.push(escape_error(span, &format!("`{source}` is not a regular file")));
             }
@@ -131,7 +133,15 @@ pub fn copy_group(
 }
 
 /// Reads one file into the tree (E024 when it alone is over the tree limit).
-pub(super) fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span, errors: &mut Vec<Diagnostic>) {
+/// `file` is (canonical path, canonical directory it must still be beneath
+/// when it is opened: see [`paths::open_confined`]).
+pub(super) fn read_into(
+    tree: &mut FileTree,
+    key: &str,
+    (path, allowed): (&Path, &Path),
+    span: Span,
+    errors: &mut Vec<Diagnostic>,
+) {
     // A copied file may be a large asset, but never larger than a whole tree
     // may be: checked before reading it into memory.
     let limit = crate::limits::current().tree_bytes;
@@ -154,7 +164,11 @@ pub(super) fn read_into(tree: &mut FileTree, key: &str, path: &Path, span: Span,
         );
         return;
     }
-    match std::fs::read(path) {
+    let read = paths::open_confined(path, allowed).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut bytes).map(|_| bytes)
+    });
+    match read {
         Ok(bytes) => {
             tree.insert(key.to_string(), TreeFile::copied(bytes, path));
         }

@@ -121,6 +121,68 @@ pub fn walk_files(root: &Path, allowed: &Path) -> Result<Vec<(String, PathBuf)>,
     Ok(out)
 }
 
+/// Opens `path` (canonical, as [`walk_files`] returns it) for reading only if
+/// it is still a regular file beneath `allowed` (canonical) when it is
+/// opened. Checking the path and then reading it by name would race: a
+/// directory swapped for a symlink in between would make facs read, and
+/// put in a tree, a file from anywhere. So the open itself is confined:
+/// `openat2` from a descriptor of `allowed` with `RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS` (a canonical path has no symlinks; one that appears
+/// is the race). Where the kernel lacks `openat2` (before 5.6, or a seccomp
+/// filter), the opened descriptor's own path (`/proc/self/fd`) is checked
+/// instead, which is race-free too.
+pub fn open_confined(path: &Path, allowed: &Path) -> std::io::Result<std::fs::File> {
+    use std::io::{Error, ErrorKind};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    let outside =
+        || Error::new(ErrorKind::PermissionDenied, format!("{} is not beneath {}", path.display(), allowed.display()));
+    let rel = path.strip_prefix(allowed).map_err(|_| outside())?;
+    let dir = std::fs::File::open(allowed)?;
+    let c_rel = std::ffi::CString::new(rel.as_os_str().as_bytes()).map_err(Error::other)?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    // SAFETY: `open_how` is plain data; zeroed is a valid value for it.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: valid descriptor, NUL-terminated path, and `how` with its size.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c_rel.as_ptr(),
+            std::ptr::addr_of!(how),
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    let file = if fd >= 0 {
+        // SAFETY: the kernel returned a new descriptor that nothing else owns.
+        unsafe { std::fs::File::from_raw_fd(fd as i32) }
+    } else {
+        let e = Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EXDEV | libc::ELOOP) => return Err(outside()),
+            Some(libc::ENOSYS | libc::EPERM | libc::E2BIG) => {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+                    .open(path)?;
+                let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+                if !real.starts_with(allowed) {
+                    return Err(outside());
+                }
+                file
+            }
+            _ => return Err(e),
+        }
+    };
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("{} is not a regular file", path.display())));
+    }
+    Ok(file)
+}
+
 /// `path` canonicalized, or made absolute lexically when it does not exist
 /// (yet): the output directory of a first build, say.
 pub fn canonical_or_lexical(path: &Path) -> PathBuf {
