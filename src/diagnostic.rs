@@ -6,6 +6,7 @@
 //! sentence. Stages push them into a [`Sink`]; only `cli` prints them.
 
 mod code;
+mod excerpt;
 mod render;
 
 pub use code::Code;

@@ -52,13 +52,25 @@ impl SourceFile {
         SourceFile { name, text, line_starts }
     }
 
+    /// 0-based index of the line a byte offset is on.
+    pub fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// The bytes of a 0-based line, its line end included (empty past the end).
+    pub fn line_range(&self, line_idx: usize) -> std::ops::Range<usize> {
+        let Some(&start) = self.line_starts.get(line_idx) else { return self.text.len()..self.text.len() };
+        start..self.line_starts.get(line_idx + 1).copied().unwrap_or(self.text.len())
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line_idx = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        };
+        let line_idx = self.line_index(offset);
         let line_start = self.line_starts.get(line_idx).copied().unwrap_or(0);
         let column = self.text.get(line_start..offset).map_or(0, |s| s.chars().count()) + 1;
         (line_idx + 1, column)
@@ -70,6 +82,14 @@ impl SourceFile {
         let rest = self.text.get(start..).unwrap_or("");
         let within: usize = rest.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
         start + within
+    }
+
+    /// The text of a 1-based line, without its line end ("" past the end).
+    /// Found through the line starts: `text.lines().nth(n)` scans the file
+    /// from its start, which made a table of 100,000 rows quadratic.
+    pub fn line_text(&self, line: usize) -> &str {
+        let Some(line_idx) = line.checked_sub(1) else { return "" };
+        self.text.get(self.line_range(line_idx)).unwrap_or("").trim_end_matches(['\n', '\r'])
     }
 
     /// Byte offsets at which lines start.
@@ -183,16 +203,19 @@ impl Fs for DiskFs {
             let entry = entry.map_err(std::io::Error::other)?;
             if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "facs") {
                 if let Ok(rel) = entry.path().strip_prefix(&root) {
-                    found.push(relative_name(rel));
+                    found.push(rel.to_path_buf());
                 }
             }
         }
-        found.sort();
-        Ok(found)
+        // Spec §2: declaration order is the relative path's bytes, which the
+        // escaped names do not keep (a `\` sorts before letters, and `\xff` is not the byte 0xff).
+        use std::os::unix::ffi::OsStrExt;
+        found.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+        Ok(found.iter().map(|rel| relative_name(rel)).collect())
     }
 
     fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
-        read_limited(&self.root.join(relative))
+        read_limited(&self.root.join(path_of_name(relative)))
     }
 }
 
@@ -233,9 +256,67 @@ pub fn too_large(name: &str, size: &str) -> crate::diagnostic::Diagnostic {
     ))
 }
 
-/// A relative path as the `/`-separated name diagnostics show.
+/// A relative path as the `/`-separated name that diagnostics show and trees
+/// are keyed by. A component that is not UTF-8, or that holds a `\`, is
+/// escaped (`\xff` for a byte that is not UTF-8, `\\` for a backslash), so
+/// two different byte names never give the same name (a lossy `U+FFFD` would
+/// make `a\xff.facs` and `a\xfe.facs` one file); [`path_of_name`] gives the
+/// bytes back.
 pub fn relative_name(path: &Path) -> String {
-    path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    path.components().map(|c| component_name(c.as_os_str())).collect::<Vec<_>>().join("/")
+}
+
+fn component_name(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(text) = name.to_str().filter(|t| !t.contains('\\')) {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// The path a [`relative_name`] was made from, byte for byte.
+pub fn path_of_name(name: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    if !name.contains('\\') {
+        return PathBuf::from(name);
+    }
+    let mut bytes = Vec::with_capacity(name.len());
+    let mut rest = name.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        rest = tail;
+        if first != b'\\' {
+            bytes.push(first);
+            continue;
+        }
+        match rest {
+            [b'\\', tail @ ..] => {
+                bytes.push(b'\\');
+                rest = tail;
+            }
+            [b'x', hi, lo, tail @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                let hex = [*hi, *lo];
+                let byte = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                bytes.push(byte.unwrap_or(b'?'));
+                rest = tail;
+            }
+            // Not made by `relative_name` (a name typed by hand): kept as written.
+            _ => bytes.push(b'\\'),
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
 
 /// An in-memory definition directory for tests.
@@ -262,5 +343,37 @@ impl Fs for MemoryFs {
             .get(relative)
             .cloned()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, relative.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn names_are_unambiguous_and_give_the_bytes_back() {
+        let paths: [&[u8]; 6] =
+            [b"dir/a.facs", b"a\xff.facs", b"a\xfe.facs", b"a\\xff.facs", b"a\\\xff.facs", b"d\xc3/\xc3\xa9"];
+        let names: Vec<String> =
+            paths.iter().map(|p| relative_name(Path::new(std::ffi::OsStr::from_bytes(p)))).collect();
+        assert_eq!(
+            names,
+            ["dir/a.facs", "a\\xff.facs", "a\\xfe.facs", "a\\\\xff.facs", "a\\\\\\xff.facs", "d\\xc3/\u{e9}"]
+        );
+        for (path, name) in paths.iter().zip(&names) {
+            assert_eq!(path_of_name(name).as_os_str().as_bytes(), *path, "{name}");
+        }
+    }
+
+    #[test]
+    fn line_text_uses_the_line_starts() {
+        let mut map = SourceMap::new();
+        let id = map.add("t.facs", "one\r\ntwo\nthree");
+        let file = map.get(id).expect("file");
+        assert_eq!(
+            [file.line_text(0), file.line_text(1), file.line_text(3), file.line_text(4)],
+            ["", "one", "three", ""]
+        );
     }
 }

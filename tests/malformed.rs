@@ -201,3 +201,205 @@ fn a_template_that_multiplies_its_output_is_stopped_at_the_limit() {
     assert!(stderr.contains("produced more than 256.0 KiB, the limit for one file"), "{stderr}");
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+/// The bidirectional controls of "Trojan Source" (CVE-2021-42574): each one
+/// in a string literal reorders how a terminal shows the line around it.
+const BIDI: [char; 12] = [
+    '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+    '\u{200e}', '\u{200f}', '\u{061c}',
+];
+
+#[test]
+fn bidi_controls_are_escaped_in_excerpts_messages_and_json() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let literal: String = BIDI.iter().collect();
+    // The error is after the literal, so the caret is placed past every
+    // escape; a second one quotes a bidi control in its message.
+    let text = format!(
+        "project p {{}}\ninstance a {{\n  s: \"{literal}\" x: nope\n}}\ninstance b {{ \"a\u{202e}b\": 1 \"a\u{202e}b\": 2 }}\n"
+    );
+    std::fs::write(tmp.path().join("main.facs"), &text).expect("write");
+    let out = common::facs_env(tmp.path(), &["check"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.chars().any(|c| BIDI.contains(&c)), "a raw bidi control reached the terminal: {stderr}");
+    let escaped: String = BIDI.iter().map(|c| c.escape_unicode().to_string()).collect();
+    let shown = format!("  s: \"{escaped}\" x: nope");
+    let line = stderr.lines().find(|l| l.ends_with(&shown)).unwrap_or_else(|| panic!("no escaped line in {stderr}"));
+    // The location is the original column (characters); the caret sits under
+    // `nope` in the escaped line.
+    let column = text.lines().nth(2).and_then(|l| l.split("nope").next()).map_or(0, |p| p.chars().count() + 1);
+    assert!(stderr.contains(&format!("main.facs:3:{column}")), "{stderr}");
+    assert_caret_under(&stderr, line, "nope");
+    assert!(stderr.contains("a\\u{202e}b"), "the message quotes the reference escaped: {stderr}");
+
+    // JSON: the same diagnostics, the controls as JSON escapes (a reader gets
+    // the exact text back, a terminal shows no raw control).
+    let out = common::facs_env(tmp.path(), &["--message-format", "json", "check"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.chars().any(|c| BIDI.contains(&c)), "{stderr}");
+    assert!(stderr.contains("\\u202e"), "{stderr}");
+    let messages: Vec<String> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|d| d["message"].as_str().map(str::to_string))
+        .collect();
+    assert!(messages.iter().any(|m| m.contains("a\u{202e}b")), "{messages:?}");
+}
+
+/// The line after `line` in `stderr` has its first `^` under `token`
+/// (counted in characters: the gutter's `│` and a cut's `…` are multi-byte).
+fn assert_caret_under(stderr: &str, line: &str, token: &str) {
+    let column = |text: &str, pattern: &str| text.split(pattern).next().map(|p| p.chars().count());
+    let carets = stderr.lines().skip_while(|l| *l != line).nth(1).unwrap_or("");
+    assert_eq!(column(carets, "^"), column(line, token), "caret under `{token}`:\n{line}\n{carets}");
+}
+
+/// A definition with one line of `len` bytes (a string literal) that has an
+/// unresolved reference just before it and one just after it.
+fn one_huge_line(len: usize) -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let text = format!("project p {{}} instance a {{ early: nope_start s: \"{}\" late: nope_end }}\n", "a".repeat(len));
+    std::fs::write(tmp.path().join("main.facs"), &text).expect("write");
+    (tmp, text)
+}
+
+#[test]
+fn a_15_mb_line_is_cut_in_excerpts() {
+    let (tmp, text) = one_huge_line(15_000_000);
+    let start = Instant::now();
+    let out = common::facs_env(tmp.path(), &["check"], &[]);
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr.get(..2000).unwrap_or(&stderr));
+    assert!(
+        out.stderr.len() < 10_000,
+        "{} bytes of diagnostics: {}",
+        out.stderr.len(),
+        stderr.get(..2000).unwrap_or("")
+    );
+    let column = |token: &str| text.find(token).map_or(0, |b| b + 1); // ASCII: bytes are characters
+    for token in ["nope_start", "nope_end"] {
+        assert!(stderr.contains(&format!("main.facs:1:{}", column(token))), "{token}: {stderr}");
+        // The excerpt still shows the token, with the caret under it.
+        let line = stderr.lines().find(|l| l.contains(&format!(": {token}"))).unwrap_or_else(|| panic!("{stderr}"));
+        assert_caret_under(&stderr, line, token);
+        assert!(line.contains('…'), "{line}");
+    }
+    // The whole check (reading and parsing 15 MB included); measured 0.75 s.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// A file name from raw bytes (not UTF-8 when they are not).
+fn byte_name(bytes: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[test]
+fn source_files_whose_names_are_not_utf8_stay_two_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(tmp.path().join("main.facs"), "project p {}\n").expect("write");
+    // A lossy name makes both `a\u{fffd}.facs`: one shadowed the other, or
+    // neither could be read back.
+    std::fs::write(tmp.path().join(byte_name(b"a\xff.facs")), "instance b { x: nope_ff }\n").expect("write");
+    std::fs::write(tmp.path().join(byte_name(b"a\xfe.facs")), "instance c { x: nope_fe }\n").expect("write");
+    let out = common::facs_env(tmp.path(), &["--message-format", "json", "check"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let places: Vec<(String, String)> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|d| (d["file"].as_str().unwrap_or("").to_string(), d["message"].as_str().unwrap_or("").to_string()))
+        .collect();
+    // Bytewise order (spec §2): 0xfe before 0xff.
+    assert_eq!(
+        places,
+        [
+            ("a\\xfe.facs".to_string(), "unresolved reference `nope_fe`".to_string()),
+            ("a\\xff.facs".to_string(), "unresolved reference `nope_ff`".to_string()),
+        ],
+        "{stderr}"
+    );
+    let out = common::facs_env(tmp.path(), &["check"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("┌─ a\\xfe.facs:1:17") && stderr.contains("┌─ a\\xff.facs:1:17"), "{stderr}");
+}
+
+#[test]
+fn templates_whose_names_are_not_utf8_render_to_their_own_names() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("tmpl/_ALL_")).expect("mkdir");
+    std::fs::write(
+        dir.join("main.facs"),
+        "project p {}\ninstance a { install: [{ type: \"tmpl\", dir: \"tmpl\" }] v: 1 }\n",
+    )
+    .expect("write");
+    // A backslash in a valid name is escaped too, so no UTF-8 name can
+    // pass for an escaped byte.
+    let names: [&[u8]; 3] = [b"t\xff", b"t\xfe", b"t\\xff"];
+    for (i, name) in names.iter().enumerate() {
+        std::fs::write(dir.join("tmpl/_ALL_").join(byte_name(name)), format!("{i} {{{{instance.v}}}}\n"))
+            .expect("write");
+    }
+    let out = common::facs_env(dir, &["build"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let release = dir.join(".facsimile/out/a/p");
+    for (i, name) in names.iter().enumerate() {
+        let rendered = std::fs::read_to_string(release.join(byte_name(name))).unwrap_or_default();
+        assert_eq!(rendered, format!("{i} 1\n"), "{}", String::from_utf8_lossy(name));
+    }
+}
+
+/// A definition of `n` instances below one abstract base (with a module and
+/// a target, so every table has rows), a tenth of them with an overlay.
+fn many_instances(n: usize) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from(
+        "project p {}\nmodule web { daemon: \"nginx\" }\nabstract instance base { target web { nodes: [\"n1\"] } }\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!("instance i{i:06} inherits base {{}}\n"));
+    }
+    for i in (0..n).step_by(10) {
+        text.push_str(&format!("overlay o{i:06} on i{i:06} {{}}\n"));
+    }
+    std::fs::write(tmp.path().join("main.facs"), text).expect("write");
+    tmp
+}
+
+/// The fastest of `runs` runs (the machine is shared), each checked to succeed.
+fn timed(dir: &Path, args: &[&str], runs: usize) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let out = common::facs_env(dir, args, &[]);
+            let took = start.elapsed();
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            took
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+#[test]
+fn list_and_graph_take_linear_time_in_the_number_of_instances() {
+    // `list instances` read each row's source line with `lines().nth()`,
+    // a scan from the file's start: 58 s over 100,000 instances.
+    let (small, large) = (many_instances(10_000), many_instances(40_000));
+    for args in [&["list", "instances"][..], &["graph"]] {
+        let (t_small, t_large) = (timed(small.path(), args, 2), timed(large.path(), args, 2));
+        // Four times the instances: about 4x when linear, 16x when quadratic.
+        let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(0.001);
+        assert!(ratio < 8.0, "{args:?}: {t_small:?} for 10,000, {t_large:?} for 40,000");
+    }
+    let middle = many_instances(20_000);
+    for args in [&["list", "instances"][..], &["list", "modules"], &["list", "targets"], &["list", "nodes"], &["graph"]]
+    {
+        // These compile every instance, as `check` does (0.9 s here).
+        let took = timed(middle.path(), args, 1);
+        // Measured under a second; generous for a loaded machine.
+        assert!(took < Duration::from_secs(4), "{args:?} over 20,000 instances: {took:?}");
+    }
+}

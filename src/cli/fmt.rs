@@ -83,7 +83,7 @@ fn facs_files_under(dir: &Path, project: &Path) -> Result<Vec<Target>, String> {
     Ok(names
         .into_iter()
         .map(|name| {
-            let path = dir.join(&name);
+            let path = dir.join(crate::source::path_of_name(&name));
             Target { display: display_name(&path, project), path }
         })
         .collect())

@@ -36,9 +36,10 @@ fn analysed<T>(
 fn place(sources: &SourceMap, span: crate::source::Span) -> (String, usize, String) {
     let file = sources.get(span.file);
     let (line, _) = file.map_or((0, 0), |f| f.line_col(span.start as usize));
-    let text =
-        file.and_then(|f| f.text.lines().nth(line.saturating_sub(1))).map(|l| l.trim().to_string()).unwrap_or_default();
-    (file.map_or(String::new(), |f| f.name.clone()), line, text)
+    // Shown on a terminal like a diagnostic's excerpt: a bidi or control
+    // character in the line (or the name) is escaped.
+    let text = file.map(|f| crate::diagnostic::visible(f.line_text(line).trim())).unwrap_or_default();
+    (file.map_or(String::new(), |f| crate::diagnostic::visible(&f.name)), line, text)
 }
 
 /// A table cell: a value computed from a secret is redacted, as in manifests.

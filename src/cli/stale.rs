@@ -76,7 +76,8 @@ fn read_tree(dir: &Path) -> std::io::Result<DiskTree> {
         if entry.file_type().is_dir() {
             continue;
         }
-        let rel = entry.path().strip_prefix(dir).map_err(std::io::Error::other)?.to_string_lossy().into_owned();
+        // Named as the tree names its keys, so a non-UTF-8 name matches.
+        let rel = crate::source::relative_name(entry.path().strip_prefix(dir).map_err(std::io::Error::other)?);
         let file = if entry.file_type().is_file() {
             let mode = entry.metadata().map_err(std::io::Error::other)?.permissions().mode() & 0o777;
             Some((std::fs::read(entry.path())?, mode))

@@ -317,9 +317,12 @@ fn stage_tree(out_dir: &Path, name: &str, tree: &FileTree) -> io::Result<StagedT
     fs::DirBuilder::new().mode(0o755).create(&staging).map_err(at(&staging))?;
     let staged = StagedTree { staging: Some(staging.clone()), dest };
     for (rel, file) in tree {
-        let path = staging.join(rel);
+        // A tree key is a `relative_name`: an escaped byte name is written
+        // with its own bytes again.
+        let rel = crate::source::path_of_name(rel);
+        let path = staging.join(&rel);
         // Errors name the file's final path, which is what the user knows.
-        let shown = out_dir.join(name).join(rel);
+        let shown = out_dir.join(name).join(&rel);
         if let Some(parent) = path.parent() {
             fs::DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(at(&shown))?;
         }
