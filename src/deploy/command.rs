@@ -30,12 +30,15 @@ pub struct Cmd {
     pub argv: Vec<Word>,
     /// Lines written to the command's standard input.
     pub stdin: Vec<Word>,
+    /// Variables set for this command only (git's credentials: a child's
+    /// environment, unlike its argv, is private to its user). Never shown.
+    pub env: Vec<(String, String)>,
 }
 
 impl Cmd {
     /// A command from plain words.
     pub fn new(purpose: impl Into<String>, argv: impl IntoIterator<Item = Word>) -> Cmd {
-        Cmd { purpose: purpose.into(), argv: argv.into_iter().collect(), stdin: Vec::new() }
+        Cmd { purpose: purpose.into(), argv: argv.into_iter().collect(), stdin: Vec::new(), env: Vec::new() }
     }
 
     /// The program's name.
