@@ -17,12 +17,14 @@
 
 pub mod command;
 pub mod exec;
+pub mod home;
 
 use crate::diagnostic::{closest, Code, Diagnostic};
 use crate::eval::{SpanMap, Value};
 use crate::render::paths::resolve;
 use crate::source::Span;
-use command::{quote_path, Cmd, Word};
+use command::{quote, Cmd, Word};
+use home::{Dest, Refusal};
 use std::path::{Path, PathBuf};
 
 /// Everything a plan depends on besides the manifest.
@@ -133,7 +135,52 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
                 ),
         );
     }
+    out.extend(destination_check(manifest, spans, fallback));
     out
+}
+
+/// The destination a deploy would use, refused on every build when it
+/// normalises to `/`, a home directory itself, a path above it or a system
+/// directory: the value is known now, and finding out at deploy time is late.
+/// An instance with nothing to install never deploys, so its `home` is
+/// only data.
+fn destination_check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Option<Diagnostic> {
+    if !has_install(manifest) {
+        return None;
+    }
+    let remote = matches!(
+        manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret),
+        Some(Value::Map(targets)) if !targets.is_empty()
+    );
+    let instance = manifest.get_path(&["instance"])?;
+    let key = match instance.get_path(&["deploy", "destdir"]) {
+        Some(_) if !remote => "deploy.destdir",
+        _ => "home",
+    };
+    let value = instance.get_path(&key.split('.').collect::<Vec<_>>())?;
+    // A secret one is refused above without being quoted; an empty one is
+    // E009 at deploy time.
+    let text = Some(value).filter(|v| !v.contains_secret()).and_then(Value::interpolated)?;
+    if text.is_empty() {
+        return None;
+    }
+    let refusal = home::normalise(&text, remote).err()?;
+    Some(refused(span_at(spans, key, fallback), &text, &refusal, remote))
+}
+
+fn has_install(manifest: &Value) -> bool {
+    matches!(
+        manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret),
+        Some(Value::List(groups)) if !groups.is_empty()
+    )
+}
+
+/// E023 for a destination facs will not deploy into.
+fn refused(span: Span, shown: &str, refusal: &Refusal, remote: bool) -> Diagnostic {
+    let why = refusal.why(remote);
+    Diagnostic::error(Code::E023, span, format!("refusing to deploy into `{}`: {why}", shown.escape_debug()))
+        .with_primary_label(refusal.label())
+        .with_help(refusal.help(remote))
 }
 
 /// A host or login name as ssh and rsync take it without surprises.
@@ -218,11 +265,7 @@ pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
             return Err(vec![d.with_help(help)]);
         }
     }
-    let has_install = matches!(
-        manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret),
-        Some(Value::List(groups)) if !groups.is_empty()
-    );
-    if !has_install {
+    if !has_install(manifest) {
         let d = Diagnostic::error(Code::E023, req.fallback, "this instance has no deploy tree: its `install` is empty")
             .with_primary_label("nothing to deploy")
             .with_help("Add an install group, such as `install: [{ type: \"tmpl\", dir: \"tmpl\" }]`.");
@@ -360,10 +403,16 @@ fn remote_plan(
         }
         return Plan { nodes: Vec::new(), remote: true };
     };
-    if home.text.trim_end_matches('/').is_empty() {
-        errors.push(root_refused(span_at(req.spans, "home", req.fallback)));
-        return Plan { nodes: Vec::new(), remote: true };
-    }
+    // rsync with `--secluded-args` takes `~` literally while a shell would
+    // expand it: both get the normalised path, relative to the login's home.
+    let home = match home::normalise(&home.text, true) {
+        Ok(Dest::Absolute(path) | Dest::InHome(path) | Dest::InProject(path)) => Word { text: path, ..home },
+        Err(refusal) => {
+            let span = span_at(req.spans, "home", req.fallback);
+            errors.push(refused(span, if home.secret { "home" } else { &home.text }, &refusal, true));
+            return Plan { nodes: Vec::new(), remote: true };
+        }
+    };
     let source = with_slash(&req.deploy_dir.to_string_lossy());
     let project = project_name(req);
     let mut nodes = Vec::new();
@@ -398,17 +447,11 @@ fn remote_plan(
 
 /// The shell script of one postcmd: change into the destination, run it.
 fn script(dir: &Word, post: &Word) -> Vec<Word> {
-    vec![Word { text: format!("cd -- {} || exit 1", quote_path(&dir.text)), secret: dir.secret }, post.clone()]
+    vec![Word { text: format!("cd -- {} || exit 1", quote(&dir.text)), secret: dir.secret }, post.clone()]
 }
 
 fn project_name(req: &Request<'_>) -> String {
     req.manifest.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string()
-}
-
-fn root_refused(span: Span) -> Diagnostic {
-    Diagnostic::error(Code::E023, span, "refusing to deploy into `/`")
-        .with_primary_label("the destination is the root directory")
-        .with_help("Deploy into a directory of its own, such as `/srv/<name>`.")
 }
 
 fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>) -> Plan {
@@ -425,11 +468,17 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
         );
         return Plan { nodes: Vec::new(), remote: false };
     };
-    let dest = local_path(&word.text, &req.project_dir);
-    if let Err(d) = check_local(&dest, req, span) {
-        errors.push(d);
-        return Plan { nodes: Vec::new(), remote: false };
-    }
+    let shown = if word.secret { key } else { word.text.as_str() };
+    let checked = local_path(&word.text, &req.project_dir)
+        .map_err(|refusal| refused(span, shown, &refusal, false))
+        .and_then(|dest| check_local(&dest, req, span).map(|()| dest));
+    let dest = match checked {
+        Ok(dest) => dest,
+        Err(d) => {
+            errors.push(d);
+            return Plan { nodes: Vec::new(), remote: false };
+        }
+    };
     let dest_text = dest.to_string_lossy().into_owned();
     let dest_word = Word { text: dest_text.clone(), secret: word.secret };
     let source = with_slash(&req.deploy_dir.to_string_lossy());
@@ -456,20 +505,43 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
     Plan { nodes: vec![("local".to_string(), cmds)], remote: false }
 }
 
-/// A local destination as an absolute, normalised path: `~/` is the user's
-/// home directory, a relative path starts at the definition directory.
-fn local_path(text: &str, project_dir: &Path) -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let raw = match (text.strip_prefix("~/").or(if text == "~" { Some("") } else { None }), home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => project_dir.join(text),
+/// A local destination as an absolute path, symlinks of its existing part
+/// resolved: `~/` is the user's home directory, a relative path starts at
+/// the definition directory.
+fn local_path(text: &str, project_dir: &Path) -> Result<PathBuf, Refusal> {
+    let raw = match home::normalise(text, false)? {
+        Dest::Absolute(path) => PathBuf::from(path),
+        Dest::InProject(path) => project_dir.join(path),
+        Dest::InHome(path) => match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            Some(home) => PathBuf::from(home).join(path),
+            // Without a home, `~` names nothing.
+            None => return Err(Refusal::NotExpanded("~".into())),
+        },
     };
-    resolve(&raw)
+    Ok(resolve(&raw))
 }
 
 fn check_local(dest: &Path, req: &Request<'_>, span: Span) -> Result<(), Diagnostic> {
-    if dest.parent().is_none() {
-        return Err(root_refused(span));
+    // Again after symlinks are resolved: `/tmp/link` may be `/etc`.
+    if let Some(refusal) = home::system_dir(&dest.to_string_lossy()) {
+        return Err(refused(span, &dest.to_string_lossy(), &refusal, false));
+    }
+    // The user's home, spelled out (`/home/me`, or `$HOME` as a path), or a
+    // directory holding it.
+    if let Some(user_home) = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| resolve(Path::new(&h))) {
+        if user_home == dest {
+            return Err(refused(span, &dest.to_string_lossy(), &Refusal::Home, false));
+        }
+        if user_home.starts_with(dest) {
+            let why = format!("it holds your home directory {}", user_home.display());
+            return Err(Diagnostic::error(
+                Code::E023,
+                span,
+                format!("refusing to deploy into {}: {why}", dest.display()),
+            )
+            .with_primary_label("this destination")
+            .with_help(Refusal::Home.help(false)));
+        }
     }
     let mut clash = None;
     if resolve(&req.project_dir).starts_with(dest) {

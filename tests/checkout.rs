@@ -197,3 +197,199 @@ fn a_version_that_is_not_a_tag_name_is_refused() {
         assert!(!work.path().join("x").exists() && !defs.join("pwned").exists());
     }
 }
+
+/// An existing checkout's own `.git/config` and `.git/hooks` never run:
+/// `git status` would start a `core.fsmonitor` program and `git checkout` a
+/// `post-checkout` hook, both planted where anyone who can write the
+/// definition directory can put them.
+#[test]
+fn a_checkouts_own_hooks_and_fsmonitor_never_run() {
+    if !common::have_tools("a_checkouts_own_hooks_and_fsmonitor_never_run", &["git"]) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_, defs) = setup(work.path(), "1.0");
+    assert_eq!(facs(&defs, &["build", "--checkout", "--devel"]).status.code(), Some(0));
+    let checkout = defs.join(".facsimile/src/shop-1.0");
+    let (fsmonitor_ran, hook_ran) = (work.path().join("fsmonitor-ran"), work.path().join("hook-ran"));
+    let fsmonitor = work.path().join("fsmonitor.sh");
+    std::fs::write(&fsmonitor, format!("#!/bin/sh\ntouch '{}'\nexit 1\n", fsmonitor_ran.display())).expect("write");
+    let hook = checkout.join(".git/hooks/post-checkout");
+    std::fs::create_dir_all(hook.parent().expect("hooks dir")).expect("mkdir");
+    std::fs::write(&hook, format!("#!/bin/sh\ntouch '{}'\n", hook_ran.display())).expect("write");
+    for script in [&fsmonitor, &hook] {
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    git(&checkout, &["config", "core.fsmonitor", &fsmonitor.to_string_lossy()]);
+    // The plants work: plain git runs both.
+    git(&checkout, &["status", "--porcelain"]);
+    assert!(fsmonitor_ran.exists(), "git itself runs the fsmonitor program");
+    std::fs::remove_file(&fsmonitor_ran).expect("rm");
+
+    // Back from the default branch to the tag: `status`, then `checkout`.
+    let out = facs(&defs, &["build", "--checkout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("checked out tag 1.0"), "{}", text(&out));
+    assert_eq!(robots(&defs), "v1\n");
+    assert!(!fsmonitor_ran.exists(), "core.fsmonitor ran");
+    assert!(!hook_ran.exists(), "the post-checkout hook ran");
+}
+
+/// A dumb-HTTP git server on 127.0.0.1 serving `root` to requests that carry
+/// `Authorization: Basic <auth>` (401 otherwise), as a host with a private
+/// repository does. It counts the authorised requests.
+struct HttpServer {
+    port: u16,
+    authorised: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HttpServer {
+    fn start(root: &Path, auth: &'static str) -> HttpServer {
+        use std::io::{BufRead, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let authorised = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (root, count) = (root.to_path_buf(), authorised.clone());
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                let mut allowed = false;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    allowed |= line.trim() == format!("Authorization: Basic {auth}");
+                }
+                let path = request.split(' ').nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_string();
+                let file = root.join(path.trim_start_matches('/'));
+                let (status, body) = if !allowed {
+                    ("401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"", Vec::new())
+                } else if path.contains("..") || !file.is_file() {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    ("404 Not Found", Vec::new())
+                } else {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    ("200 OK", std::fs::read(&file).unwrap_or_default())
+                };
+                let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let mut stream = &stream;
+                let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+            }
+        });
+        HttpServer { port, authorised }
+    }
+}
+
+/// The password of [`http_setup`]'s server, and its `alice:...` in base64.
+const PASSWORD: &str = "s3cretZq81";
+const BASIC_AUTH: &str = "YWxpY2U6czNjcmV0WnE4MQ==";
+
+/// The source repository served as `http://127.0.0.1:<port>/repo.git` to
+/// alice only, and a definition directory whose `repo` holds her password.
+fn http_setup(work: &Path) -> (std::path::PathBuf, std::path::PathBuf, HttpServer) {
+    let (repo, defs) = setup(work, "1.0");
+    let served = work.join("served");
+    std::fs::create_dir_all(&served).expect("mkdir");
+    let bare = served.join("repo.git");
+    let out = Command::new("git").args(["clone", "-q", "--bare"]).arg(&repo).arg(&bare).output().expect("git");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    git(&bare, &["update-server-info"]);
+    let server = HttpServer::start(&served, BASIC_AUTH);
+    let url = format!("http://alice:{PASSWORD}@127.0.0.1:{}/repo.git", server.port);
+    let main = defs.join("main.facs");
+    let source = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, source.replace("../src-repo", &url)).expect("write");
+    (bare, defs, server)
+}
+
+/// The user name and password in an `http://user:password@` `repo` reach
+/// git through its credential interface: the server gets them, the
+/// checkout's `.git/config` and facs's messages never hold them, and a
+/// later fetch (`--devel` pulls) gets them again.
+#[test]
+fn credentials_in_repo_reach_git_through_its_credential_interface() {
+    if !common::have_tools("credentials_in_repo_reach_git_through_its_credential_interface", &["git"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (bare, defs, server) = http_setup(work.path());
+    let out = facs(&defs, &["build", "--checkout"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains(&format!("cloned http://alice:********@127.0.0.1:{}/repo.git at tag 1.0", server.port)));
+    assert!(!all.contains(PASSWORD), "{all}");
+    assert_eq!(robots(&defs), "v1\n");
+    let served = server.authorised.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(served > 0, "the server saw alice's credentials");
+    let config_path = defs.join(".facsimile/src/shop-1.0/.git/config");
+    let config = std::fs::read_to_string(&config_path).expect("config");
+    assert!(config.contains(&format!("url = http://127.0.0.1:{}/repo.git", server.port)), "{config}");
+    assert!(!config.contains(PASSWORD) && !config.contains("alice"), "{config}");
+
+    // A fetch from the stored URL needs the credentials again.
+    let work_copy = work.path().join("src-repo");
+    commit(&work_copy, "v3\n", "third");
+    git(&work_copy, &["push", "-q", &bare.to_string_lossy(), "main"]);
+    git(&bare, &["update-server-info"]);
+    let out = facs(&defs, &["build", "--checkout", "--devel"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(robots(&defs), "v3\n");
+    assert!(!std::fs::read_to_string(&config_path).expect("config").contains(PASSWORD));
+
+    // A checkout an older facs made keeps the password in its remote URL:
+    // it is taken out on the next run.
+    let url = format!("http://alice:{PASSWORD}@127.0.0.1:{}/repo.git", server.port);
+    git(&defs.join(".facsimile/src/shop-1.0"), &["remote", "set-url", "origin", &url]);
+    let out = facs(&defs, &["build", "--checkout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("removed the credentials"), "{}", text(&out));
+    assert!(!std::fs::read_to_string(&config_path).expect("config").contains(PASSWORD));
+
+    // Wrong credentials fail without showing them.
+    let main = defs.join("main.facs");
+    let source = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, source.replace(PASSWORD, "wr0ngPassw0rd").replace("version: \"1.0\"", "version: \"0.9\""))
+        .expect("write");
+    let out = facs(&defs, &["build", "--checkout"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("checkout failed") && !all.contains("wr0ngPassw0rd"), "{all}");
+    assert!(all.contains("Authentication failed for 'http://127.0.0.1:"), "{all}");
+}
+
+/// No process facs starts has the password in its argv (which every user
+/// can read in /proc/*/cmdline): every execve is traced with strace.
+#[test]
+fn credentials_in_repo_never_reach_an_argv() {
+    if !common::have_tools("credentials_in_repo_never_reach_an_argv", &["git", "strace"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_, defs, _server) = http_setup(work.path());
+    let trace = work.path().join("execve.trace");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_facs"))
+        .arg("-p")
+        .arg(&defs)
+        .args(["build", "--checkout"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("strace");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let trace = std::fs::read_to_string(&trace).expect("trace");
+    let execs: Vec<&str> = trace.lines().filter(|l| l.contains("execve(")).collect();
+    assert!(execs.iter().any(|l| l.contains("\"clone\"")), "git clone was traced:\n{trace}");
+    assert!(execs.iter().any(|l| l.contains("git-remote-http")), "the http transport was traced:\n{trace}");
+    for line in &execs {
+        assert!(!line.contains(PASSWORD), "password in an argv: {line}");
+        assert!(!line.contains("alice"), "user name in an argv: {line}");
+    }
+}

@@ -472,3 +472,72 @@ fn copied_files_keep_their_mode_in_the_tree_and_after_deploy() {
         assert_eq!(mode(&project.join("deployed").join(name)), expected, "{name} deployed");
     }
 }
+
+/// A `home` that normalises to `/`, or a local destination that is the
+/// user's home directory, is E023 before anything runs: `check` refuses what
+/// it can see in the text, and `deploy` also what only the machine knows
+/// (`$HOME`).
+#[test]
+fn destinations_that_are_root_or_a_home_directory_are_refused() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let extra = project.join("extra.facs");
+    std::fs::write(
+        &extra,
+        "instance rooted inherits base {\n  home: \"/srv/../\"\n  target web { nodes: [\"node-a\"] }\n}\n",
+    )
+    .expect("write");
+    let out = facs(&project, &["check"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[E023]: refusing to deploy into `/srv/../`: it is the root directory `/`"), "{all}");
+    assert!(all.contains("extra.facs:2:"), "points at `home`: {all}");
+    assert!(all.contains("rsync --delete"), "the help says why: {all}");
+
+    let user_home = work.path().join("me");
+    std::fs::create_dir_all(user_home.join("work")).expect("mkdir");
+    let me = user_home.to_string_lossy().into_owned();
+    for (dest, why) in [
+        (me.clone(), "your home directory itself"),
+        (format!("{me}/work/.."), "your home directory itself"),
+        (work.path().to_string_lossy().into_owned(), "it holds your home directory"),
+    ] {
+        std::fs::write(&extra, format!("instance mine inherits base {{\n  home: \"{dest}\"\n}}\n")).expect("write");
+        // Not in the text: `check` cannot know whose home it is.
+        let out = facs(&project, &["check"], &[("HOME", &me)]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let out = facs(&project, &["deploy", "mine", "--dry-run"], &[("HOME", &me)]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{dest}: {all}");
+        assert!(all.contains("error[E023]: refusing to deploy into") && all.contains(why), "{dest}: {all}");
+        assert!(!all.contains("rsync -aLp"), "no plan is printed: {all}");
+    }
+    // `~` is the home directory in any case: refused by `check` already.
+    std::fs::write(&extra, "instance mine inherits base {\n  home: \"~/\"\n}\n").expect("write");
+    let out = facs(&project, &["check"], &[("HOME", &me)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("refusing to deploy into `~/`: it is your home directory itself"), "{}", text(&out));
+    assert_eq!(std::fs::read_dir(&user_home).expect("home").count(), 1, "nothing was written into the home");
+}
+
+/// rsync with `--secluded-args` takes a remote `~/x` literally while the
+/// postcmd's shell expands it: facs gives both the normalised path, relative
+/// to the login directory, so files and postcmd land in the same place.
+#[test]
+fn a_tilde_home_deploys_below_the_login_directory() {
+    if !common::have_tools("a_tilde_home_deploys_below_the_login_directory", &["rsync", "ssh", "ssh-keygen", "sshd"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (project, node_a, _, sshd) = two_nodes(work.path());
+    let tilde =
+        "instance tilde inherits base {\n  home: \"~/./deploy//shop/\"\n  target web { nodes: [\"node-a\"] }\n}\n";
+    std::fs::write(project.join("tilde.facs"), tilde).expect("write");
+    let out = facs(&project, &["deploy", "tilde", "--allow-new-secrets"], &[("FACS_SSH", &sshd.facs_ssh())]);
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    let home = node_a.join("deploy/shop");
+    assert_eq!(names(&tree(&home)), DEPLOYED);
+    let postcmd = std::fs::read_to_string(home.join("postcmd.out")).expect("postcmd ran there");
+    assert_eq!(postcmd, format!("ran tilde in {}\n", home.display()));
+    assert!(!node_a.join("~").exists(), "no literal `~` directory");
+}

@@ -30,12 +30,15 @@ pub struct Cmd {
     pub argv: Vec<Word>,
     /// Lines written to the command's standard input.
     pub stdin: Vec<Word>,
+    /// Variables set for this command only (git's credentials: a child's
+    /// environment, unlike its argv, is private to its user). Never shown.
+    pub env: Vec<(String, String)>,
 }
 
 impl Cmd {
     /// A command from plain words.
     pub fn new(purpose: impl Into<String>, argv: impl IntoIterator<Item = Word>) -> Cmd {
-        Cmd { purpose: purpose.into(), argv: argv.into_iter().collect(), stdin: Vec::new() }
+        Cmd { purpose: purpose.into(), argv: argv.into_iter().collect(), stdin: Vec::new(), env: Vec::new() }
     }
 
     /// The program's name.
@@ -81,16 +84,6 @@ pub fn quote(text: &str) -> String {
     }
 }
 
-/// Quotes a path for a shell, leaving a leading `~/` unquoted so the remote
-/// shell still expands it.
-pub fn quote_path(path: &str) -> String {
-    match path.strip_prefix("~/") {
-        Some(rest) if !rest.is_empty() => format!("~/{}", quote(rest)),
-        _ if path == "~" || path == "~/" => "~".to_string(),
-        _ => quote(path),
-    }
-}
-
 /// Joins words into one shell line (for rsync's `-e`, which splits it again).
 pub fn join(words: &[String]) -> String {
     words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
@@ -131,12 +124,5 @@ mod tests {
         assert_eq!(cmd.display(false), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\n********\nEOF");
         assert_eq!(cmd.display(true), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\necho hunter22\nEOF");
         assert_eq!(redact("pw=hunter22!", &["hunter22".into()]), "pw=********!");
-    }
-
-    #[test]
-    fn home_paths_keep_the_tilde() {
-        assert_eq!(quote_path("~/srv/my app"), "~/'srv/my app'");
-        assert_eq!(quote_path("/srv/x"), "/srv/x");
-        assert_eq!(quote_path("~"), "~");
     }
 }

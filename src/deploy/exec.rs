@@ -89,6 +89,7 @@ pub fn run_one(cmd: &Cmd) -> Result<Ran, Failed> {
     command.stdin(if cmd.stdin.is_empty() { Stdio::null() } else { Stdio::piped() });
     // Never wait for a password: a prompt nobody answers would hang the run.
     command.env("GIT_TERMINAL_PROMPT", "0");
+    command.envs(cmd.env.iter().map(|(k, v)| (k, v)));
     let mut child = command.spawn().map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::NotFound {
             format!("`{program}` is not installed (or not on PATH)")

@@ -184,3 +184,69 @@ fn a_target_port_is_the_ssh_port_of_its_nodes() {
         assert!(ds.iter().any(|d| d.code == Code::E023 && d.message.contains("out of range")), "{bad}: {ds:?}");
     }
 }
+
+#[test]
+fn destinations_are_checked_on_every_build_where_deploy_would_use_them() {
+    let fallback = Span::new(crate::source::FileId(0), 0, 3);
+    let home_span = Span::new(crate::source::FileId(0), 10, 20);
+    let destdir_span = Span::new(crate::source::FileId(0), 30, 40);
+    let mut spans = SpanMap::new();
+    spans.insert("home".into(), home_span);
+    spans.insert("deploy.destdir".into(), destdir_span);
+    let remote = |home: &str| {
+        manifest(serde_json::json!({
+            "home": home, INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } }
+        }))
+    };
+    for bad in ["/", "/srv/../", "//", "~", "./", "x/..", "../x", "/etc", "$HOME/shop"] {
+        let found = check(&remote(bad), &spans, fallback);
+        assert_eq!(found.len(), 1, "{bad}: {found:?}");
+        let d = &found[0];
+        assert_eq!((d.code, d.primary.as_ref().map(|l| l.span)), (Code::E023, Some(home_span)), "{bad}");
+        assert!(d.message.starts_with("refusing to deploy into `"), "{}", d.message);
+        assert!(d.help.as_deref().is_some_and(|h| h.contains("directory of its own")), "{d:?}");
+    }
+    for good in ["/srv/shop", "deploy/shop", "./deploy/shop", "~/deploy/shop", "/etc/shop"] {
+        assert!(check(&remote(good), &spans, fallback).is_empty(), "{good}");
+    }
+    // Locally `deploy.destdir` is the destination, so a `home` of `~` is only data.
+    let local = manifest(serde_json::json!({
+        "home": "~", INSTALL: [{"type": "tmpl", "dir": "t"}], "deploy": { "destdir": "/usr/./" }
+    }));
+    let found = check(&local, &spans, fallback);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].primary.as_ref().map(|l| l.span), Some(destdir_span));
+    assert!(found[0].message.contains("`/usr` is a system directory"), "{}", found[0].message);
+    let local = manifest(serde_json::json!({ "home": "~/", INSTALL: [{"type": "tmpl", "dir": "t"}] }));
+    assert!(check(&local, &spans, fallback)[0].message.contains("your home directory itself"));
+    // Nothing to install, nothing deployed: `home` is data.
+    let data = manifest(serde_json::json!({ "home": "/", INSTALL: [], "targets": { "web": { "nodes": ["w"] } } }));
+    assert!(check(&data, &spans, fallback).is_empty());
+    // A secret `home` is refused as a secret, never quoted.
+    let secret = remote("secret:/");
+    let found = check(&secret, &spans, fallback);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].message.contains("computed from a secret"));
+}
+
+#[test]
+fn a_remote_home_reaches_rsync_and_the_shell_normalised() {
+    let spans = SpanMap::new();
+    let m = manifest(serde_json::json!({
+        "home": "~/./deploy//shop/", INSTALL: [{"type": "tmpl", "dir": "t"}],
+        "deploy": { "postcmd": ["true"] }, "targets": { "web": { "nodes": ["w"] } }
+    }));
+    let text = lines(&plan(&request(&m, &spans, None)).expect("plan")).join("\n");
+    // `~` would be a literal directory to rsync with --secluded-args and
+    // expanded by the shell: neither sees it.
+    assert!(text.contains("-- /out/dev/proj0/_DEPLOY_/ w:deploy/shop/\n"), "{text}");
+    assert!(text.contains("-- /out/dev/proj0/_DEPLOY_/proj0/ w:deploy/shop/proj0/\n"), "{text}");
+    assert!(text.contains("cd -- deploy/shop || exit 1"), "{text}");
+    assert!(!text.contains('~'), "{text}");
+    for bad in ["/srv/..", "~/", "~/../x", "/var"] {
+        let m = manifest(serde_json::json!({
+            "home": bad, INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } }
+        }));
+        assert_eq!(plan(&request(&m, &spans, None)).expect_err(bad)[0].code, Code::E023, "{bad}");
+    }
+}
