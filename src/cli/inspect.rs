@@ -353,18 +353,7 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
         Some(rows)
     });
     match rows {
-        Some(Some(rows)) => {
-            let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
-                .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
-                .collect();
-            let mut out = String::new();
-            for row in rows {
-                let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-                out.push_str(cells.join("  ").trim_end());
-                out.push('\n');
-            }
-            ui.out(out.as_bytes())
-        }
+        Some(Some(rows)) => ui.out(table(&rows).as_bytes()),
         Some(None) => {
             ui.failure(&format!("unknown list `{what}`: use instances, modules, targets or nodes"));
             2
@@ -430,4 +419,19 @@ pub fn graph(options: &Options, mermaid: bool, ui: &mut Ui) -> i32 {
         Some(t) => ui.out(t.as_bytes()),
         None => 1,
     }
+}
+
+/// Rows as a table: columns padded to their widest cell, two spaces apart.
+pub(super) fn table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r.as_ref().get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.as_ref().iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

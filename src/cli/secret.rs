@@ -8,6 +8,7 @@
 //! counts as not yet deployed, so `facs deploy` asks for
 //! `--allow-new-secrets` before pushing it to remote nodes.
 
+use super::inspect::table;
 use super::{load, Ui};
 use crate::build::{self, Options};
 use crate::diagnostic::Sink;
@@ -314,18 +315,6 @@ pub fn list(options: &Options, name: &str, ui: &mut Ui) -> i32 {
         ));
     }
     ui.out(text.as_bytes())
-}
-
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let widths: Vec<usize> =
-        (0..N).map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// The owners of the definition's instances: name → whether it is an overlay's base only.
