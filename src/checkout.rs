@@ -17,7 +17,6 @@
 
 use crate::deploy::command::{Cmd, Word};
 use crate::deploy::exec::run_one;
-use fs4::fs_std::FileExt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -233,7 +232,7 @@ pub fn checkout(source: &Source, dir: &Path, version: &str, devel: bool) -> Resu
         .truncate(false)
         .write(true)
         .open(parent.join(".lock"))
-        .and_then(|f| FileExt::lock_exclusive(&f).map(|()| f))
+        .and_then(|f| f.lock().map(|()| f))
         .map_err(|e| format!("cannot lock {}: {e}", parent.display()))?;
     sweep(parent);
     let mut env = Vec::new();

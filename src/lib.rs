@@ -1,5 +1,7 @@
 //! facsimile: the `.facs` compiler.
 #![warn(missing_docs)]
+// Every system call goes through std or rustix's safe wrappers.
+#![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::indexing_slicing)]
 // Tests index freely: a panic there is a failing test, not a crash.
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used))]

@@ -1,6 +1,7 @@
 //! The `facs` binary: runs [`facs::cli::run`] on a thread with a large stack
 //! (deeply nested input is bounded by the parser, but the margin is cheap)
 //! and exits with its status.
+#![forbid(unsafe_code)]
 
 /// The compiler allocates many small nodes and maps per instance; mimalloc
 /// measured 20-30% faster than the system allocator on `facs check`.

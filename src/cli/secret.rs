@@ -251,35 +251,28 @@ fn read_value(file: Option<&Path>) -> Result<String, String> {
 }
 
 /// Turns terminal echo off while a value is typed, and back on.
-struct NoEcho(Option<libc::termios>);
+struct NoEcho(Option<rustix::termios::Termios>);
 
 impl NoEcho {
     fn new() -> NoEcho {
-        // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed termios they fill.
-        unsafe {
-            if libc::isatty(0) != 1 {
-                return NoEcho(None);
-            }
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut saved) != 0 {
-                return NoEcho(None);
-            }
-            let mut quiet = saved;
-            quiet.c_lflag &= !libc::ECHO;
-            eprintln!("Type the value, then Enter and Ctrl-D (it is not shown):");
-            libc::tcsetattr(0, libc::TCSANOW, &quiet);
-            NoEcho(Some(saved))
+        use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+        let stdin = std::io::stdin();
+        if !rustix::termios::isatty(&stdin) {
+            return NoEcho(None);
         }
+        let Ok(saved) = tcgetattr(&stdin) else { return NoEcho(None) };
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        eprintln!("Type the value, then Enter and Ctrl-D (it is not shown):");
+        let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
+        NoEcho(Some(saved))
     }
 }
 
 impl Drop for NoEcho {
     fn drop(&mut self) {
         if let Some(saved) = &self.0 {
-            // SAFETY: restores the settings read in `new`.
-            unsafe {
-                libc::tcsetattr(0, libc::TCSANOW, saved);
-            }
+            let _ = rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, saved);
         }
     }
 }

@@ -18,10 +18,8 @@ use crate::build::Compilation;
 use crate::render::FileTree;
 use crate::resolve::Resolved;
 use rayon::prelude::*;
-use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -240,7 +238,7 @@ fn sweep_staging(out_dir: &Path) {
         if !name.starts_with('.') || !(name.contains(STAGING) || name.contains(TEMP)) {
             continue;
         }
-        let pid = name.rsplit('.').next().and_then(|p| p.parse::<libc::pid_t>().ok());
+        let pid = name.rsplit('.').next().and_then(|p| p.parse::<i32>().ok());
         if pid.is_some_and(|pid| pid != own_pid() && is_running(pid)) {
             continue;
         }
@@ -253,18 +251,16 @@ fn sweep_staging(out_dir: &Path) {
     }
 }
 
-fn own_pid() -> libc::pid_t {
-    libc::pid_t::try_from(std::process::id()).unwrap_or(0)
+fn own_pid() -> i32 {
+    i32::try_from(std::process::id()).unwrap_or(0)
 }
 
 /// True when a process `pid` exists (possibly another user's).
-fn is_running(pid: libc::pid_t) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+fn is_running(pid: i32) -> bool {
+    // Signal 0 only checks that the process exists; EPERM means it exists
+    // but belongs to another user.
+    rustix::process::Pid::from_raw(pid)
+        .is_some_and(|pid| matches!(rustix::process::test_kill_process(pid), Ok(()) | Err(rustix::io::Errno::PERM)))
 }
 
 /// A tree written into its staging directory; dropped uncommitted (or with
@@ -336,33 +332,21 @@ fn stage_tree(out_dir: &Path, name: &str, tree: &FileTree) -> io::Result<StagedT
 /// Exchanges `staging` with `dest` (or renames it there when `dest` does not
 /// exist). A concurrent build may create `dest` in between: then exchange.
 fn swap_in(staging: &Path, dest: &Path) -> io::Result<()> {
-    let a = CString::new(staging.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let b = CString::new(dest.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
     for _ in 0..3 {
-        // SAFETY: both are valid NUL-terminated paths; renameat2 only reads them.
-        let rc =
-            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
-        if rc == 0 {
-            return Ok(());
+        match renameat_with(CWD, staging, CWD, dest, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            Err(e) if e != Errno::NOENT || fs::symlink_metadata(dest).is_ok() => return Err(at(dest)(e.into())),
+            Err(_) => {}
         }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::NotFound || fs::symlink_metadata(dest).is_ok() {
-            return Err(at(dest)(e));
-        }
-        // SAFETY: as above.
-        let rc =
-            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_NOREPLACE) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EINVAL) {
+        match renameat_with(CWD, staging, CWD, dest, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
             // A file system without RENAME_NOREPLACE: a plain rename fails
             // anyway when `dest` is a non-empty directory.
-            return fs::rename(staging, dest).map_err(at(dest));
-        }
-        if e.kind() != io::ErrorKind::AlreadyExists {
-            return Err(at(dest)(e));
+            Err(Errno::INVAL) => return fs::rename(staging, dest).map_err(at(dest)),
+            Err(e) if e != Errno::EXIST => return Err(at(dest)(e.into())),
+            Err(_) => {}
         }
     }
     Err(at(dest)(io::Error::other("replaced by another build at every attempt")))

@@ -112,18 +112,21 @@ pub fn copy_group(
                 errors.push(escape_error(dest_span, &format!("copying `{source}` has an empty destination")));
                 continue;
             }
+            // Files are opened beneath the source or definition directory,
+            // not beneath `canonical` itself: a directory swapped for a
+            // symlink after the check would otherwise become the root.
+            let base = if canonical.starts_with(ctx.src_dir) { ctx.src_dir } else { ctx.definition_dir };
             if canonical.is_dir() {
                 match paths::walk_files(&canonical, &canonical) {
                     Ok(files) => {
                         for (rel, path) in files {
-                            let file = (path.as_path(), canonical.as_path());
+                            let file = (path.as_path(), base);
                             read_into(tree, &format!("{}/{dest}/{rel}", ctx.deploy), file, span, errors);
                         }
                     }
                     Err(why) => errors.push(escape_error(span, &why)),
                 }
             } else if canonical.is_file() {
-                let base = if canonical.starts_with(ctx.src_dir) { ctx.src_dir } else { ctx.definition_dir };
                 read_into(tree, &format!("{}/{dest}", ctx.deploy), (&canonical, base), span, errors);
             } else {
                 errors.push(escape_error(span, &format!("`{source}` is not a regular file")));

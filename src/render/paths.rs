@@ -132,50 +132,39 @@ pub fn walk_files(root: &Path, allowed: &Path) -> Result<Vec<(String, PathBuf)>,
 /// filter), the opened descriptor's own path (`/proc/self/fd`) is checked
 /// instead, which is race-free too.
 pub fn open_confined(path: &Path, allowed: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    use rustix::io::Errno;
     use std::io::{Error, ErrorKind};
-    use std::os::fd::{AsRawFd, FromRawFd};
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::fd::AsRawFd;
     let outside =
         || Error::new(ErrorKind::PermissionDenied, format!("{} is not beneath {}", path.display(), allowed.display()));
     let rel = path.strip_prefix(allowed).map_err(|_| outside())?;
-    let dir = std::fs::File::open(allowed)?;
-    let c_rel = std::ffi::CString::new(rel.as_os_str().as_bytes()).map_err(Error::other)?;
-    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
-    // SAFETY: `open_how` is plain data; zeroed is a valid value for it.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = flags as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: valid descriptor, NUL-terminated path, and `how` with its size.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir.as_raw_fd(),
-            c_rel.as_ptr(),
-            std::ptr::addr_of!(how),
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    let file = if fd >= 0 {
-        // SAFETY: the kernel returned a new descriptor that nothing else owns.
-        unsafe { std::fs::File::from_raw_fd(fd as i32) }
-    } else {
-        let e = Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EXDEV | libc::ELOOP) => return Err(outside()),
-            Some(libc::ENOSYS | libc::EPERM | libc::E2BIG) => {
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-                    .open(path)?;
-                let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-                if !real.starts_with(allowed) {
-                    return Err(outside());
-                }
-                file
+    // `allowed` is canonical: if it is a symlink now, it was swapped for one.
+    let dir = rustix::fs::open(
+        allowed,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(|e| if e == Errno::LOOP || e == Errno::NOTDIR { outside() } else { e.into() })?;
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    let file = match rustix::fs::openat2(&dir, rel, flags, Mode::empty(), resolve) {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(Errno::XDEV | Errno::LOOP) => return Err(outside()),
+        Err(Errno::NOSYS | Errno::PERM | Errno::TOOBIG) => {
+            let fd = rustix::fs::open(
+                path,
+                OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY,
+                Mode::empty(),
+            )?;
+            let file = std::fs::File::from(fd);
+            let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+            if !real.starts_with(allowed) {
+                return Err(outside());
             }
-            _ => return Err(e),
+            file
         }
+        Err(e) => return Err(e.into()),
     };
     if !file.metadata()?.is_file() {
         return Err(Error::new(ErrorKind::InvalidInput, format!("{} is not a regular file", path.display())));

@@ -12,7 +12,6 @@
 //! chmod would leave a window in which other users can open the file.
 
 use super::State;
-use fs4::fs_std::FileExt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -218,7 +217,7 @@ pub struct LockFile {
 impl LockFile {
     /// Blocks until the exclusive lock is held.
     pub fn acquire(self) -> io::Result<StateLock> {
-        FileExt::lock_exclusive(&self.file).map_err(at(&self.path))?;
+        self.file.lock().map_err(at(&self.path))?;
         Ok(StateLock { _file: self.file })
     }
 }
@@ -441,13 +440,8 @@ impl StateDir {
     /// Flushes everything written on the state directory's file system (one
     /// `syncfs` instead of an fsync per file and per directory).
     pub fn sync(&self) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
         let root = File::open(&self.root).map_err(at(&self.root))?;
-        // SAFETY: `root` is an open descriptor for the duration of the call.
-        if unsafe { libc::syncfs(root.as_raw_fd()) } != 0 {
-            return Err(at(&self.root)(io::Error::last_os_error()));
-        }
-        Ok(())
+        rustix::fs::syncfs(&root).map_err(|e| at(&self.root)(e.into()))
     }
 }
 
@@ -501,7 +495,14 @@ fn backup(dir: &Path, recipients: &[String]) -> io::Result<()> {
             // No hard links here (or too many): copy. Any other error, such
             // as a full disk, would fail the copy too.
             Err(e)
-                if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP | libc::EMLINK | libc::ENOSYS)) =>
+                if [
+                    rustix::io::Errno::PERM,
+                    rustix::io::Errno::OPNOTSUPP,
+                    rustix::io::Errno::MLINK,
+                    rustix::io::Errno::NOSYS,
+                ]
+                .iter()
+                .any(|errno| e.raw_os_error() == Some(errno.raw_os_error())) =>
             {
                 false
             }
