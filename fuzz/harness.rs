@@ -8,7 +8,7 @@
 // Each fuzz target uses one of these functions.
 #![allow(dead_code)]
 
-use facs::build::{self, Mode, Options};
+use facs::build::{self, Mode, Options, Session};
 use facs::diagnostic::{render_human, render_json, Diagnostic, Sink};
 use facs::source::{DiskFs, MemoryFs, SourceMap};
 use facs::state::{State, StateDir};
@@ -251,19 +251,15 @@ pub fn render(dir: &Path, data: &[u8]) {
     std::fs::write(render_template_path(dir), data).expect("write the template");
     let options = Options::new(dir, None, None);
     let fs = DiskFs::new(&options.project_dir, &[options.out_dir.clone(), options.state_dir.clone()]);
-    let mut sink = Sink::new();
-    let mut loaded = build::load(&fs, &mut sink).expect("the render project loads");
-    assert!(!sink.has_errors(), "the render project has syntax errors");
-    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-    let selected = build::select(&resolved, &[], &mut sink);
-    assert!(!sink.has_errors() && !selected.is_empty(), "the render project does not check");
-    let compilation = build::compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
-    assert!(!sink.has_errors() && compilation.failures.is_empty(), "the render project does not compile");
-    let trees = build::render_trees(&mut loaded.sources, &resolved, &compilation, None, &options, &mut sink);
-    if !sink.has_errors() {
+    let Ok(mut session) = Session::open(&fs, options) else { panic!("the render project does not parse") };
+    let selected = session.select(&[]);
+    assert!(!session.has_errors() && !selected.is_empty(), "the render project does not check");
+    let compilation = session.compile(&selected, Mode::Check);
+    assert!(!session.has_errors() && compilation.failures.is_empty(), "the render project does not compile");
+    let trees = session.render(&compilation, None);
+    if !session.has_errors() {
         let tree = &trees.first().expect("one tree").1;
         assert!(tree.keys().any(|k| k.ends_with("/f.txt")), "the template was not rendered");
     }
-    drop((resolved, schemas));
-    show(&loaded.sources, sink);
+    show(&session.sources, session.sink);
 }

@@ -1,5 +1,8 @@
-//! The driver: runs the stages over a definition directory for `check`,
-//! `build` and `manifest`.
+//! The driver: the one place that knows the order of the stages. Every
+//! command and the language server go through a [`Session`]:
+//! `open` (load and parse, then resolve, types and body checks) → `select`
+//! → `compile(selection, mode)` → `render` → `commit` (state), and nothing
+//! else calls the stages' front half.
 //!
 //! Concurrency and state (spec §9): instances are grouped by state owner and
 //! compiled in parallel, each group against a snapshot of its owner's state
@@ -173,16 +176,172 @@ pub enum Mode {
     Manifest,
 }
 
-/// Front half shared by every command: resolve, types, body checks.
-pub fn analyse<'a>(files: &'a [ast::File], sink: &mut Sink) -> (Resolved<'a>, Schemas<'a>) {
+/// What analysis knows of a program: its declarations and their types.
+pub struct Front<'a> {
+    /// Declarations, lineages and state owners.
+    pub resolved: Resolved<'a>,
+    /// Record types.
+    pub schemas: Schemas<'a>,
+}
+
+self_cell::self_cell!(
+    /// Parsed files and their analysis, kept together so that a command or
+    /// the language server can hold both (the analysis borrows the files).
+    pub struct Program {
+        owner: Vec<ast::File>,
+        #[covariant]
+        dependent: Front,
+    }
+);
+
+impl Program {
+    /// Resolves, types and checks the bodies of `files`.
+    pub fn analyse(files: Vec<ast::File>, sink: &mut Sink) -> Program {
+        Program::new(files, |files| analyse(files, sink))
+    }
+
+    /// The parsed files, in declaration order.
+    pub fn files(&self) -> &[ast::File] {
+        self.borrow_owner()
+    }
+
+    /// The analysis.
+    pub fn front(&self) -> &Front<'_> {
+        self.borrow_dependent()
+    }
+}
+
+/// Front half: resolve, types, body checks.
+fn analyse<'a>(files: &'a [ast::File], sink: &mut Sink) -> Front<'a> {
     let resolved = resolve::resolve(files, sink);
     let schemas = types::build(&resolved, sink);
     eval::check_bodies(&resolved, sink);
-    (resolved, schemas)
+    Front { resolved, schemas }
+}
+
+/// One run of the pipeline over a definition directory. Diagnostics of
+/// every step collect in `sink`; the caller decides when to print them.
+pub struct Session {
+    /// Where the run reads and writes.
+    pub options: Options,
+    /// Every source text (`.facs` files, then templates as render reads them).
+    pub sources: SourceMap,
+    /// The parsed and analysed program.
+    pub program: Program,
+    /// Diagnostics so far.
+    pub sink: Sink,
+    /// False when a file had syntax errors.
+    pub parsed: bool,
+}
+
+/// Why [`Session::open`] stopped before analysis.
+pub enum Unopened {
+    /// The definition directory could not be listed or read.
+    Failed(String),
+    /// Syntax errors (in `sink`): analysing broken files would only cascade.
+    Syntax {
+        /// The sources, for printing the diagnostics.
+        sources: SourceMap,
+        /// The syntax errors.
+        sink: Sink,
+    },
+}
+
+impl Session {
+    /// Loads and parses every `.facs` file of `fs`, then analyses them;
+    /// stops at syntax errors (analysing broken files would only cascade).
+    pub fn open(fs: &dyn Fs, options: Options) -> Result<Session, Unopened> {
+        let session = Session::open_anyway(fs, options).map_err(Unopened::Failed)?;
+        if !session.parsed {
+            return Err(Unopened::Syntax { sources: session.sources, sink: session.sink });
+        }
+        Ok(session)
+    }
+
+    /// A session over no files (parsed: false, so nothing compiles), for a
+    /// workspace that cannot be read.
+    pub fn empty(options: Options) -> Session {
+        let program = Program::analyse(Vec::new(), &mut Sink::new());
+        Session { options, sources: SourceMap::new(), program, sink: Sink::new(), parsed: false }
+    }
+
+    /// Like [`Session::open`], but analyses what parsed even after syntax
+    /// errors, for the language server (hover and definition still work in
+    /// a file being typed). Analysis diagnostics are then dropped: they
+    /// would be cascades of the syntax errors.
+    pub fn open_anyway(fs: &dyn Fs, options: Options) -> Result<Session, String> {
+        let mut sink = Sink::new();
+        let loaded = load(fs, &mut sink)?;
+        let parsed = !sink.has_errors();
+        let mut analysis = Sink::new();
+        let program = Program::analyse(loaded.files, &mut analysis);
+        if parsed {
+            sink.extend(analysis.into_sorted());
+        }
+        Ok(Session { options, sources: loaded.sources, program, sink, parsed })
+    }
+
+    /// The analysis.
+    pub fn front(&self) -> &Front<'_> {
+        self.program.front()
+    }
+
+    /// The declarations.
+    pub fn resolved(&self) -> &Resolved<'_> {
+        &self.program.front().resolved
+    }
+
+    /// True when any step so far reported an error.
+    pub fn has_errors(&self) -> bool {
+        self.sink.has_errors()
+    }
+
+    /// The instances `names` name (default: every concrete one); E003 for
+    /// names that are unknown or abstract.
+    pub fn select(&mut self, names: &[String]) -> Vec<InstanceId> {
+        select(&self.program.front().resolved, names, &mut self.sink)
+    }
+
+    /// Compiles `selected` against their owners' state; writes nothing.
+    pub fn compile(&mut self, selected: &[InstanceId], mode: Mode) -> Compilation {
+        let front = self.program.front();
+        compile(&front.resolved, &front.schemas, selected, &self.options, mode, &mut self.sink)
+    }
+
+    /// What `facs.src_dir` and `facs.out_dir` evaluate to.
+    pub fn paths(&self) -> Paths {
+        paths(self.resolved(), &self.options)
+    }
+
+    /// `project.state_recipients` (E025 for a bad one).
+    pub fn recipients(&mut self) -> Vec<String> {
+        state_recipients(&self.program.front().resolved, &mut self.sink)
+    }
+
+    /// Compiles one instance against `state`, which records what it read:
+    /// for commands that look at the state afterwards (`explain`, `secret`).
+    pub fn compile_one(&self, id: InstanceId, state: &mut State) -> Option<Compiled> {
+        let front = self.program.front();
+        eval::compile_instance(&front.resolved, &front.schemas, id, state, &self.paths())
+    }
+
+    /// Renders the trees of the compiled instances (`only`: of these).
+    pub fn render(&mut self, compilation: &Compilation, only: Option<&[InstanceId]>) -> Vec<(String, FileTree)> {
+        let resolved = &self.program.front().resolved;
+        render_trees(&mut self.sources, resolved, compilation, only, &self.options, &mut self.sink)
+    }
+
+    /// Saves the state of every owner that generated values. Returns the
+    /// instances compiled again because another build wrote their state
+    /// meanwhile (render them again).
+    pub fn commit(&mut self, compilation: &mut Compilation) -> Vec<InstanceId> {
+        let front = self.program.front();
+        persist(compilation, &front.resolved, &front.schemas, &self.options, &mut self.sink)
+    }
 }
 
 /// Picks the instances a command names (default: every concrete one).
-pub fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec<InstanceId> {
+fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec<InstanceId> {
     if names.is_empty() {
         return (0..resolved.instances.len())
             .filter(|&i| resolved.instances.get(i).is_some_and(|info| info.is_concrete() && info.lineage.is_some()))
@@ -347,6 +506,13 @@ pub fn src_dir_and_origin(resolved: &Resolved<'_>, project_dir: &Path) -> (PathB
     (project_dir.to_path_buf(), SrcOrigin::Definitions)
 }
 
+fn paths(resolved: &Resolved<'_>, options: &Options) -> Paths {
+    Paths {
+        src_dir: src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
+        out_dir: options.out_dir.to_string_lossy().into_owned(),
+    }
+}
+
 /// The instances of one state owner.
 pub struct Group {
     /// The owner's name.
@@ -461,7 +627,7 @@ fn has_install(manifest: &eval::Value) -> bool {
 
 /// Compiles the selected instances against their owners' state. Nothing is
 /// written; diagnostics go to `sink`.
-pub fn compile(
+fn compile(
     resolved: &Resolved<'_>,
     schemas: &Schemas<'_>,
     selected: &[InstanceId],
@@ -469,9 +635,8 @@ pub fn compile(
     mode: Mode,
     sink: &mut Sink,
 ) -> Compilation {
-    let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
-    let paths =
-        Paths { src_dir: src.to_string_lossy().into_owned(), out_dir: options.out_dir.to_string_lossy().into_owned() };
+    let src_origin = src_dir_and_origin(resolved, &options.project_dir).1;
+    let paths = paths(resolved, options);
     let recipients = state_recipients(resolved, sink);
     let state_dir = StateDir::new(&options.state_dir).with_recipients(recipients.clone());
     let mut groups: Vec<Group> = Vec::new();
@@ -570,7 +735,7 @@ const PERSIST_BATCH: usize = 256;
 /// the same order, so concurrent builds cannot deadlock): each batch's files
 /// are staged, made durable with one `syncfs`, renamed into place and synced
 /// again. Crash safety is that of a per-file fsync, at a fraction of the cost.
-pub fn persist(
+fn persist(
     compilation: &mut Compilation,
     resolved: &Resolved<'_>,
     schemas: &Schemas<'_>,
@@ -671,7 +836,7 @@ fn persist_batch(
 
 /// Renders the trees of the given instances (those with a non-empty
 /// `install`). Template texts join `sources` for diagnostics.
-pub fn render_trees(
+fn render_trees(
     sources: &mut SourceMap,
     resolved: &Resolved<'_>,
     compilation: &Compilation,
@@ -762,30 +927,32 @@ pub type Located = (String, String, usize);
 /// use, so they do not depend on internal APIs.
 pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value)>, Vec<Located>) {
     let fs = crate::source::MemoryFs::with(files);
-    let mut sink = Sink::new();
-    let Ok(loaded) = load(&fs, &mut sink) else { return (Vec::new(), Vec::new()) };
+    let options = Options {
+        project_dir: PathBuf::from("/nonexistent/project"),
+        out_dir: PathBuf::from("/nonexistent/out"),
+        state_dir: PathBuf::from("/nonexistent/state"),
+    };
     let mut manifests = Vec::new();
-    if !sink.has_errors() {
-        let (resolved, schemas) = analyse(&loaded.files, &mut sink);
-        let selected = select(&resolved, &[], &mut sink);
-        let options = Options {
-            project_dir: PathBuf::from("/nonexistent/project"),
-            out_dir: PathBuf::from("/nonexistent/out"),
-            state_dir: PathBuf::from("/nonexistent/state"),
-        };
-        let compilation = compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
-        for (id, compiled) in compilation.instances() {
-            if let Some(info) = resolved.instances.get(id) {
-                manifests.push((info.name().to_string(), serde_json::Value::from(&compiled.manifest)));
+    let (sources, sink) = match Session::open(&fs, options) {
+        Err(Unopened::Failed(_)) => return (Vec::new(), Vec::new()),
+        Err(Unopened::Syntax { sources, sink }) => (sources, sink),
+        Ok(mut session) => {
+            let selected = session.select(&[]);
+            let compilation = session.compile(&selected, Mode::Check);
+            for (id, compiled) in compilation.instances() {
+                if let Some(info) = session.resolved().instances.get(id) {
+                    manifests.push((info.name().to_string(), serde_json::Value::from(&compiled.manifest)));
+                }
             }
+            (session.sources, session.sink)
         }
-    }
+    };
     let diagnostics = sink
         .into_sorted()
         .into_iter()
         .map(|d| {
             let (file, line) = d.primary.as_ref().map_or((String::new(), 0), |p| {
-                let f = loaded.sources.get(p.span.file);
+                let f = sources.get(p.span.file);
                 (f.map_or(String::new(), |f| f.name.clone()), f.map_or(0, |f| f.line_col(p.span.start as usize).0))
             });
             (d.code.as_str().to_string(), file, line)

@@ -13,8 +13,8 @@ mod secret;
 mod stale;
 mod write;
 
-use crate::build::{self, Loaded, Options};
-use crate::diagnostic::{render_human, render_json, Diagnostic, Sink};
+use crate::build::{Options, Session, Unopened};
+use crate::diagnostic::{render_human, render_json, Diagnostic};
 use crate::source::{DiskFs, SourceMap};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -627,18 +627,21 @@ impl Ui {
     }
 }
 
-/// Loads a definition directory, printing what goes wrong.
-pub(crate) fn load(options: &Options, sink: &mut Sink, ui: &mut Ui) -> Option<Loaded> {
+/// Opens a session on the definition directory: loaded, parsed and
+/// analysed. What stops it (an unreadable directory, syntax errors) is
+/// printed, and the exit status returned.
+pub(crate) fn open(options: &Options, ui: &mut Ui) -> Result<Session, i32> {
     if !options.project_dir.is_dir() {
         ui.failure(&format!("{} is not a directory", options.project_dir.display()));
-        return None;
+        return Err(1);
     }
     let fs = DiskFs::new(&options.project_dir, &[options.out_dir.clone(), options.state_dir.clone()]);
-    match build::load(&fs, sink) {
-        Ok(loaded) => Some(loaded),
-        Err(e) => {
-            ui.failure(&e);
-            None
+    match Session::open(&fs, options.clone()) {
+        Ok(session) => Ok(session),
+        Err(Unopened::Failed(why)) => {
+            ui.failure(&why);
+            Err(1)
         }
+        Err(Unopened::Syntax { sources, sink }) => Err(commands::finish(ui, &sources, sink, &[])),
     }
 }

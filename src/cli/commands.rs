@@ -1,6 +1,6 @@
 //! One function per subcommand.
 
-use super::{load, Ui};
+use super::{open, Ui};
 use crate::build::{self, Mode, NewSecrets, Options, SrcOrigin};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::eval::Compiled;
@@ -23,18 +23,16 @@ pub(super) fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[S
 /// `facs check`: everything `build` does, in memory, with placeholder secrets.
 pub fn check(project: &Path, ui: &mut Ui) -> i32 {
     let options = Options::new(project, None, None);
-    let mut sink = Sink::new();
-    let Some(mut loaded) = load(&options, &mut sink, ui) else { return 1 };
-    if sink.has_errors() {
-        return finish(ui, &loaded.sources, sink, &[]);
-    }
-    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-    let selected = build::select(&resolved, &[], &mut sink);
-    let compilation = build::compile(&resolved, &schemas, &selected, &options, Mode::Check, &mut sink);
+    let mut session = match open(&options, ui) {
+        Ok(session) => session,
+        Err(status) => return status,
+    };
+    let selected = session.select(&[]);
+    let compilation = session.compile(&selected, Mode::Check);
     // Templates of every instance without errors of its own are rendered
     // even when others failed (spec §11: an error hides no independent one).
-    build::render_trees(&mut loaded.sources, &resolved, &compilation, None, &options, &mut sink);
-    finish(ui, &loaded.sources, sink, &compilation.failures)
+    session.render(&compilation, None);
+    finish(ui, &session.sources, session.sink, &compilation.failures)
 }
 
 /// What a build writes.
@@ -110,19 +108,15 @@ pub fn compile_and_write(
             return Err(1);
         }
     }
-    let mut sink = Sink::new();
-    let Some(mut loaded) = load(options, &mut sink, ui) else { return Err(1) };
-    if sink.has_errors() {
-        return Err(finish(ui, &loaded.sources, sink, &[]));
-    }
-    ui.verbose(&format!("parsed {} files", loaded.files.len()));
-    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-    let selected = build::select(&resolved, names, &mut sink);
-    ui.verbose(&format!("resolved {} declarations; {} instances selected", resolved.instances.len(), selected.len()));
+    let mut session = open(options, ui)?;
+    ui.verbose(&format!("parsed {} files", session.program.files().len()));
+    let selected = session.select(names);
+    let n_declared = session.resolved().instances.len();
+    ui.verbose(&format!("resolved {n_declared} declarations; {} instances selected", selected.len()));
     // After an error the build goes on like `check` (placeholder secrets,
     // nothing written) so that it reports the same set of errors: an
     // unknown parent in one instance must not hide an E010 in another.
-    let failed_early = sink.has_errors();
+    let failed_early = session.has_errors();
     let mode = match (writes, keep_values) {
         _ if failed_early => Mode::Check,
         (Writes::Nothing, _) => Mode::Check,
@@ -130,13 +124,13 @@ pub fn compile_and_write(
         (_, true) => Mode::Manifest,
         (_, false) => Mode::Build,
     };
-    let mut compilation = build::compile(&resolved, &schemas, &selected, options, mode, &mut sink);
-    if sink.has_errors() || !compilation.failures.is_empty() {
+    let mut compilation = session.compile(&selected, mode);
+    if session.has_errors() || !compilation.failures.is_empty() {
         if writes != Writes::Manifests {
-            build::render_trees(&mut loaded.sources, &resolved, &compilation, None, options, &mut sink);
+            session.render(&compilation, None);
         }
         let failures = std::mem::take(&mut compilation.failures);
-        return Err(finish(ui, &loaded.sources, sink, &failures));
+        return Err(finish(ui, &session.sources, session.sink, &failures));
     }
     ui.verbose(&format!("compiled {} instances in {} state groups", selected.len(), compilation.groups.len()));
     // Render before any state is written: a broken template fails the build
@@ -144,9 +138,9 @@ pub fn compile_and_write(
     let render = writes != Writes::Manifests;
     let mut trees = Vec::new();
     if render {
-        trees = build::render_trees(&mut loaded.sources, &resolved, &compilation, None, options, &mut sink);
-        if sink.has_errors() {
-            return Err(finish(ui, &loaded.sources, sink, &[]));
+        trees = session.render(&compilation, None);
+        if session.has_errors() {
+            return Err(finish(ui, &session.sources, session.sink, &[]));
         }
         let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
         ui.verbose(&format!("rendered {} trees ({files} files)", trees.len()));
@@ -161,7 +155,7 @@ pub fn compile_and_write(
     // The output directory must be facs's before anything (state included)
     // is written: a refused `--out` leaves everything as it was.
     if writes.files() {
-        let names: Vec<&str> = resolved.instances.iter().map(|i| i.name()).collect();
+        let names: Vec<&str> = session.resolved().instances.iter().map(|i| i.name()).collect();
         match super::write::claim_output_dir(&options.out_dir, &names) {
             Ok(()) => {}
             Err(why) => {
@@ -179,8 +173,8 @@ pub fn compile_and_write(
         let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
         let resealed: Vec<String> =
             compilation.groups.iter().filter(|g| g.resealed).map(|g| format!("`{}`", g.owner)).collect();
-        let recompiled = build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
-        if !resealed.is_empty() && compilation.failures.is_empty() && !sink.has_errors() {
+        let recompiled = session.commit(&mut compilation);
+        if !resealed.is_empty() && compilation.failures.is_empty() && !session.has_errors() {
             ui.note(&match compilation.recipients().len() {
                 0 => format!(
                     "wrote the state of {} as plaintext (`project.state_recipients` is not set)",
@@ -193,32 +187,25 @@ pub fn compile_and_write(
                 ),
             });
         }
-        if render && !recompiled.is_empty() && !sink.has_errors() {
-            let again = build::render_trees(
-                &mut loaded.sources,
-                &resolved,
-                &compilation,
-                Some(&recompiled),
-                options,
-                &mut sink,
-            );
+        if render && !recompiled.is_empty() && !session.has_errors() {
+            let again = session.render(&compilation, Some(&recompiled));
             trees.retain(|(name, _)| !again.iter().any(|(n, _)| n == name));
             trees.extend(again);
         }
         ui.verbose(&format!("saved the state of {changed} owners ({} compiled again)", recompiled.len()));
-        if compilation.failures.is_empty() && !sink.has_errors() {
+        if compilation.failures.is_empty() && !session.has_errors() {
             note_new_secrets(options, &generated, &mut compilation.failures, ui);
         }
     }
     let mut failures = std::mem::take(&mut compilation.failures);
-    if writes.files() && !sink.has_errors() && failures.is_empty() {
+    if writes.files() && !session.has_errors() && failures.is_empty() {
         let written: &[(String, crate::render::FileTree)] = if writes == Writes::All { &trees } else { &[] };
-        failures.extend(super::write::write_outputs(&options.out_dir, &compilation, &resolved, written));
+        failures.extend(super::write::write_outputs(&options.out_dir, &compilation, session.resolved(), written));
         ui.verbose(&format!("wrote manifests and {} trees to {}", written.len(), options.out_dir.display()));
     }
     // Spec §12: every build ends with one summary line, after its warnings.
     let mut summary = None;
-    if writes.files() && !sink.has_errors() && failures.is_empty() {
+    if writes.files() && !session.has_errors() && failures.is_empty() {
         let files: usize = trees.iter().map(|(_, t)| t.len()).sum();
         let mut parts = vec![count(selected.len(), "manifest")];
         if writes == Writes::All && !trees.is_empty() {
@@ -239,7 +226,7 @@ pub fn compile_and_write(
     let mut instances = Vec::new();
     for group in compilation.groups {
         for (id, compiled) in group.compiled {
-            let Some(info) = resolved.instances.get(id) else { continue };
+            let Some(info) = session.resolved().instances.get(id) else { continue };
             let name = info.name().to_string();
             let tree =
                 trees.iter().find(|(n, _)| *n == name).map(|(_, t)| t.keys().cloned().collect()).unwrap_or_default();
@@ -255,8 +242,8 @@ pub fn compile_and_write(
         }
     }
     instances.sort_by_key(|(id, _)| *id);
-    let sources = std::mem::replace(&mut loaded.sources, SourceMap::new());
-    let status = finish(ui, &sources, sink, &failures);
+    let sources = std::mem::replace(&mut session.sources, SourceMap::new());
+    let status = finish(ui, &sources, session.sink, &failures);
     if let Some(summary) = summary.filter(|_| status == 0) {
         ui.note(&summary);
     }
@@ -312,32 +299,30 @@ pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32
         ui.failure(&why);
         return 1;
     }
-    let mut sink = Sink::new();
-    let Some(loaded) = load(options, &mut sink, ui) else { return 1 };
-    if sink.has_errors() {
-        return finish(ui, &loaded.sources, sink, &[]);
-    }
-    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-    let selected = build::select(&resolved, &[name.to_string()], &mut sink);
-    if sink.has_errors() {
-        return finish(ui, &loaded.sources, sink, &[]);
+    let mut session = match open(options, ui) {
+        Ok(session) => session,
+        Err(status) => return status,
+    };
+    let selected = session.select(&[name.to_string()]);
+    if session.has_errors() {
+        return finish(ui, &session.sources, session.sink, &[]);
     }
     // State is persisted like a build, so the printed values are the ones
     // every later build reproduces.
-    let mut compilation = build::compile(&resolved, &schemas, &selected, options, Mode::Manifest, &mut sink);
-    if !sink.has_errors() && compilation.failures.is_empty() {
+    let mut compilation = session.compile(&selected, Mode::Manifest);
+    if !session.has_errors() && compilation.failures.is_empty() {
         let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
-        build::persist(&mut compilation, &resolved, &schemas, options, &mut sink);
-        if compilation.failures.is_empty() && !sink.has_errors() {
+        session.commit(&mut compilation);
+        if compilation.failures.is_empty() && !session.has_errors() {
             note_new_secrets(options, &generated, &mut compilation.failures, ui);
         }
     }
     let failures = std::mem::take(&mut compilation.failures);
     let mut status = 0;
-    if !sink.has_errors() && failures.is_empty() {
+    if !session.has_errors() && failures.is_empty() {
         if let Some((_, compiled)) = compilation.instances().first() {
             status = ui.out(compiled.manifest.to_pretty_json(reveal).as_bytes());
         }
     }
-    finish(ui, &loaded.sources, sink, &failures).max(status)
+    finish(ui, &session.sources, session.sink, &failures).max(status)
 }

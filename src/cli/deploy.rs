@@ -3,7 +3,7 @@
 //! install and deploy.
 
 use super::commands::{compile_and_write, finish, Writes};
-use super::{load, Ui};
+use super::{open, Ui};
 use crate::build::{self, Options};
 use crate::checkout;
 use crate::deploy::{self, exec, Request};
@@ -189,26 +189,25 @@ fn ssh_command() -> Result<Vec<String>, String> {
 /// `facs build --checkout`: the project's source at `project.version` (or
 /// the default branch with `devel`).
 pub fn checkout(options: &Options, devel: bool, ui: &mut Ui) -> i32 {
-    let mut sink = Sink::new();
-    let Some(loaded) = load(options, &mut sink, ui) else { return 1 };
-    if sink.has_errors() {
-        return finish(ui, &loaded.sources, sink, &[]);
+    let mut session = match open(options, ui) {
+        Ok(session) => session,
+        Err(status) => return status,
+    };
+    if session.has_errors() {
+        return finish(ui, &session.sources, session.sink, &[]);
     }
-    let (resolved, _) = build::analyse(&loaded.files, &mut sink);
-    if sink.has_errors() {
-        return finish(ui, &loaded.sources, sink, &[]);
-    }
-    let literals = build::project_literals(&resolved);
+    let resolved = session.resolved();
+    let literals = build::project_literals(resolved);
     let Some(project) = resolved.project.map(|p| p.name.text.clone()) else {
-        return finish(ui, &loaded.sources, sink, &[]);
+        return finish(ui, &session.sources, session.sink, &[]);
     };
     // Also with --devel: the version names the checkout's directory.
     if let Some(version) = literals.version.as_deref() {
         if let Some(why) = checkout::tag_name_problem(version) {
-            let span = build::project_field_span(&resolved, "version").unwrap_or_else(|| {
+            let span = build::project_field_span(resolved, "version").unwrap_or_else(|| {
                 resolved.project.map_or(crate::source::Span::new(crate::source::FileId(0), 0, 0), |p| p.name.span)
             });
-            sink.push(
+            session.sink.push(
                 crate::diagnostic::Diagnostic::error(
                     crate::diagnostic::Code::E023,
                     span,
@@ -217,7 +216,7 @@ pub fn checkout(options: &Options, devel: bool, ui: &mut Ui) -> i32 {
                 .with_primary_label("checked out as a tag by --checkout")
                 .with_help("Use a tag name git accepts (`git check-ref-format`), such as `1.4.0` or `v1.4.0`."),
             );
-            return finish(ui, &loaded.sources, sink, &[]);
+            return finish(ui, &session.sources, session.sink, &[]);
         }
     }
     // Warnings are left to the build that follows.

@@ -2,32 +2,20 @@
 //! `diff`, `list`, `graph`. They evaluate with the state as it is (missing
 //! secrets as placeholders) and write nothing.
 
-use super::{load, Ui};
-use crate::build::{self, Mode, Options};
-use crate::diagnostic::Sink;
+use super::{open, Ui};
+use crate::build::{Front, Mode, Options, Session};
 use crate::eval::explain::{self, ExplainError, Explanation};
-use crate::eval::{Paths, Value};
-use crate::resolve::Resolved;
+use crate::eval::Value;
 use crate::source::SourceMap;
 use crate::state::StateDir;
 
 /// Loads and analyses, printing errors; `None` when that failed.
-fn analysed<T>(
-    options: &Options,
-    ui: &mut Ui,
-    f: impl FnOnce(&SourceMap, &Resolved<'_>, &crate::types::Schemas<'_>, &mut Sink) -> T,
-) -> Option<T> {
-    let mut sink = Sink::new();
-    let loaded = load(options, &mut sink, ui)?;
-    if sink.has_errors() {
-        ui.diagnostics(&loaded.sources, &sink.into_sorted());
-        return None;
-    }
-    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-    let result = f(&loaded.sources, &resolved, &schemas, &mut sink);
-    let diagnostics = sink.into_sorted();
+fn analysed<T>(options: &Options, ui: &mut Ui, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
+    let mut session = open(options, ui).ok()?;
+    let result = f(&mut session);
+    let diagnostics = session.sink.into_sorted();
     if diagnostics.iter().any(|d| d.is_error()) {
-        ui.diagnostics(&loaded.sources, &diagnostics);
+        ui.diagnostics(&session.sources, &diagnostics);
         return None;
     }
     Some(result)
@@ -136,8 +124,9 @@ fn print_explanation(sources: &SourceMap, e: &Explanation, depth: usize, out: &m
 
 /// `facs explain NAME PATH`
 pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
-    let result = analysed(options, ui, |sources, resolved, schemas, sink| {
-        let selected = build::select(resolved, &[name.to_string()], sink);
+    let result = analysed(options, ui, |session| {
+        let selected = session.select(&[name.to_string()]);
+        let (sources, Front { resolved, schemas }) = (&session.sources, session.program.front());
         let id = *selected.first()?;
         let owner = resolved.instances.get(id).and_then(|i| resolved.instances.get(i.state_owner))?.name().to_string();
         // Corrupt state is refused, never read as empty: explain would show
@@ -147,10 +136,7 @@ pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
             Err(e) => return Some(Err(e.to_string())),
         };
         state.placeholders = true;
-        let paths = Paths {
-            src_dir: build::src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
-            out_dir: options.out_dir.to_string_lossy().into_owned(),
-        };
+        let paths = session.paths();
         Some(match explain::explain(resolved, schemas, id, &mut state, &paths, path) {
             Ok(e) => {
                 let mut out = format!("{path} in {name}:\n");
@@ -193,9 +179,10 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
 
 /// `facs diff A B`
 pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32 {
-    let result = analysed(options, ui, |_, resolved, schemas, sink| {
-        let selected = build::select(resolved, &[a.to_string(), b.to_string()], sink);
-        let compilation = build::compile(resolved, schemas, &selected, options, Mode::Check, sink);
+    let result = analysed(options, ui, |session| {
+        let selected = session.select(&[a.to_string(), b.to_string()]);
+        let compilation = session.compile(&selected, Mode::Check);
+        let resolved = session.resolved();
         if let Some(failure) = compilation.failures.first() {
             // Unreadable state: refused, never diffed as if it were empty.
             return Some(Err(failure.clone()));
@@ -269,7 +256,14 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
 
 /// `facs list instances|modules|targets|nodes`
 pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
-    let rows = analysed(options, ui, |sources, resolved, schemas, sink| {
+    let rows = analysed(options, ui, |session| {
+        // Modules and targets are read from compiled manifests.
+        let compilation = matches!(what, "modules" | "targets" | "nodes").then(|| {
+            let selected = session.select(&[]);
+            session.compile(&selected, Mode::Check)
+        });
+        let (sources, resolved) = (&session.sources, session.resolved());
+        let compiled = || compilation.iter().flat_map(|c| c.instances());
         let defined = |span| {
             let (file, line, _) = place(sources, span);
             format!("{file}:{line}")
@@ -302,9 +296,7 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
             }
             "modules" => {
                 rows.push(vec!["NAME".into(), "USER".into(), "SERVICE".into(), "DEFINED".into()]);
-                let compilation =
-                    build::compile(resolved, schemas, &build::select(resolved, &[], sink), options, Mode::Check, sink);
-                let first = compilation.instances().into_iter().next().map(|(_, c)| c.manifest.clone());
+                let first = compiled().next().map(|(_, c)| c.manifest.clone());
                 for (name, decl) in &resolved.modules {
                     let module = first.as_ref().and_then(|m| m.get_path(&["module", name]));
                     let get = |p: &[&str]| module.and_then(|m| m.get_path(p)).map_or_else(|| "-".into(), cell);
@@ -323,9 +315,7 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
                     &["INSTANCE", "TARGET", "NODE", "USER"]
                 };
                 rows.push(header.iter().map(|s| s.to_string()).collect());
-                let compilation =
-                    build::compile(resolved, schemas, &build::select(resolved, &[], sink), options, Mode::Check, sink);
-                for (id, compiled) in compilation.instances() {
+                for (id, compiled) in compiled() {
                     let name = resolved.instances.get(id).map_or("", |i| i.name());
                     let Some(Value::Map(targets)) = compiled.manifest.get_path(&["instance", "targets"]) else {
                         continue;
@@ -364,7 +354,8 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
 
 /// `facs graph [--format dot|mermaid]`
 pub fn graph(options: &Options, mermaid: bool, ui: &mut Ui) -> i32 {
-    let text = analysed(options, ui, |_, resolved, _, _| {
+    let text = analysed(options, ui, |session| {
+        let resolved = session.resolved();
         let mut out = String::new();
         let id = |name: &str| format!("n_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
         if mermaid {

@@ -9,13 +9,10 @@
 //! `--allow-new-secrets` before pushing it to remote nodes.
 
 use super::inspect::table;
-use super::{load, Ui};
-use crate::build::{self, Options};
-use crate::diagnostic::Sink;
-use crate::eval::{self, Paths, Value};
-use crate::resolve::{InstanceId, Resolved};
+use super::{open, Ui};
+use crate::build::Options;
+use crate::eval::Value;
 use crate::state::{State, StateDir, StateKey, PLACEHOLDER};
-use crate::types::Schemas;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -47,15 +44,14 @@ struct Uses {
 /// Loads the definition, compiles `name` against a copy of its owner's state
 /// (generating nothing) and reports the stored values it uses.
 fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
-    let mut sink = Sink::new();
-    let Some(loaded) = load(options, &mut sink, ui) else { return Err(1) };
-    let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-    let selected = build::select(&resolved, &[name.to_string()], &mut sink);
-    let recipients = build::state_recipients(&resolved, &mut sink);
-    if sink.has_errors() {
-        ui.diagnostics(&loaded.sources, &sink.into_sorted());
+    let mut session = open(options, ui)?;
+    let selected = session.select(&[name.to_string()]);
+    let recipients = session.recipients();
+    if session.has_errors() {
+        ui.diagnostics(&session.sources, &session.sink.into_sorted());
         return Err(1);
     }
+    let resolved = session.resolved();
     let Some(&id) = selected.first() else { return Err(1) };
     let owner_id = resolved.instances.get(id).map_or(id, |i| i.state_owner);
     let owner = resolved.instances.get(owner_id).map_or_else(String::new, |i| i.name().to_string());
@@ -67,12 +63,12 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
         }
     };
     state.placeholders = true;
-    let Some(compiled) = compile(&resolved, &schemas, id, &mut state, options) else {
+    let Some(compiled) = session.compile_one(id, &mut state) else {
         ui.failure(&format!("`{name}` does not compile: run `facs check`"));
         return Err(1);
     };
     if compiled.diagnostics.iter().any(crate::diagnostic::Diagnostic::is_error) {
-        ui.diagnostics(&loaded.sources, &compiled.diagnostics);
+        ui.diagnostics(&session.sources, &compiled.diagnostics);
         return Err(1);
     }
     let sharing = resolved
@@ -93,20 +89,6 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
         }
     }
     Ok(Uses { owner, sharing, stored, recipients })
-}
-
-fn compile(
-    resolved: &Resolved<'_>,
-    schemas: &Schemas<'_>,
-    id: InstanceId,
-    state: &mut State,
-    options: &Options,
-) -> Option<eval::Compiled> {
-    let paths = Paths {
-        src_dir: build::src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
-        out_dir: options.out_dir.to_string_lossy().into_owned(),
-    };
-    eval::compile_instance(resolved, schemas, id, state, &paths)
 }
 
 /// The manifest paths whose value is the stored one at `key`: a password
@@ -312,13 +294,12 @@ pub fn list(options: &Options, name: &str, ui: &mut Ui) -> i32 {
 
 /// The owners of the definition's instances: name → whether it is an overlay's base only.
 fn owners(options: &Options, ui: &mut Ui) -> Result<BTreeMap<String, Vec<String>>, i32> {
-    let mut sink = Sink::new();
-    let Some(loaded) = load(options, &mut sink, ui) else { return Err(1) };
-    let (resolved, _) = build::analyse(&loaded.files, &mut sink);
-    if sink.has_errors() {
-        ui.diagnostics(&loaded.sources, &sink.into_sorted());
+    let session = open(options, ui)?;
+    if session.has_errors() {
+        ui.diagnostics(&session.sources, &session.sink.into_sorted());
         return Err(1);
     }
+    let resolved = session.resolved();
     let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for info in resolved.instances.iter().filter(|i| !i.decl.is_abstract) {
         let owner = resolved.instances.get(info.state_owner).map_or_else(String::new, |o| o.name().to_string());

@@ -70,12 +70,10 @@ fn secrets_derive_secrecy() {
     // A value computed from a secret is secret: redacted in `facs manifest`.
     let text = "project demo {}\nmodule app {}\nschema Instance { key: secret  url?: string }\ninstance a { url: \"x:${key}\" }";
     let fs = crate::source::MemoryFs::with(&[("main.facs", text)]);
-    let mut sink = crate::diagnostic::Sink::new();
-    let loaded = crate::build::load(&fs, &mut sink).expect("load");
-    let (resolved, schemas) = crate::build::analyse(&loaded.files, &mut sink);
+    let options = crate::build::Options::new(std::path::Path::new("/nonexistent"), None, None);
+    let Ok(session) = crate::build::Session::open(&fs, options) else { panic!("does not parse") };
     let mut state = crate::state::State::default();
-    let paths = super::Paths::default();
-    let compiled = super::compile_instance(&resolved, &schemas, 0, &mut state, &paths).expect("compiled");
+    let compiled = session.compile_one(0, &mut state).expect("compiled");
     let redacted: Value = serde_json::from_str(&compiled.manifest.to_pretty_json(false)).expect("json");
     assert_eq!(redacted["instance"]["url"], "********");
     assert_eq!(redacted["instance"]["key"], "********");

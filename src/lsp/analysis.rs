@@ -7,8 +7,8 @@
 //! reach every instance (a change to the project, modules or schemas, a file
 //! added or removed, a template error) falls back to a full analysis.
 
-use crate::build::{self, Mode, Options};
-use crate::diagnostic::{Code, Diagnostic, Sink};
+use crate::build::{self, Front, Mode, Options, Session};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Value;
 use crate::resolve::Resolved;
 use crate::source::{DiskFs, Fs, SourceMap};
@@ -55,12 +55,11 @@ struct Cached {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// What one analysis found.
+/// What one analysis found. Requests (hover, definition, completion) read
+/// its session; nothing is analysed again until the next edit.
 pub struct Analysis {
-    /// Every source (`.facs` files and templates).
-    pub sources: SourceMap,
-    /// The parsed files (empty when a file did not parse).
-    pub files: Vec<ast::File>,
+    /// The session: sources, parsed files and their analysis.
+    pub session: Session,
     /// Every diagnostic, as `facs check` reports it.
     pub diagnostics: Vec<Diagnostic>,
     /// Concrete instance name → (lineage names, manifest), shared with the
@@ -72,6 +71,23 @@ pub struct Analysis {
     /// the tests use it to prove an edit recompiles only what it touches.
     #[cfg_attr(not(test), allow(dead_code))]
     pub n_compiled: usize,
+}
+
+impl Analysis {
+    /// Every source (`.facs` files and templates).
+    pub fn sources(&self) -> &SourceMap {
+        &self.session.sources
+    }
+
+    /// The parsed files.
+    pub fn files(&self) -> &[ast::File] {
+        self.session.program.files()
+    }
+
+    /// Declarations and types.
+    pub fn front(&self) -> &Front<'_> {
+        self.session.front()
+    }
 }
 
 fn file_names(sources: &SourceMap, files: &[ast::File]) -> Vec<String> {
@@ -93,24 +109,22 @@ pub fn analyse(
 ) -> Analysis {
     let options = Options::new(root, None, None);
     let fs = OverlayFs { disk: DiskFs::new(root, &[options.out_dir.clone(), options.state_dir.clone()]), open };
-    let mut sink = Sink::new();
-    let empty = |diagnostics| Analysis {
-        sources: SourceMap::new(),
-        files: Vec::new(),
-        diagnostics,
-        instances: BTreeMap::new(),
-        cache: BTreeMap::new(),
-        file_names: Vec::new(),
-        n_compiled: 0,
+    let mut session = match Session::open_anyway(&fs, options.clone()) {
+        Ok(session) => session,
+        Err(why) => {
+            // An unreadable workspace: nothing to analyse, and the reason.
+            let mut session = Session::empty(options);
+            session.sink.push(Diagnostic::global(Code::E022, why));
+            session
+        }
     };
-    let Ok(mut loaded) = build::load(&fs, &mut sink) else { return empty(sink.into_sorted()) };
-    let names = file_names(&loaded.sources, &loaded.files);
+    let names = file_names(&session.sources, session.program.files());
     let mut instances = BTreeMap::new();
     let mut cache = BTreeMap::new();
     let mut n_compiled = 0;
-    if !sink.has_errors() {
-        let (resolved, schemas) = build::analyse(&loaded.files, &mut sink);
-        let selected = build::select(&resolved, &[], &mut sink);
+    if session.parsed {
+        let selected = session.select(&[]);
+        let resolved = session.resolved();
         let lineage_of = |id: usize| -> (Vec<String>, Vec<String>) {
             let members: Vec<_> = resolved.instances.get(id).and_then(|i| i.lineage.clone()).unwrap_or_default();
             let names_ =
@@ -118,14 +132,15 @@ pub fn analyse(
             let mut files: Vec<String> = members
                 .iter()
                 .filter_map(|&m| resolved.instances.get(m))
-                .filter_map(|i| loaded.sources.get(i.decl.span.file).map(|f| f.name.clone()))
+                .filter_map(|i| session.sources.get(i.decl.span.file).map(|f| f.name.clone()))
                 .collect();
             files.sort();
             files.dedup();
             (names_, files)
         };
-        let reusable = reusable(previous, changed, &names, &loaded);
+        let reusable = reusable(previous, changed, &names, &session);
         let mut affected = Vec::new();
+        let mut reused = Vec::new();
         for &id in &selected {
             let name = resolved.instances.get(id).map_or("", |i| i.name());
             let (lineage, files) = lineage_of(id);
@@ -134,30 +149,24 @@ pub fn analyse(
             });
             match cached {
                 Some(c) => {
-                    sink.extend(c.diagnostics.iter().cloned());
+                    reused.extend(c.diagnostics.iter().cloned());
                     instances.insert(name.to_string(), (lineage, Arc::clone(&c.manifest)));
                     cache.insert(name.to_string(), c.clone());
                 }
                 None => affected.push((id, lineage, files)),
             }
         }
+        session.sink.extend(reused);
         let ids: Vec<usize> = affected.iter().map(|(id, _, _)| *id).collect();
         n_compiled = ids.len();
-        let compilation = build::compile(&resolved, &schemas, &ids, &options, Mode::Check, &mut sink);
-        if !sink.has_errors() {
-            build::render_trees(&mut loaded.sources, &resolved, &compilation, Some(&ids), &options, &mut sink);
+        let compilation = session.compile(&ids, Mode::Check);
+        if !session.has_errors() {
+            session.render(&compilation, Some(&ids));
         }
-        remember(&resolved, &compilation, &affected, &mut instances, &mut cache);
+        remember(session.resolved(), &compilation, &affected, &mut instances, &mut cache);
     }
-    Analysis {
-        sources: loaded.sources,
-        files: loaded.files,
-        diagnostics: sink.into_sorted(),
-        instances,
-        cache,
-        file_names: names,
-        n_compiled,
-    }
+    let diagnostics = std::mem::take(&mut session.sink).into_sorted();
+    Analysis { session, diagnostics, instances, cache, file_names: names, n_compiled }
 }
 
 /// The previous analysis, when its cached instances can be trusted.
@@ -165,14 +174,14 @@ fn reusable<'p>(
     previous: Option<&'p Analysis>,
     changed: Option<&str>,
     names: &[String],
-    loaded: &build::Loaded,
+    session: &Session,
 ) -> Option<&'p Analysis> {
     let previous = previous?;
     let changed = changed?;
     let same_files = previous.file_names == names;
     let template_errors = previous.diagnostics.iter().any(|d| d.code == Code::E015);
-    let old = previous.files.iter().find(|f| previous.sources.get(f.id).is_some_and(|s| s.name == changed));
-    let new = loaded.files.iter().find(|f| loaded.sources.get(f.id).is_some_and(|s| s.name == changed));
+    let old = previous.files().iter().find(|f| previous.sources().get(f.id).is_some_and(|s| s.name == changed));
+    let new = session.program.files().iter().find(|f| session.sources.get(f.id).is_some_and(|s| s.name == changed));
     (same_files && !template_errors && !has_shared_decls(old) && !has_shared_decls(new)).then_some(previous)
 }
 
@@ -217,7 +226,7 @@ mod tests {
                 let file = d
                     .primary
                     .as_ref()
-                    .and_then(|p| a.sources.get(p.span.file))
+                    .and_then(|p| a.sources().get(p.span.file))
                     .map_or(String::new(), |f| f.name.clone());
                 (d.code.as_str().to_string(), file)
             })

@@ -200,13 +200,13 @@ pub fn to_lsp(analysis: &Analysis, d: &Diagnostic, uri_of: &dyn Fn(FileId) -> Op
     let range = d
         .primary
         .as_ref()
-        .and_then(|p| analysis.sources.get(p.span.file).map(|f| convert::range(f, p.span)))
+        .and_then(|p| analysis.sources().get(p.span.file).map(|f| convert::range(f, p.span)))
         .unwrap_or_default();
     let related = d
         .labels
         .iter()
         .filter_map(|l| {
-            let file = analysis.sources.get(l.span.file)?;
+            let file = analysis.sources().get(l.span.file)?;
             Some(lsp::DiagnosticRelatedInformation {
                 location: lsp::Location { uri: uri_of(l.span.file)?, range: convert::range(file, l.span) },
                 message: l.message.to_string(),
@@ -236,7 +236,7 @@ pub fn to_lsp(analysis: &Analysis, d: &Diagnostic, uri_of: &dyn Fn(FileId) -> Op
 /// top-level fields as children.
 #[allow(deprecated)]
 pub fn symbols(analysis: &Analysis, file: &File) -> Vec<lsp::DocumentSymbol> {
-    let Some(source) = analysis.sources.get(file.id) else { return Vec::new() };
+    let Some(source) = analysis.sources().get(file.id) else { return Vec::new() };
     let symbol = |name: &str, kind, span: Span, sel: Span, children: Vec<lsp::DocumentSymbol>| lsp::DocumentSymbol {
         name: name.to_string(),
         detail: None,

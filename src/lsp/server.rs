@@ -89,7 +89,7 @@ impl Server {
     }
 
     fn uri_of(&self, file: FileId) -> Option<lsp::Url> {
-        let name = &self.analysis.sources.get(file)?.name;
+        let name = &self.analysis.sources().get(file)?.name;
         lsp::Url::from_file_path(analysis::absolute(&self.root, name)).ok()
     }
 
@@ -125,7 +125,7 @@ impl Server {
     /// Publishes every file's diagnostics, clearing files that have none now.
     fn publish(&mut self, connection: &Connection) {
         let mut by_uri: BTreeMap<lsp::Url, Vec<lsp::Diagnostic>> = BTreeMap::new();
-        let fallback = self.analysis.sources.ids().next();
+        let fallback = self.analysis.sources().ids().next();
         for d in &self.analysis.diagnostics {
             let file = d.primary.as_ref().map(|p| p.span.file).or(fallback);
             let Some(uri) = file.and_then(|f| self.uri_of(f)) else { continue };
@@ -204,21 +204,20 @@ impl Server {
 
     fn file_of(&self, uri: &lsp::Url) -> Option<&File> {
         let rel = self.relative(uri)?;
-        let id = self.analysis.sources.find(&rel)?;
-        self.analysis.files.iter().find(|f| f.id == id)
+        let id = self.analysis.sources().find(&rel)?;
+        self.analysis.files().iter().find(|f| f.id == id)
     }
 
     fn at(&self, pos: &lsp::TextDocumentPositionParams) -> Option<(&File, usize)> {
         let file = self.file_of(&pos.text_document.uri)?;
-        let source = self.analysis.sources.get(file.id)?;
+        let source = self.analysis.sources().get(file.id)?;
         Some((file, convert::offset(source, pos.position)))
     }
 
     fn hover(&self, pos: &lsp::TextDocumentPositionParams) -> Option<lsp::Hover> {
         let (file, offset) = self.at(pos)?;
         let found = features::locate(file, offset)?;
-        let mut sink = crate::diagnostic::Sink::new();
-        let (resolved, schemas) = crate::build::analyse(&self.analysis.files, &mut sink);
+        let crate::build::Front { resolved, schemas } = self.analysis.front();
         let lineage_text = |name: &str| {
             let info = resolved.by_name.get(name).and_then(|&i| resolved.instances.get(i))?;
             let kind = info.decl.kind();
@@ -259,7 +258,7 @@ impl Server {
                     Found::Reference(root, path) => (root, path, None),
                     _ => return None,
                 };
-                let doc = match &found_doc(doc_of(&root, &path, &schemas), own_doc) {
+                let doc = match &found_doc(doc_of(&root, &path, schemas), own_doc) {
                     Some(d) => format!("\n\n{d}"),
                     None => String::new(),
                 };
@@ -281,7 +280,7 @@ impl Server {
                     .cloned()
                     .collect::<Vec<_>>();
                 let type_text =
-                    features::type_of(&schemas, base, &type_path).map(|t| format!(": {t}")).unwrap_or_default();
+                    features::type_of(schemas, base, &type_path).map(|t| format!(": {t}")).unwrap_or_default();
                 let mut text = format!("`{}`{type_text}{doc}", path.join("."));
                 let mut rows = Vec::new();
                 for (name, (lineage, manifest)) in &self.analysis.instances {
@@ -317,8 +316,7 @@ impl Server {
     fn definition(&self, pos: &lsp::TextDocumentPositionParams) -> Option<lsp::GotoDefinitionResponse> {
         let (file, offset) = self.at(pos)?;
         let found = features::locate(file, offset)?;
-        let mut sink = crate::diagnostic::Sink::new();
-        let (resolved, _) = crate::build::analyse(&self.analysis.files, &mut sink);
+        let resolved = &self.analysis.front().resolved;
         let span = match found {
             Found::Parent(name) => resolved
                 .by_name
@@ -336,8 +334,8 @@ impl Server {
                         features::find_key(&decl.body, rest).or(Some(decl.name.span))
                     }
                     ("project", _) => resolved.project.and_then(|p| features::find_key(&p.body, rest)),
-                    ("instance" | "env", Root::Instance(i)) => self.in_lineage(&resolved, i, rest),
-                    (_, Root::Instance(i)) => self.in_lineage(&resolved, i, &path),
+                    ("instance" | "env", Root::Instance(i)) => self.in_lineage(resolved, i, rest),
+                    (_, Root::Instance(i)) => self.in_lineage(resolved, i, &path),
                     (_, Root::Module(m, _)) => resolved.modules.get(m).and_then(|d| features::find_key(&d.body, &path)),
                     _ => None,
                 }
@@ -345,7 +343,7 @@ impl Server {
             _ => None,
         }?;
         let uri = self.uri_of(span.file)?;
-        let source = self.analysis.sources.get(span.file)?;
+        let source = self.analysis.sources().get(span.file)?;
         Some(lsp::GotoDefinitionResponse::Scalar(lsp::Location { uri, range: convert::range(source, span) }))
     }
 
@@ -390,8 +388,7 @@ impl Server {
             .collect();
         let words: Vec<&str> =
             before.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
-        let mut sink = crate::diagnostic::Sink::new();
-        let (resolved, schemas) = crate::build::analyse(&self.analysis.files, &mut sink);
+        let crate::build::Front { resolved, schemas } = self.analysis.front();
         let item = |label: &str, kind, detail: &str| lsp::CompletionItem {
             label: label.to_string(),
             kind: Some(kind),
@@ -436,7 +433,7 @@ impl Server {
                         .map(|(k, f)| lsp::CompletionItem {
                             label: k.clone(),
                             kind: Some(lsp::CompletionItemKind::FIELD),
-                            detail: Some(f.type_.describe(&schemas)),
+                            detail: Some(f.type_.describe(schemas)),
                             documentation: f.doc.map(|d| lsp::Documentation::String(d.to_string())),
                             ..Default::default()
                         })
