@@ -17,7 +17,7 @@ use crate::eval::{self, Compiled, Paths};
 use crate::render::{self, FileTree, Job, Renderer};
 use crate::resolve::{self, InstanceId, Resolved};
 use crate::source::{Fs, SourceMap, Span};
-use crate::state::{State, StateDir};
+use crate::state::{Pending, Redone, State, StateDir};
 use crate::syntax::{self, ast};
 use crate::types::{self, Schemas};
 use rayon::prelude::*;
@@ -724,17 +724,10 @@ fn tighten_state(dir: &StateDir, owner: &str) -> Result<Vec<Diagnostic>, String>
     }
 }
 
-/// How many owners are locked and made durable together.
-const PERSIST_BATCH: usize = 256;
-
-/// Saves the state of every group that generated values. Returns the
-/// instances that had to be compiled again because another build wrote their
-/// state meanwhile (their manifests changed; render them again).
-///
-/// Owners are handled in batches, locked in name order (every build locks in
-/// the same order, so concurrent builds cannot deadlock): each batch's files
-/// are staged, made durable with one `syncfs`, renamed into place and synced
-/// again. Crash safety is that of a per-file fsync, at a fraction of the cost.
+/// Saves the state of every group that generated values (the protocol is
+/// [`StateDir::save_all`]'s). Returns the instances that had to be compiled
+/// again because another build wrote their state meanwhile (their manifests
+/// changed; render them again).
 fn persist(
     compilation: &mut Compilation,
     resolved: &Resolved<'_>,
@@ -744,94 +737,39 @@ fn persist(
 ) -> Vec<InstanceId> {
     let dir = StateDir::new(&options.state_dir).with_recipients(compilation.recipients.clone());
     let mut recompiled = Vec::new();
-    let paths = compilation.paths.clone();
-    let mode = compilation.mode;
-    let mut pending: Vec<&mut Group> = compilation.groups.iter_mut().filter(|g| g.state.changed).collect();
-    pending.sort_by(|a, b| a.owner.cmp(&b.owner));
-    let mut failure = None;
-    for batch in pending.chunks_mut(PERSIST_BATCH) {
-        let result = persist_batch(batch, resolved, schemas, &dir, &paths, mode, sink, &mut recompiled);
-        if let Err((owner, e)) = result {
-            // `Interrupted` marks a failure after the new state was renamed
-            // into place (see the end of `persist_batch`).
-            let outcome = if e.kind() == std::io::ErrorKind::Interrupted {
-                "the new state is in place but may not be on disk yet; run the build again"
-            } else {
-                "the previous state is intact"
-            };
-            failure = Some(format!(
-                "cannot write the state of `{owner}` in {}: {e}; {outcome}",
-                dir.owner_dir(&owner).display()
-            ));
-            break;
-        }
+    let (paths, mode) = (&compilation.paths, compilation.mode);
+    let mut indices = Vec::new();
+    let mut pending = Vec::new();
+    for (index, group) in compilation.groups.iter_mut().enumerate().filter(|(_, g)| g.state.changed) {
+        indices.push(index);
+        let state = std::mem::take(&mut group.state);
+        pending.push(Pending { owner: group.owner.clone(), snapshot: group.snapshot, state });
     }
-    compilation.failures.extend(failure);
-    recompiled
-}
-
-#[allow(clippy::too_many_arguments)]
-fn persist_batch(
-    batch: &mut [&mut Group],
-    resolved: &Resolved<'_>,
-    schemas: &Schemas<'_>,
-    dir: &StateDir,
-    paths: &Paths,
-    mode: Mode,
-    sink: &mut Sink,
-    recompiled: &mut Vec<InstanceId>,
-) -> Result<(), (String, std::io::Error)> {
-    // Create directories and lock files in parallel, then lock in name order.
-    let files: Vec<std::io::Result<crate::state::LockFile>> =
-        batch.par_iter().map(|g| dir.lock_file(&g.owner)).collect();
-    let mut locks = Vec::with_capacity(batch.len());
-    for (group, file) in batch.iter().zip(files) {
-        locks.push(file.and_then(crate::state::LockFile::acquire).map_err(|e| (group.owner.clone(), e))?);
-    }
-    // Owners nobody else wrote meanwhile (the common case) are staged in parallel.
-    let loaded: Vec<_> = batch.par_iter().map(|g| dir.load_versioned(&g.owner)).collect();
-    let mut staged = Vec::new();
-    let mut fresh = Vec::new();
-    for ((group, lock), current) in batch.iter_mut().zip(&locks).zip(loaded) {
-        let owner = group.owner.clone();
-        let (current, fingerprint) = current.map_err(|e| (owner.clone(), std::io::Error::other(e.to_string())))?;
-        if fingerprint == group.snapshot {
-            fresh.push((owner, std::mem::take(&mut group.state), lock));
-            continue;
-        }
-        // Another build wrote this owner's state since we read it: use its values.
-        let mut state = current;
+    let groups = &mut compilation.groups;
+    let result = dir.save_all(pending, |i, mut state| {
+        let Some(group) = indices.get(i).and_then(|&g| groups.get_mut(g)) else { return Redone::Failed };
         let mut compiled = compile_group(resolved, schemas, &group.members, &mut state, paths, mode);
         for (_, c) in &mut compiled {
             sink.extend(std::mem::take(&mut c.diagnostics));
         }
         recompiled.extend(group.members.iter().copied());
         group.compiled = compiled;
-        if state.changed && !sink.has_errors() {
-            staged.push(dir.stage(&owner, &state, lock).map_err(|e| (owner.clone(), e))?);
+        match (state.changed, sink.has_errors()) {
+            (_, true) => Redone::Failed,
+            (true, false) => Redone::Save(state),
+            (false, false) => Redone::Unchanged,
         }
+    });
+    if let Err(e) = result {
+        compilation.failures.push(format!(
+            "cannot write the state of `{}` in {}: {}; {}",
+            e.owner,
+            dir.owner_dir(&e.owner).display(),
+            e.error,
+            e.outcome()
+        ));
     }
-    let fresh_staged: Vec<_> = fresh
-        .par_iter()
-        .map(|(owner, state, lock)| dir.stage(owner, state, lock).map_err(|e| (owner.clone(), e)))
-        .collect::<Result<_, _>>()?;
-    staged.extend(fresh_staged);
-    if staged.is_empty() || sink.has_errors() {
-        // Nothing to write, or a recompilation failed: write none of the batch
-        // (the staged temp files are swept under the lock by the next writer).
-        return Ok(());
-    }
-    let first_owner = batch.first().map_or_else(String::new, |g| g.owner.clone());
-    dir.sync().map_err(|e| (first_owner.clone(), e))?;
-    // Renames of distinct owners are independent: overlap their latency.
-    staged
-        .into_par_iter()
-        .map(|s| dir.commit(s))
-        .collect::<std::io::Result<Vec<()>>>()
-        .map_err(|e| (first_owner.clone(), e))?;
-    // The new state is in place: a failure to flush it now must not claim
-    // that the previous state is intact (`persist` reads `Interrupted` so).
-    dir.sync().map_err(|e| (first_owner, std::io::Error::new(std::io::ErrorKind::Interrupted, e.to_string())))
+    recompiled
 }
 
 /// Renders the trees of the given instances (those with a non-empty

@@ -11,10 +11,12 @@
 //! recovery steps, never treated as empty (that would silently rotate every
 //! password).
 
+mod commit;
 pub mod crypt;
 mod document;
 mod store;
 
+pub use commit::{CommitError, Pending, Redone};
 pub use document::{Document, Entry};
 pub use store::{Backup, LoadError, LockFile, Staged, StateDir, StateLock, MAX_STATE_BYTES};
 

@@ -385,17 +385,7 @@ pub fn mv(options: &Options, old: &str, new: &str, ui: &mut Ui) -> i32 {
         ui.failure(&why);
         return 1;
     }
-    let result = (|| -> std::io::Result<()> {
-        let _old_lock = dir.lock(old)?;
-        // An empty directory left by a lock is replaced by the rename.
-        let target = dir.owner_dir(new);
-        if target.exists() {
-            let _ = std::fs::remove_file(target.join(".lock"));
-            std::fs::remove_dir(&target)?;
-        }
-        std::fs::rename(dir.owner_dir(old), &target)?;
-        dir.sync()
-    })();
+    let result = dir.rename_owner(old, new);
     match result {
         Ok(()) => ui.out(
             format!(

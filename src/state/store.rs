@@ -263,7 +263,7 @@ impl StateDir {
     /// Creates (or opens) an owner's directory and lock file without locking
     /// it. Creating files is the slow part on most disks and needs no order,
     /// so a batch creates them in parallel and then acquires them in order.
-    pub fn lock_file(&self, owner: &str) -> io::Result<LockFile> {
+    pub(super) fn lock_file(&self, owner: &str) -> io::Result<LockFile> {
         let dir = self.owner_dir(owner);
         // `mode` applies to every directory created, the state root included.
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(at(&dir))?;
@@ -401,7 +401,7 @@ impl StateDir {
     /// Writes the new state beside the old one (not yet durable, not yet live).
     /// Many owners can be staged and then made durable with one [`StateDir::sync`].
     /// Dropping the result without committing it removes the temp file.
-    pub fn stage(&self, owner: &str, state: &State, _lock: &StateLock) -> io::Result<Staged> {
+    pub(super) fn stage(&self, owner: &str, state: &State, _lock: &StateLock) -> io::Result<Staged> {
         // `lock` created the directory. Writers hold the lock, so one fixed temp
         // name suffices.
         let dir = self.owner_dir(owner);
@@ -423,7 +423,7 @@ impl StateDir {
     /// Makes the staged state live: the old file becomes `state.json.bak` and
     /// the new one replaces it in one rename. Call after [`StateDir::sync`], so
     /// the new contents are on disk before they can become live.
-    pub fn commit(&self, mut staged: Staged) -> io::Result<()> {
+    pub(super) fn commit(&self, mut staged: Staged) -> io::Result<()> {
         let path = staged.dir.join(STATE_NAME);
         if staged.replaces {
             // Without a backup there is no commit: a write that cannot keep
@@ -437,9 +437,23 @@ impl StateDir {
         Ok(())
     }
 
+    /// Moves `old`'s state to `new` (`facs state mv`), under `old`'s lock.
+    /// The caller has checked that `new` has no state of its own: an empty
+    /// directory left by a lock is replaced by the rename.
+    pub fn rename_owner(&self, old: &str, new: &str) -> io::Result<()> {
+        let _old_lock = self.lock(old)?;
+        let target = self.owner_dir(new);
+        if target.exists() {
+            let _ = fs::remove_file(target.join(".lock"));
+            fs::remove_dir(&target)?;
+        }
+        fs::rename(self.owner_dir(old), &target)?;
+        self.sync()
+    }
+
     /// Flushes everything written on the state directory's file system (one
     /// `syncfs` instead of an fsync per file and per directory).
-    pub fn sync(&self) -> io::Result<()> {
+    pub(super) fn sync(&self) -> io::Result<()> {
         let root = File::open(&self.root).map_err(at(&self.root))?;
         rustix::fs::syncfs(&root).map_err(|e| at(&self.root)(e.into()))
     }
