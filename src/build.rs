@@ -128,7 +128,7 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
         let bytes = match fs.read(name) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
-                sink.push(crate::source::too_large(name, &e.to_string()));
+                sink.push(crate::limits::too_large(name, &e.to_string()));
                 continue;
             }
             Err(e) => return Err(format!("cannot read {name}: {e}")),

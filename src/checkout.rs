@@ -15,8 +15,7 @@
 //! `repo` reach git through its credential interface, never an argv (which
 //! every user of the machine can read) nor the checkout's `.git/config`.
 
-use crate::deploy::command::{Cmd, Word};
-use crate::deploy::exec::run_one;
+use crate::process::{redact, run_one, Cmd, Word};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -279,8 +278,8 @@ impl Git {
         match run_one(&cmd) {
             Ok((out, _)) => Ok(out),
             Err((_, status, err)) => {
-                let shown = crate::deploy::command::redact(&cmd.display(false), &self.secrets);
-                let err = crate::deploy::command::redact(err.trim(), &self.secrets);
+                let shown = redact(&cmd.display(false), &self.secrets);
+                let err = redact(err.trim(), &self.secrets);
                 Err(format!("`{shown}` failed ({status}): {err}"))
             }
         }

@@ -15,15 +15,14 @@
 //! options of rsync and ssh anyway; a postcmd reaches the shell on stdin,
 //! never in an argv, since it may hold a secret.
 
-pub mod command;
 pub mod exec;
 pub mod home;
 
 use crate::diagnostic::{closest, Code, Diagnostic};
 use crate::eval::{SpanMap, Value};
+use crate::process::{self as command, quote, Cmd, Word};
 use crate::render::paths::resolve;
 use crate::source::Span;
-use command::{quote, Cmd, Word};
 use home::{Dest, Refusal};
 use std::path::{Path, PathBuf};
 

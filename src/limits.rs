@@ -85,6 +85,20 @@ pub fn human(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
+/// The diagnostic for a file over the size limit (the error `source` reads
+/// return for it is `ErrorKind::FileTooLarge`; `source` itself builds no
+/// diagnostics, so the arrow goes one way).
+pub fn too_large(name: &str, size: &str) -> crate::diagnostic::Diagnostic {
+    let limit = current().file_bytes;
+    crate::diagnostic::Diagnostic::global(
+        crate::diagnostic::Code::E024,
+        format!("`{name}` is {size}, over the {} limit for one file", human(limit)),
+    )
+    .with_help(format!(
+        "A hand-written file is far smaller: check that `{name}` is the right file, or raise the limit with {FILE_VAR}=<size>."
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -220,7 +220,7 @@ impl Renderer {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 let name = path.strip_prefix(&self.definition_dir).unwrap_or(path);
-                self.errors.push(crate::source::too_large(&crate::source::relative_name(name), &e.to_string()));
+                self.errors.push(crate::limits::too_large(&crate::source::relative_name(name), &e.to_string()));
                 return Template::Broken;
             }
             Err(e) => {

@@ -243,19 +243,6 @@ pub fn read_limited_file(file: std::fs::File) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The diagnostic for a file over the size limit.
-pub fn too_large(name: &str, size: &str) -> crate::diagnostic::Diagnostic {
-    let limit = crate::limits::current().file_bytes;
-    crate::diagnostic::Diagnostic::global(
-        crate::diagnostic::Code::E024,
-        format!("`{name}` is {size}, over the {} limit for one file", crate::limits::human(limit)),
-    )
-    .with_help(format!(
-        "A hand-written file is far smaller: check that `{name}` is the right file, or raise the limit with {}=<size>.",
-        crate::limits::FILE_VAR
-    ))
-}
-
 /// A relative path as the `/`-separated name that diagnostics show and trees
 /// are keyed by. A component that is not UTF-8, or that holds a `\`, is
 /// escaped (`\xff` for a byte that is not UTF-8, `\\` for a backslash), so

@@ -2,9 +2,7 @@
 //! that node's first failure; nodes side by side, a bounded number at a time,
 //! so one slow or unreachable node delays no other.
 
-use super::command::{redact, Cmd};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use crate::process::{redact, run_one, Cmd};
 
 /// How many nodes are deployed at once.
 const PARALLEL_NODES: usize = 8;
@@ -75,48 +73,4 @@ fn run_node(node: &str, cmds: &[Cmd], secrets: &[String]) -> NodeOutcome {
         }
     }
     NodeOutcome { node: node.to_string(), stdout, failure: None }
-}
-
-type Ran = (String, String);
-type Failed = (String, String, String);
-
-/// Runs one command to completion, capturing its output.
-pub fn run_one(cmd: &Cmd) -> Result<Ran, Failed> {
-    let mut argv = cmd.argv.iter().map(|w| w.text.as_str());
-    let program = argv.next().unwrap_or("");
-    let mut command = Command::new(program);
-    command.args(argv).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command.stdin(if cmd.stdin.is_empty() { Stdio::null() } else { Stdio::piped() });
-    // Never wait for a password: a prompt nobody answers would hang the run.
-    command.env("GIT_TERMINAL_PROMPT", "0");
-    command.envs(cmd.env.iter().map(|(k, v)| (k, v)));
-    let mut child = command.spawn().map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::NotFound {
-            format!("`{program}` is not installed (or not on PATH)")
-        } else {
-            format!("cannot start `{program}`: {e}")
-        };
-        (String::new(), "not started".to_string(), why)
-    })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let script: String = cmd.stdin.iter().map(|l| format!("{}\n", l.text)).collect();
-        // A command that exits without reading its input is not an error here:
-        // its exit status says what happened.
-        let _ = stdin.write_all(script.as_bytes());
-    }
-    let output = child.wait_with_output().map_err(|e| (String::new(), "lost".to_string(), e.to_string()))?;
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
-    let err = String::from_utf8_lossy(&output.stderr).into_owned();
-    if output.status.success() {
-        Ok((out, err))
-    } else {
-        let status = match output.status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                format!("killed by signal {}", output.status.signal().unwrap_or(0))
-            }
-        };
-        Err((out, status, err))
-    }
 }
