@@ -104,32 +104,6 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_round_trips_through_sh() {
-        for text in ["plain", "with space", "it's", "", "$HOME", "a\nb", "-dash", "=x", "~/x"] {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("printf %s {}", quote(text)))
-                .output()
-                .expect("sh");
-            assert_eq!(String::from_utf8_lossy(&out.stdout), text, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn display_redacts_secrets_and_shows_stdin() {
-        let mut cmd = Cmd::new("postcmd 1", [Word::plain("ssh"), Word::plain("--"), Word::plain("web 1")]);
-        cmd.stdin = vec![Word::plain("cd -- /srv"), Word { text: "echo hunter22".into(), secret: true }];
-        assert_eq!(cmd.display(false), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\n********\nEOF");
-        assert_eq!(cmd.display(true), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\necho hunter22\nEOF");
-        assert_eq!(redact("pw=hunter22!", &["hunter22".into()]), "pw=********!");
-    }
-}
-
 /// A finished command's stdout and stderr.
 pub type Ran = (String, String);
 /// A failed command's stdout, status (or why there is none) and stderr.
@@ -173,5 +147,31 @@ pub fn run_one(cmd: &Cmd) -> Result<Ran, Failed> {
             }
         };
         Err((out, status, err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips_through_sh() {
+        for text in ["plain", "with space", "it's", "", "$HOME", "a\nb", "-dash", "=x", "~/x"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quote(text)))
+                .output()
+                .expect("sh");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_redacts_secrets_and_shows_stdin() {
+        let mut cmd = Cmd::new("postcmd 1", [Word::plain("ssh"), Word::plain("--"), Word::plain("web 1")]);
+        cmd.stdin = vec![Word::plain("cd -- /srv"), Word { text: "echo hunter22".into(), secret: true }];
+        assert_eq!(cmd.display(false), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\n********\nEOF");
+        assert_eq!(cmd.display(true), "ssh -- 'web 1' <<'EOF'\ncd -- /srv\necho hunter22\nEOF");
+        assert_eq!(redact("pw=hunter22!", &["hunter22".into()]), "pw=********!");
     }
 }
