@@ -1,8 +1,9 @@
 //! The integration tests: one test binary, `it`, with one module per
 //! subject (matklad's single integration crate). Each former `tests/<name>.rs`
 //! is the module `<name>` here, so `cargo test --release --test it deploy::`
-//! runs the deploy tests. Linking one binary instead of sixteen saves most of
-//! the build time of `cargo test`. See tests/README.md.
+//! runs the deploy tests, and every fixture case is a test of its own
+//! (`cargo test --release E007_`). Linking one binary instead of sixteen
+//! saves most of the build time of `cargo test`. See tests/README.md.
 //!
 //! The data the tests read stays beside this directory: `tests/fixtures/`,
 //! `tests/fixtures_legacy/`, `tests/commands/project/`,
