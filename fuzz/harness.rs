@@ -1,7 +1,7 @@
 //! What each fuzz target does with its input, in one place.
 //!
 //! The fuzz targets (`fuzz/fuzz_targets/*.rs`) and the replay test
-//! (`tests/fuzz_regressions.rs`) both include this file with `#[path]`, so a
+//! (`tests/it/fuzz_regressions.rs`) both include this file with `#[path]`, so a
 //! saved input is replayed through exactly the code that found it. It uses
 //! only `facs`' public API, `serde_json` and `std`.
 
