@@ -47,12 +47,39 @@ impl Fs for OverlayFs<'_> {
 /// What one instance's compilation left, for reuse by the next analysis.
 #[derive(Clone)]
 struct Cached {
-    /// Files holding the declarations of its lineage.
-    files: Vec<String>,
-    /// Its lineage by name.
-    lineage: Vec<String>,
+    footprint: Footprint,
     manifest: Arc<Value>,
     diagnostics: Vec<Diagnostic>,
+}
+
+/// What an instance's compilation read: its lineage's declarations.
+#[derive(Clone, PartialEq, Eq)]
+struct Footprint {
+    /// Its lineage by name.
+    lineage: Vec<String>,
+    /// Files holding the declarations of its lineage (sorted, unique).
+    files: Vec<String>,
+    /// Per lineage member: where its declaration starts and a hash of its text.
+    decls: Vec<(u32, u64)>,
+}
+
+impl Footprint {
+    /// True when a compilation with footprint `self` (and `diagnostics`) can
+    /// stand for one with footprint `now` after an edit of `changed`.
+    fn still_holds(&self, now: &Footprint, changed: Option<&str>, diagnostics: &[Diagnostic]) -> bool {
+        if self.lineage != now.lineage || self.files != now.files {
+            return false;
+        }
+        if !changed.is_some_and(|f| now.files.iter().any(|x| x == f)) {
+            return true;
+        }
+        // The edited file holds part of the lineage: reusable when none of
+        // its declarations changed and, since diagnostics carry byte spans,
+        // none moved (unless there are no diagnostics to move).
+        let same_text = self.decls.iter().map(|d| d.1).eq(now.decls.iter().map(|d| d.1));
+        let same_place = self.decls.iter().map(|d| d.0).eq(now.decls.iter().map(|d| d.0));
+        same_text && (same_place || diagnostics.is_empty())
+    }
 }
 
 /// What one analysis found. Requests (hover, definition, completion) read
@@ -125,45 +152,53 @@ pub fn analyse(
     if session.parsed {
         let selected = session.select(&[]);
         let resolved = session.resolved();
-        let lineage_of = |id: usize| -> (Vec<String>, Vec<String>) {
+        let footprint = |id: usize| -> Footprint {
             let members: Vec<_> = resolved.instances.get(id).and_then(|i| i.lineage.clone()).unwrap_or_default();
-            let names_ =
-                members.iter().filter_map(|&m| resolved.instances.get(m)).map(|i| i.name().to_string()).collect();
-            let mut files: Vec<String> = members
-                .iter()
-                .filter_map(|&m| resolved.instances.get(m))
-                .filter_map(|i| session.sources.get(i.decl.span.file).map(|f| f.name.clone()))
-                .collect();
+            let infos: Vec<_> = members.iter().filter_map(|&m| resolved.instances.get(m)).collect();
+            let lineage = infos.iter().map(|i| i.name().to_string()).collect();
+            let mut files: Vec<String> =
+                infos.iter().filter_map(|i| session.sources.get(i.decl.span.file).map(|f| f.name.clone())).collect();
             files.sort();
             files.dedup();
-            (names_, files)
+            let decls = infos
+                .iter()
+                .map(|i| {
+                    let span = i.decl.span;
+                    let text =
+                        session.sources.get(span.file).and_then(|f| f.text.get(span.start as usize..span.end as usize));
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    std::hash::Hash::hash(&text, &mut hasher);
+                    (span.start, std::hash::Hasher::finish(&hasher))
+                })
+                .collect();
+            Footprint { lineage, files, decls }
         };
         let reusable = reusable(previous, changed, &names, &session);
         let mut affected = Vec::new();
         let mut reused = Vec::new();
         for &id in &selected {
             let name = resolved.instances.get(id).map_or("", |i| i.name());
-            let (lineage, files) = lineage_of(id);
-            let cached = reusable.and_then(|p| p.cache.get(name)).filter(|c| {
-                c.lineage == lineage && c.files == files && !changed.is_some_and(|f| files.iter().any(|x| x == f))
-            });
+            let now = footprint(id);
+            let cached = reusable
+                .and_then(|p| p.cache.get(name))
+                .filter(|c| c.footprint.still_holds(&now, changed, &c.diagnostics));
             match cached {
                 Some(c) => {
                     reused.extend(c.diagnostics.iter().cloned());
-                    instances.insert(name.to_string(), (lineage, Arc::clone(&c.manifest)));
+                    instances.insert(name.to_string(), (now.lineage, Arc::clone(&c.manifest)));
                     cache.insert(name.to_string(), c.clone());
                 }
-                None => affected.push((id, lineage, files)),
+                None => affected.push((id, now)),
             }
         }
         session.sink.extend(reused);
-        let ids: Vec<usize> = affected.iter().map(|(id, _, _)| *id).collect();
+        let ids: Vec<usize> = affected.iter().map(|(id, _)| *id).collect();
         n_compiled = ids.len();
         let compilation = session.compile(&ids, Mode::Check);
         if !session.has_errors() {
             session.render(&compilation, Some(&ids));
         }
-        remember(session.resolved(), &compilation, &affected, &mut instances, &mut cache);
+        remember(session.resolved(), &compilation, affected, &mut instances, &mut cache);
     }
     let diagnostics = std::mem::take(&mut session.sink).into_sorted();
     Analysis { session, diagnostics, instances, cache, file_names: names, n_compiled }
@@ -188,20 +223,18 @@ fn reusable<'p>(
 fn remember(
     resolved: &Resolved<'_>,
     compilation: &build::Compilation,
-    affected: &[(usize, Vec<String>, Vec<String>)],
+    affected: Vec<(usize, Footprint)>,
     instances: &mut BTreeMap<String, (Vec<String>, Arc<Value>)>,
     cache: &mut BTreeMap<String, Cached>,
 ) {
+    let mut affected: std::collections::HashMap<usize, Footprint> = affected.into_iter().collect();
     for (id, compiled) in compilation.instances() {
         let Some(info) = resolved.instances.get(id) else { continue };
-        let Some((_, lineage, files)) = affected.iter().find(|(a, _, _)| *a == id) else { continue };
+        let Some(footprint) = affected.remove(&id) else { continue };
         let manifest = Arc::new(compiled.manifest.clone());
-        instances.insert(info.name().to_string(), (lineage.clone(), Arc::clone(&manifest)));
+        instances.insert(info.name().to_string(), (footprint.lineage.clone(), Arc::clone(&manifest)));
         let diagnostics = compiled.diagnostics.clone();
-        cache.insert(
-            info.name().to_string(),
-            Cached { files: files.clone(), lineage: lineage.clone(), manifest, diagnostics },
-        );
+        cache.insert(info.name().to_string(), Cached { footprint, manifest, diagnostics });
     }
 }
 
@@ -267,5 +300,39 @@ mod tests {
         );
         let third = analyse(root, &open, Some(&second), Some("project.facs"));
         assert_eq!(third.n_compiled, 3);
+    }
+
+    #[test]
+    fn an_edit_recompiles_only_the_declarations_it_changes_and_their_children() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        std::fs::write(root.join("project.facs"), "project p {}\nmodule app {}\n").expect("write");
+        let mut text = String::new();
+        for i in 0..20 {
+            text.push_str(&format!("instance i{i} {{ x: {i} }}\n"));
+        }
+        text.push_str("instance child inherits i19 {}\n");
+        std::fs::write(root.join("many.facs"), &text).expect("write");
+        let first = analyse(root, &BTreeMap::new(), None, None);
+        assert_eq!(first.n_compiled, 21);
+
+        // The last parent changes (same length, so nothing after it moves).
+        let mut open = BTreeMap::new();
+        open.insert("many.facs".to_string(), text.replace("i19 { x: 19 }", "i19 { x: 91 }"));
+        let second = analyse(root, &open, Some(&first), Some("many.facs"));
+        assert_eq!(second.n_compiled, 2, "i19 and its child, not the 19 others");
+        let full = analyse(root, &open, None, None);
+        assert_eq!(codes(&second), codes(&full));
+        for (name, (_, manifest)) in &full.instances {
+            assert_eq!(second.instances.get(name).map(|(_, m)| m.as_ref()), Some(manifest.as_ref()), "{name}");
+        }
+
+        // An error in the first declaration moves every later one: those
+        // without diagnostics are reused anyway, and the error is reported
+        // where it is.
+        open.insert("many.facs".to_string(), text.replace("i0 { x: 0 }", "i0 { x: \"${nope}\" }"));
+        let third = analyse(root, &open, Some(&second), Some("many.facs"));
+        assert_eq!(third.n_compiled, 1 + 2, "i0, plus i19 and child whose text differs from the second analysis");
+        assert_eq!(codes(&third), codes(&analyse(root, &open, None, None)));
     }
 }
