@@ -58,7 +58,18 @@ pub struct Diagnostic {
 // (denied in CI) fires above 128 bytes. Failing here names the cause at once.
 const _: () = assert!(std::mem::size_of::<Diagnostic>() <= 128, "Diagnostic grew past 128 bytes: box a field");
 
+/// How every internal error starts, wherever it is reported (nickel's
+/// `INTERNAL_ERROR_MSG`).
+pub const INTERNAL_ERROR: &str = "internal error in facs, please report";
+
 impl Diagnostic {
+    /// A bug in facs found while handling `span` (E000): never a user's code,
+    /// always the same request to report it.
+    pub fn internal(span: Span, what: &str) -> Diagnostic {
+        Diagnostic::error(Code::E000, span, format!("{INTERNAL_ERROR}: {what}"))
+            .with_help("This is a bug in facs, not in your files: please report it with the file that triggers it.")
+    }
+
     /// An error with a primary span.
     pub fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         let severity = if code.as_str().starts_with('W') { Severity::Warning } else { Severity::Error };
@@ -196,4 +207,21 @@ pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_borrows_no_users_code() {
+        let d = Diagnostic::internal(Span::new(crate::source::FileId(0), 0, 0), "the parser disagrees");
+        assert_eq!(d.code, Code::E000);
+        assert!(d.is_error());
+        assert!(d.message.starts_with(INTERNAL_ERROR), "{}", d.message);
+        assert!(d.help.as_deref().is_some_and(|h| h.contains("report")));
+        // No other constructor produces E000 by accident: it is the first
+        // code, and user-facing codes start at E001.
+        assert_eq!(Code::ALL.first(), Some(&Code::E000));
+    }
 }

@@ -17,7 +17,7 @@ mod printer;
 mod verify;
 mod writer;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::parse_file;
 
@@ -38,9 +38,8 @@ pub fn format_file(sources: &SourceMap, file: FileId) -> Result<String, Vec<Diag
     let (reparsed, errors) = parse_file(&check, check_id);
     if !errors.is_empty() || !verify::same_file(&parsed, text, &reparsed, &formatted) {
         let span = Span::new(file, 0, 0);
-        return Err(vec![Diagnostic::error(Code::E001, span, "internal error: formatting would change this file")
-            .with_primary_label("the file is left as it is")
-            .with_help("This is a bug in `facs fmt`: please report it with this file.")]);
+        return Err(vec![Diagnostic::internal(span, "formatting would change this file's meaning")
+            .with_primary_label("the file is left as it is")]);
     }
     Ok(formatted)
 }

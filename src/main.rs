@@ -16,7 +16,7 @@ fn main() {
     let code = match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,
         _ => {
-            eprintln!("error: internal error, please report: facs stopped unexpectedly");
+            eprintln!("error: {}: facs stopped unexpectedly", facs::diagnostic::INTERNAL_ERROR);
             101
         }
     };

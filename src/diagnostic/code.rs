@@ -27,6 +27,13 @@ macro_rules! codes {
 }
 
 codes! {
+    /// What it does: reports a bug in facs itself (the parser and the
+    /// grammar disagree, the formatter's output would change a file's
+    /// meaning), never a mistake in the input.
+    /// Why: an internal failure must not borrow a user's code: E001 would
+    /// send the user looking for a syntax error that is not there.
+    /// Example: none; any input that triggers it is a bug to report.
+    E000 = "E000", "internal error in facs (a bug to report)";
     /// What it does: reports text that is not valid `.facs`.
     /// Why: nothing else can be checked in a file that does not parse.
     /// Example: `home: = "/srv"` (a value is missing after `:`).

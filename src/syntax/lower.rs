@@ -29,10 +29,7 @@ impl<'t> Lowerer<'t> {
 
     /// Records a grammar/lowering disagreement; never expected to happen.
     fn internal(&mut self, span: Span) -> Lowered<()> {
-        self.errors.push(
-            Diagnostic::error(Code::E001, span, "internal error while reading this file, please report")
-                .with_help("This is a bug in facs: please report it with the file that triggers it."),
-        );
+        self.errors.push(Diagnostic::internal(span, "the parser and the grammar disagree about this text"));
         None
     }
 

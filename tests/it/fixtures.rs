@@ -361,6 +361,8 @@ fn every_code_has_a_fixture() {
     let missing: Vec<&str> = facs::diagnostic::Code::ALL
         .iter()
         .map(|c| c.as_str())
+        // E000 is an internal error: an input that triggers it is a bug.
+        .filter(|code| *code != "E000")
         .filter(|code| !names.iter().any(|n| n.starts_with(&format!("{code}_"))))
         .collect();
     assert!(missing.is_empty(), "codes without a fixture in tests/fixtures/errors: {missing:?}");
