@@ -58,6 +58,12 @@ pub struct Diagnostic {
 // (denied in CI) fires above 128 bytes. Failing here names the cause at once.
 const _: () = assert!(std::mem::size_of::<Diagnostic>() <= 128, "Diagnostic grew past 128 bytes: box a field");
 
+/// Proof that a diagnostic explaining a failure was pushed: what a stage
+/// returns instead of `Err(())`, so that a failure nobody reported is a
+/// type error, not a silent skip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reported;
+
 /// How every internal error starts, wherever it is reported (nickel's
 /// `INTERNAL_ERROR_MSG`).
 pub const INTERNAL_ERROR: &str = "internal error in facs, please report";

@@ -235,7 +235,7 @@ impl Graph {
                         *slot = Some(mro);
                     }
                 }
-                Err(()) => sink.push(diagnostics::no_c3_order(decl)),
+                Err(c3::NoOrder) => sink.push(diagnostics::no_c3_order(decl)),
             }
         }
         mros.into_iter()

@@ -5,7 +5,7 @@
 
 use super::merge::{Derived, Node, NodeKind, Slot};
 use super::value::Value;
-use crate::diagnostic::{article, closest, Code, Diagnostic};
+use crate::diagnostic::{article, closest, Code, Diagnostic, Reported};
 use crate::source::Span;
 use crate::state::State;
 use crate::syntax::ast::{Expr, ExprKind, Item, Name, StrPart};
@@ -42,7 +42,7 @@ pub struct Evaluator<'a, 'e> {
     /// Errors found.
     pub errors: Vec<Diagnostic>,
     stack: Vec<(*const Node<'a>, &'a str, Span)>,
-    services: Vec<Option<Result<Vec<crate::state::ServiceInstance>, ()>>>,
+    services: Vec<Option<Result<Vec<crate::state::ServiceInstance>, Reported>>>,
 }
 
 impl<'a, 'e> Evaluator<'a, 'e> {
@@ -67,7 +67,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
 
     /// The value of a node (`None` for a derived value that does not apply,
     /// such as `service.uiid` of a service without `logical_name`).
-    pub fn eval_child(&mut self, node: &Node<'a>) -> Result<Option<Value>, ()> {
+    pub fn eval_child(&mut self, node: &Node<'a>) -> Result<Option<Value>, Reported> {
         if let NodeKind::Derived(d) = &node.kind {
             if self.is_absent(d)? {
                 return Ok(None);
@@ -76,7 +76,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         self.eval_node(node).map(Some)
     }
 
-    fn is_absent(&mut self, d: &Derived) -> Result<bool, ()> {
+    fn is_absent(&mut self, d: &Derived) -> Result<bool, Reported> {
         Ok(match d {
             Derived::ServiceInstanceName(m) | Derived::ServiceUiid(m) | Derived::ServiceInstances(m) => {
                 self.services(*m)?.is_empty()
@@ -86,10 +86,10 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     }
 
     /// The value of a node, cached.
-    pub fn eval_node(&mut self, node: &Node<'a>) -> Result<Value, ()> {
+    pub fn eval_node(&mut self, node: &Node<'a>) -> Result<Value, Reported> {
         match &*node.slot.borrow() {
             Slot::Done(v) => return Ok(v.clone()),
-            Slot::Failed => return Err(()),
+            Slot::Failed => return Err(Reported),
             Slot::InProgress => {}
             Slot::Empty => {}
         }
@@ -106,7 +106,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 .with_primary_label("while evaluating this")
                 .with_help("Shorten the chain of references: copy values directly instead of through long chains."),
             );
-            return Err(());
+            return Err(Reported);
         }
         *node.slot.borrow_mut() = Slot::InProgress;
         self.stack.push((node as *const Node<'a>, node.key, node.span));
@@ -118,7 +118,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         if let (Ok(v), NodeKind::Expr(_) | NodeKind::Append(..)) = (&result, &node.kind) {
             if let Some(why) = over_value_limit(v) {
                 self.errors.push(value_too_large(node, &why));
-                result = Err(());
+                result = Err(Reported);
             }
         }
         let result = result.map(|v| if node.secret && !v.is_secret() { Value::Secret(Box::new(v)) } else { v });
@@ -127,12 +127,12 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             // too would hold every value twice.
             Ok(_) if matches!(node.kind, NodeKind::Map(_) | NodeKind::List(_)) => Slot::Empty,
             Ok(v) => Slot::Done(v.clone()),
-            Err(()) => Slot::Failed,
+            Err(Reported) => Slot::Failed,
         };
         result
     }
 
-    fn compute(&mut self, node: &Node<'a>) -> Result<Value, ()> {
+    fn compute(&mut self, node: &Node<'a>) -> Result<Value, Reported> {
         match &node.kind {
             NodeKind::Map(map) => {
                 let mut out = IndexMap::with_capacity(map.len());
@@ -143,11 +143,11 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                             out.insert(k.clone(), v);
                         }
                         Ok(None) => {}
-                        Err(()) => failed = true,
+                        Err(Reported) => failed = true,
                     }
                 }
                 if failed {
-                    Err(())
+                    Err(Reported)
                 } else {
                     Ok(Value::Map(out))
                 }
@@ -158,11 +158,11 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 for item in items {
                     match self.eval_node(item) {
                         Ok(v) => out.push(v),
-                        Err(()) => failed = true,
+                        Err(Reported) => failed = true,
                     }
                 }
                 if failed {
-                    Err(())
+                    Err(Reported)
                 } else {
                     Ok(Value::List(out))
                 }
@@ -179,11 +179,11 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                     }
                     (Value::List(_), other) => {
                         self.errors.push(not_a_list(tail.span, "the appended value", other.kind()));
-                        Err(())
+                        Err(Reported)
                     }
                     (other, _) => {
                         self.errors.push(not_a_list(tail.span, &format!("`{}`", node.key), other.kind()));
-                        Err(())
+                        Err(Reported)
                     }
                 }
             }
@@ -195,14 +195,14 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                         Diagnostic::error(Code::E010, node.span, format!("`service.{}` is not set for this module", node.key))
                             .with_help("Service instances exist only for a service with `logical_name`; set it in the module's `service` block."),
                     );
-                    Err(())
+                    Err(Reported)
                 }
             },
         }
     }
 
     /// Evaluates an expression in a scope.
-    pub fn eval_expr(&mut self, expr: &'a Expr, scope: super::merge::Scope) -> Result<Value, ()> {
+    pub fn eval_expr(&mut self, expr: &'a Expr, scope: super::merge::Scope) -> Result<Value, Reported> {
         match &expr.kind {
             ExprKind::Null => Ok(Value::Null),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -232,7 +232,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                     }
                 }
                 if failed {
-                    return Err(());
+                    return Err(Reported);
                 }
                 Ok(if secret { Value::Secret(Box::new(Value::Str(out))) } else { Value::Str(out) })
             }
@@ -260,10 +260,10 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     }
 
     /// Resolves a reference path (spec §5, "Paths").
-    pub fn resolve(&mut self, path: &'a [Name], scope: super::merge::Scope, span: Span) -> Result<Value, ()> {
+    pub fn resolve(&mut self, path: &'a [Name], scope: super::merge::Scope, span: Span) -> Result<Value, Reported> {
         use super::merge::Scope;
         let Some(first) = path.first() else {
-            return Err(());
+            return Err(Reported);
         };
         let roots = &self.roots;
         // An instance field named like a root (`env: "prod"`) is E013,
@@ -271,7 +271,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         // field, so resolving it to the root would only add an E010/E011
         // cascade. It fails quietly: the E013 is the root cause.
         if roots.shadowed.contains(&first.text.as_str()) {
-            return Err(());
+            return Err(Reported);
         }
         let (mut node, rest): (&'e Node<'a>, &'a [Name]) = match first.text.as_str() {
             "instance" | "env" => (roots.instance, path.get(1..).unwrap_or_default()),
@@ -280,16 +280,16 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             "module" => {
                 let Some(module) = path.get(1) else {
                     self.push_unresolved(unresolved(path, 0, span, roots.module_names.iter().copied(), "module"));
-                    return Err(());
+                    return Err(Reported);
                 };
                 match roots.module_names.iter().position(|m| *m == module.text) {
                     Some(idx) => match roots.modules.get(idx) {
                         Some(n) => (n, path.get(2..).unwrap_or_default()),
-                        None => return Err(()),
+                        None => return Err(Reported),
                     },
                     None => {
                         self.push_unresolved(unresolved(path, 1, span, roots.module_names.iter().copied(), "module"));
-                        return Err(());
+                        return Err(Reported);
                     }
                 }
             }
@@ -298,7 +298,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 Scope::Project => (roots.project, path),
                 Scope::Module(m) => match roots.modules.get(m) {
                     Some(n) => (n, path),
-                    None => return Err(()),
+                    None => return Err(Reported),
                 },
             },
         };
@@ -317,7 +317,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                             map.keys().map(String::as_str),
                             "key",
                         ));
-                        return Err(());
+                        return Err(Reported);
                     }
                 },
                 None => {
@@ -341,7 +341,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                                 keys.iter().map(String::as_str),
                                 "key",
                             ));
-                            Err(())
+                            Err(Reported)
                         }
                     };
                 }
@@ -376,7 +376,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
 
     /// The module's user name, and whether it is computed from a secret
     /// (then everything derived from it is a secret too).
-    fn daemon_or_name(&mut self, m: usize) -> Result<(String, bool), ()> {
+    fn daemon_or_name(&mut self, m: usize) -> Result<(String, bool), Reported> {
         let daemon = self.roots.modules.get(m).and_then(|n| n.map()).and_then(|map| map.get("daemon"));
         match daemon {
             Some(node) => match self.eval_node(node)? {
@@ -389,7 +389,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                                 .with_primary_label("`daemon` must be a string")
                                 .with_help("Set `daemon` to the daemon's user name, such as `daemon: \"www\"`."),
                         );
-                        Err(())
+                        Err(Reported)
                     }
                 },
             },
@@ -397,7 +397,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         }
     }
 
-    fn eval_derived(&mut self, d: &Derived) -> Result<Option<Value>, ()> {
+    fn eval_derived(&mut self, d: &Derived) -> Result<Option<Value>, Reported> {
         Ok(Some(match d {
             Derived::Username(m) => {
                 let (user, secret) = self.daemon_or_name(*m)?;
@@ -448,7 +448,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     }
 
     /// The service instances of module `m` (empty without `logical_name`).
-    fn services(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, ()> {
+    fn services(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, Reported> {
         if let Some(Some(done)) = self.services.get(m) {
             return done.clone();
         }
@@ -459,7 +459,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         result
     }
 
-    fn allocate(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, ()> {
+    fn allocate(&mut self, m: usize) -> Result<Vec<crate::state::ServiceInstance>, Reported> {
         let Some(service) = self.roots.modules.get(m).and_then(|n| n.map()).and_then(|map| map.get("service")) else {
             return Ok(Vec::new());
         };
@@ -499,17 +499,17 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                             .with_label(service.span, "service declared here")
                             .with_help("Service uiids run from 1 to 255 per state owner and are never reused; lower `n_instances`, or give the instance its own state by making it a non-overlay instance."),
                     );
-                    return Err(());
+                    return Err(Reported);
                 }
             }
         }
         if count > MAX_SERVICE_COPIES {
-            return Err(());
+            return Err(Reported);
         }
         Ok(out)
     }
 
-    fn cycle(&mut self, node: &Node<'a>) -> Result<Value, ()> {
+    fn cycle(&mut self, node: &Node<'a>) -> Result<Value, Reported> {
         let ptr = node as *const Node<'a>;
         let start = self.stack.iter().position(|(p, _, _)| *p == ptr).unwrap_or(0);
         let members: Vec<(&'a str, Span)> =
@@ -521,7 +521,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             chain.push(head);
         }
         let Some(&(head_key, head_span)) = ordered.first() else {
-            return Err(());
+            return Err(Reported);
         };
         let mut d = Diagnostic::error(Code::E011, head_span, format!("reference cycle: {}", chain.join(" → ")))
             .with_primary_label(format!("`{head_key}` depends on itself"));
@@ -530,7 +530,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             d = d.with_label(*span, format!("`{key}` refers to `{next}`"));
         }
         self.errors.push(d.with_help("Break the cycle: give one of these fields a value that does not refer back."));
-        Err(())
+        Err(Reported)
     }
 }
 

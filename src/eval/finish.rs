@@ -6,7 +6,7 @@
 use super::evaluate::Evaluator;
 use super::merge::{Node, NodeKind, Shape};
 use super::value::Value;
-use crate::diagnostic::{article, Code, Diagnostic};
+use crate::diagnostic::{article, Code, Diagnostic, Reported};
 use crate::source::Span;
 use crate::types::{Record, Schemas, Type};
 use indexmap::IndexMap;
@@ -52,7 +52,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
 
     /// The final value of `node` checked against `ty` (`None`: a derived
     /// value that does not apply).
-    pub fn finish(&mut self, node: &Node<'a>, ty: &Type, required: bool) -> Result<Option<Value>, ()> {
+    pub fn finish(&mut self, node: &Node<'a>, ty: &Type, required: bool) -> Result<Option<Value>, Reported> {
         match &node.kind {
             NodeKind::Map(map) => self.finish_map(node, map, ty).map(Some),
             NodeKind::List(items) => {
@@ -62,7 +62,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                     Type::Inferred => Type::Inferred,
                     other => {
                         self.mismatch(node.span, other, "list", None);
-                        return Err(());
+                        return Err(Reported);
                     }
                 };
                 let mut out = Vec::with_capacity(items.len());
@@ -72,12 +72,12 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                     match self.finish(item, &elem, true) {
                         Ok(Some(v)) => out.push(v),
                         Ok(None) => {}
-                        Err(()) => failed = true,
+                        Err(Reported) => failed = true,
                     }
                     self.path.pop();
                 }
                 if failed {
-                    Err(())
+                    Err(Reported)
                 } else {
                     Ok(Some(Value::List(out)))
                 }
@@ -94,12 +94,12 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         }
     }
 
-    fn finish_map(&mut self, node: &Node<'a>, map: &IndexMap<String, Node<'a>>, ty: &Type) -> Result<Value, ()> {
+    fn finish_map(&mut self, node: &Node<'a>, map: &IndexMap<String, Node<'a>>, ty: &Type) -> Result<Value, Reported> {
         let record = self.record_for(node, ty);
         let stripped = strip_nullable(ty);
         if record.is_none() && !matches!(stripped, Type::Map(_) | Type::Any | Type::Inferred) {
             self.mismatch(node.span, stripped, "map", None);
-            return Err(());
+            return Err(Reported);
         }
         let mut out = IndexMap::with_capacity(map.len());
         let mut failed = false;
@@ -136,7 +136,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                     out.insert(key.clone(), v);
                 }
                 Ok(None) => {}
-                Err(()) => failed = true,
+                Err(Reported) => failed = true,
             }
             self.path.pop();
         }
@@ -150,7 +150,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             }
         }
         if failed {
-            Err(())
+            Err(Reported)
         } else {
             Ok(Value::Map(out))
         }
@@ -158,7 +158,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
 
     /// Inferred typing for a reference (spec §7): merge checks literals against
     /// the first definition's shape; a reference's shape is known only now.
-    fn check_inferred_reference(&mut self, node: &Node<'a>, value: &Value) -> Result<(), ()> {
+    fn check_inferred_reference(&mut self, node: &Node<'a>, value: &Value) -> Result<(), Reported> {
         let NodeKind::Expr(expr) = &node.kind else { return Ok(()) };
         let (Some((first, first_span)), None) = (node.first, Shape::of(expr)) else { return Ok(()) };
         match Shape::of_value(value) {
@@ -182,14 +182,14 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                         node.key
                     )),
                 );
-                Err(())
+                Err(Reported)
             }
             _ => Ok(()),
         }
     }
 
     /// Checks an evaluated value (from an expression or a reference).
-    fn check_value(&mut self, value: Value, ty: &Type, span: Span, required: bool) -> Result<Value, ()> {
+    fn check_value(&mut self, value: Value, ty: &Type, span: Span, required: bool) -> Result<Value, Reported> {
         let secret = value.is_secret();
         let inner = value.unwrap_secret();
         let ok = match (strip_nullable(ty), inner) {
@@ -215,7 +215,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                         .with_primary_label("not an allowed value")
                         .with_help(format!("Use one of {}.", opts.join(", "))),
                     );
-                    return Err(());
+                    return Err(Reported);
                 }
                 true
             }
@@ -248,7 +248,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         if !ok {
             // A secret is never quoted back, not even in a hint.
             self.mismatch(span, strip_nullable(ty), inner.kind(), Some(inner).filter(|_| !secret));
-            return Err(());
+            return Err(Reported);
         }
         let secret_type = matches!(strip_nullable(ty), Type::Secret);
         Ok(rewrap(value.clone(), secret || (secret_type && !matches!(inner, Value::Null))))
@@ -260,7 +260,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         m: &IndexMap<String, Value>,
         record: Option<&'a Record<'a>>,
         span: Span,
-    ) -> Result<Value, ()> {
+    ) -> Result<Value, Reported> {
         let Some(record) = record else {
             return Ok(Value::Map(m.clone()));
         };
@@ -277,7 +277,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
                         None => d.with_help(format!("{} declares no such field.", record.name)),
                     });
-                    return Err(());
+                    return Err(Reported);
                 }
                 None => {
                     out.insert(k.clone(), v.clone());
@@ -292,7 +292,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 out.insert(k.clone(), super::fill_const(c));
             } else if f.required {
                 self.missing(k, f.span, None);
-                return Err(());
+                return Err(Reported);
             }
         }
         Ok(Value::Map(out))

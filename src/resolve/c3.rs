@@ -3,6 +3,10 @@
 
 use super::InstanceId;
 
+/// No lineage order respects every declaration's order of parents (C3 fails).
+#[derive(Debug)]
+pub struct NoOrder;
+
 /// The longest lineage accepted; deeper chains are reported, not compiled.
 pub const MAX_LINEAGE: usize = 1000;
 
@@ -11,7 +15,7 @@ pub fn linearize(
     id: InstanceId,
     parents: &[InstanceId],
     mut seqs: Vec<Vec<InstanceId>>,
-) -> Result<Vec<InstanceId>, ()> {
+) -> Result<Vec<InstanceId>, NoOrder> {
     // One parent (the common case): the merge is the parent's order itself.
     // Taking it directly keeps a deep chain linear instead of quadratic.
     if let ([_], [parent_mro]) = (parents, seqs.as_slice()) {
@@ -33,7 +37,7 @@ pub fn linearize(
             seqs.iter().zip(&cursors).any(|(s, &c)| s.get(c + 1..).is_some_and(|t| t.contains(&candidate)))
         };
         let Some(&next) = heads.iter().find(|&&h| !in_tail(h)) else {
-            return Err(());
+            return Err(NoOrder);
         };
         out.push(next);
         for (s, c) in seqs.iter().zip(cursors.iter_mut()) {
