@@ -23,13 +23,13 @@ pub use bodies::check_bodies;
 pub use value::Value;
 
 use crate::diagnostic::Diagnostic;
+use crate::map::IndexMap;
 use crate::resolve::{InstanceId, Resolved};
 use crate::state::State;
 use crate::syntax::ast::Item;
 use crate::types::{Const, Schemas, Type};
 use evaluate::{Evaluator, Roots};
 use finish::{Finisher, Owner};
-use indexmap::IndexMap;
 use merge::{Merger, Node, NodeKind, Scope};
 
 /// Paths the `facs` root exposes during evaluation (absolute).
@@ -110,7 +110,7 @@ pub fn fill_const(c: &Const) -> Value {
         Const::False => Value::Bool(false),
         Const::Int(n) => Value::Int(*n),
         Const::EmptyList => Value::List(Vec::new()),
-        Const::EmptyMap => Value::Map(IndexMap::new()),
+        Const::EmptyMap => Value::Map(IndexMap::default()),
     }
 }
 
@@ -279,7 +279,7 @@ fn evaluate_trees<'a>(
     let project_value = finish_root(&mut eval, schemas, &project, &project_ty, "project", project_decl.name.span);
     let instance_what = format!("instance `{}`", info.name());
     let instance_value = finish_root(&mut eval, schemas, &instance, &instance_ty, &instance_what, info.decl.name.span);
-    let mut module_values = IndexMap::new();
+    let mut module_values = IndexMap::default();
     for (idx, node) in modules.iter().enumerate() {
         let name = module_names.get(idx).copied().unwrap_or("");
         let what = format!("module `{name}`");
@@ -303,13 +303,13 @@ fn evaluate_trees<'a>(
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
     let version = project_value.get_path(&["version"]).cloned().unwrap_or(Value::Str(String::new()));
-    let mut facs_block = IndexMap::new();
+    let mut facs_block = IndexMap::default();
     facs_block.insert("instance".to_string(), Value::Str(info.name().to_string()));
     facs_block.insert("project".to_string(), Value::Str(project_decl.name.text.clone()));
     facs_block.insert("version".to_string(), version);
     facs_block.insert("lineage".to_string(), Value::List(lineage_names));
     facs_block.insert("state".to_string(), Value::Str(owner_name.to_string()));
-    let mut manifest = IndexMap::new();
+    let mut manifest = IndexMap::default();
     manifest.insert("facs".to_string(), Value::Map(facs_block));
     manifest.insert("project".to_string(), project_value);
     manifest.insert("instance".to_string(), instance_value);
@@ -370,7 +370,7 @@ fn facs_root<'a>(
 fn reorder(value: Value, first: &[&str]) -> Value {
     match value {
         Value::Map(mut map) => {
-            let mut out = IndexMap::with_capacity(map.len());
+            let mut out = crate::map::with_capacity(map.len());
             for key in first {
                 if let Some(v) = map.shift_remove(*key) {
                     out.insert(key.to_string(), v);

@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod import;
 pub mod limits;
 pub mod lsp;
+pub mod map;
 pub mod process;
 pub mod render;
 pub mod resolve;

@@ -12,8 +12,8 @@ mod c3;
 mod diagnostics;
 
 use crate::diagnostic::{closest, Sink};
+use crate::map::IndexMap;
 use crate::syntax::ast::{BlockDecl, Decl, File, InstanceDecl, Name, SchemaDecl};
-use indexmap::IndexMap;
 
 /// Index of an instance or overlay in [`Resolved::instances`].
 pub type InstanceId = usize;
@@ -72,8 +72,8 @@ pub const PRIMITIVE_TYPES: &[&str] = &["string", "int", "float", "bool", "secret
 /// Resolves the declarations of all files (given in declaration order).
 pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
     let mut project: Option<&BlockDecl> = None;
-    let mut schemas: IndexMap<&str, &SchemaDecl> = IndexMap::new();
-    let mut modules: IndexMap<&str, &BlockDecl> = IndexMap::new();
+    let mut schemas: IndexMap<&str, &SchemaDecl> = IndexMap::default();
+    let mut modules: IndexMap<&str, &BlockDecl> = IndexMap::default();
     let mut instance_decls: Vec<&InstanceDecl> = Vec::new();
     let mut by_name: std::collections::HashMap<&str, InstanceId> = std::collections::HashMap::new();
 

@@ -12,10 +12,10 @@ mod builtin;
 mod tests;
 
 use crate::diagnostic::{closest, Code, Diagnostic, Sink};
+use crate::map::IndexMap;
 use crate::resolve::{Resolved, PRIMITIVE_TYPES};
 use crate::source::Span;
 use crate::syntax::ast::{Expr, RecordTypeExpr, TypeExpr, TypeExprKind};
-use indexmap::IndexMap;
 
 /// Index of a record in [`Schemas::records`].
 pub type RecordId = usize;
@@ -217,7 +217,7 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
                 let id = schemas.records.len();
                 schemas.records.push(Record {
                     name: name.to_string(),
-                    fields: IndexMap::new(),
+                    fields: IndexMap::default(),
                     open: decl.record.open,
                     inferred: false,
                 });
@@ -232,7 +232,7 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
         if let Some(r) = schemas.records.get_mut(id) {
             // User extension fields come first, then the built-in ones.
             let builtin = std::mem::take(&mut r.fields);
-            let mut merged = IndexMap::new();
+            let mut merged = IndexMap::default();
             let reserved: &[&str] = match r.name.as_str() {
                 "Instance" => RESERVED_INSTANCE_FIELDS,
                 "Module" => RESERVED_MODULE_FIELDS,
@@ -284,7 +284,7 @@ fn record_fields<'a>(
     record: &'a RecordTypeExpr,
     sink: &mut Sink,
 ) -> IndexMap<String, FieldType<'a>> {
-    let mut fields: IndexMap<String, FieldType<'a>> = IndexMap::new();
+    let mut fields: IndexMap<String, FieldType<'a>> = IndexMap::default();
     for decl in &record.fields {
         let type_ = type_of(schemas, &decl.type_, sink);
         if let Some(first) = fields.get(&decl.name.text) {
@@ -357,7 +357,7 @@ fn type_of<'a>(schemas: &mut Schemas<'a>, t: &'a TypeExpr, sink: &mut Sink) -> T
             let id = schemas.records.len();
             schemas.records.push(Record {
                 name: "{...}".into(),
-                fields: IndexMap::new(),
+                fields: IndexMap::default(),
                 open: record.open,
                 inferred: false,
             });

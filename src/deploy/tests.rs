@@ -1,6 +1,6 @@
 use super::*;
+use crate::map::IndexMap;
 use crate::source::Span;
-use indexmap::IndexMap;
 
 /// A manifest value from JSON; strings starting with `secret:` become secrets.
 fn value(json: serde_json::Value) -> Value {

@@ -6,10 +6,10 @@
 use super::merge::{Derived, Node, NodeKind, Slot};
 use super::value::Value;
 use crate::diagnostic::{article, closest, Code, Diagnostic, Reported};
+use crate::map::IndexMap;
 use crate::source::Span;
 use crate::state::State;
 use crate::syntax::ast::{Expr, ExprKind, Item, Name, StrPart};
-use indexmap::IndexMap;
 
 /// How deep references may chain before evaluation gives up (no stack overflow).
 pub const MAX_EVAL_DEPTH: usize = 400;
@@ -135,7 +135,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     fn compute(&mut self, node: &Node<'a>) -> Result<Value, Reported> {
         match &node.kind {
             NodeKind::Map(map) => {
-                let mut out = IndexMap::with_capacity(map.len());
+                let mut out = crate::map::with_capacity(map.len());
                 let mut failed = false;
                 for (k, child) in map {
                     match self.eval_child(child) {
@@ -246,7 +246,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             ExprKind::Map(block) => {
                 // Only schema defaults reach here (bodies become map nodes): a
                 // default is a literal map of plain fields.
-                let mut out = IndexMap::new();
+                let mut out = IndexMap::default();
                 for item in &block.items {
                     if let Item::Field(f) = item {
                         let key: Vec<&str> = f.path.iter().map(|n| n.text.as_str()).collect();
@@ -427,7 +427,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 Value::List(
                     all.into_iter()
                         .map(|s| {
-                            let mut entry = IndexMap::new();
+                            let mut entry = IndexMap::default();
                             entry.insert("instance_name".to_string(), Value::Str(s.instance_name));
                             entry.insert("uiid".to_string(), Value::Int(s.uiid as i64));
                             entry.insert(

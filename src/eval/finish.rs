@@ -7,9 +7,9 @@ use super::evaluate::Evaluator;
 use super::merge::{Node, NodeKind, Shape};
 use super::value::Value;
 use crate::diagnostic::{article, Code, Diagnostic, Reported};
+use crate::map::IndexMap;
 use crate::source::Span;
 use crate::types::{Record, Schemas, Type};
-use indexmap::IndexMap;
 
 /// Where missing required fields are reported (spec §11: the declaration's name).
 pub struct Owner<'r> {
@@ -101,7 +101,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             self.mismatch(node.span, stripped, "map", None);
             return Err(Reported);
         }
-        let mut out = IndexMap::with_capacity(map.len());
+        let mut out = crate::map::with_capacity(map.len());
         let mut failed = false;
         // Unknown keys whose closest field is a required one: the E009 for
         // that field is their consequence and is reported after their E008.
@@ -227,7 +227,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 return Ok(rewrap(Value::List(out), secret));
             }
             (Type::Map(elem), Value::Map(m)) => {
-                let mut out = IndexMap::new();
+                let mut out = IndexMap::default();
                 for (k, v) in m {
                     out.insert(k.clone(), self.check_value(v.clone(), elem, span, true)?);
                 }
@@ -264,7 +264,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         let Some(record) = record else {
             return Ok(Value::Map(m.clone()));
         };
-        let mut out = IndexMap::new();
+        let mut out = IndexMap::default();
         for (k, v) in m {
             match record.fields.get(k) {
                 Some(f) => {
@@ -439,16 +439,23 @@ fn close_names(key: &str, sibling: &str, same_body: bool) -> bool {
     (1..=limit).contains(&d) && !differ_only_in_digits(key, sibling) && !differ_by_trailing_s(key, sibling)
 }
 
-/// `ab` and `ba` at one place, everything else equal.
+/// `ab` and `ba` at one place, everything else equal. Called for every pair
+/// of keys set in one body, for every instance: it allocates nothing and
+/// rejects on length first (a transposition keeps the byte length).
 fn is_adjacent_transposition(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     if a.len() != b.len() {
         return false;
     }
-    let diff: Vec<usize> = (0..a.len()).filter(|&i| a.get(i) != b.get(i)).collect();
-    match diff.as_slice() {
-        [i, j] => *j == i + 1 && a.get(*i) == b.get(*j) && a.get(*j) == b.get(*i),
-        _ => false,
+    let (mut a, mut b) = (a.chars(), b.chars());
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(x1), Some(y1)) => {
+                let (Some(x2), Some(y2)) = (a.next(), b.next()) else { return false };
+                return x1 == y2 && x2 == y1 && a.as_str() == b.as_str();
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -473,5 +480,24 @@ fn rewrap(v: Value, secret: bool) -> Value {
         Value::Secret(Box::new(v))
     } else {
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_adjacent_transposition as swapped;
+
+    #[test]
+    fn adjacent_transpositions_and_nothing_else() {
+        assert!(swapped("timeout", "timeuot"));
+        assert!(swapped("abc", "bac"));
+        assert!(swapped("xab", "xba"));
+        assert!(swapped("éa", "aé"), "characters, not bytes");
+        assert!(!swapped("host", "port"));
+        assert!(!swapped("same", "same"));
+        assert!(!swapped("abcd", "badc"), "two transpositions");
+        assert!(!swapped("abc", "acbx"));
+        assert!(!swapped("abc", "axc"), "a substitution");
+        assert!(!swapped("", ""));
     }
 }

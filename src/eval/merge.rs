@@ -11,10 +11,10 @@
 
 use super::value::Value;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::map::IndexMap;
 use crate::source::Span;
 use crate::syntax::ast::{Block, Expr, ExprKind, Item, Name, Op};
 use crate::types::{Schemas, Type};
-use indexmap::IndexMap;
 use std::cell::RefCell;
 
 /// Which root relative paths resolve against.
@@ -209,7 +209,7 @@ impl<'a> Node<'a> {
 
     /// An empty map node.
     pub fn empty_map(key: &'a str, key_span: Span, scope: Scope) -> Node<'a> {
-        Node::new(NodeKind::Map(IndexMap::new()), key, key_span, key_span, scope)
+        Node::new(NodeKind::Map(IndexMap::default()), key, key_span, key_span, scope)
     }
 
     /// The map, when this is a map node.
@@ -530,7 +530,7 @@ impl<'a> Merger<'a, '_> {
     }
 
     fn build_map(&mut self, block: &'a Block, key: &'a str, key_span: Span, ty: &Type) -> Node<'a> {
-        let mut map = IndexMap::new();
+        let mut map = IndexMap::default();
         self.apply_block(&mut map, block, ty);
         let mut node = Node::new(NodeKind::Map(map), key, key_span, block.span, self.scope);
         node.first = Some((Shape::Map, block.span));

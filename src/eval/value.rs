@@ -1,6 +1,6 @@
 //! Evaluated values, and their JSON form with or without secrets.
 
-use indexmap::IndexMap;
+use crate::map::IndexMap;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// A concrete value.
@@ -132,9 +132,16 @@ impl Value {
 
     /// Pretty JSON (2 spaces) with a trailing newline, as manifests are written.
     pub fn to_pretty_json(&self, reveal_secrets: bool) -> String {
-        let mut out = serde_json::to_string_pretty(&self.json(reveal_secrets)).unwrap_or_default();
-        out.push('\n');
-        out
+        // A manifest is kilobytes: start there instead of serde_json's 128
+        // bytes, which grew by reallocation and copying (callgrind).
+        let mut out = Vec::with_capacity(16 * 1024);
+        if serde_json::to_writer_pretty(&mut out, &self.json(reveal_secrets)).is_err() {
+            return "\n".to_string();
+        }
+        out.push(b'\n');
+        out.shrink_to_fit();
+        // serde_json writes UTF-8 only.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 

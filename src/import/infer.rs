@@ -14,7 +14,7 @@
 //! A record field is required when every counted map at that place has it and
 //! it is never `null`.
 
-use indexmap::IndexMap;
+use crate::map::IndexMap;
 use serde_json::Value;
 
 /// What kind of value a place holds.

@@ -479,7 +479,7 @@ fn split_path(raw: &str) -> (Base, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
+    use crate::map::IndexMap;
 
     fn secret(s: &str) -> Value {
         Value::Secret(Box::new(Value::Str(s.into())))

@@ -1,7 +1,7 @@
 //! The built-in schemas of spec §7.
 
 use super::{Const, DefaultValue, FieldType, Record, RecordId, Schemas, Type};
-use indexmap::IndexMap;
+use crate::map::IndexMap;
 
 fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'static> {
     FieldType {
