@@ -807,7 +807,7 @@ fn render_trees(
                 manifest: &c.manifest,
                 install_spans: &c.install_spans,
                 span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
-                release_dir: format!("{}/{}/{}", compilation.paths.out_dir, info.name(), project),
+                release_dir: crate::layout::release_dir(&compilation.paths.out_dir, info.name(), project),
             })
         })
         .collect();

@@ -228,7 +228,7 @@ pub fn build_trees<'a>(
     let lineage_names: Vec<Value> =
         lineage.iter().filter_map(|&i| resolved.instances.get(i)).map(|i| Value::Str(i.name().to_string())).collect();
     let owner_name = resolved.instances.get(info.state_owner).map_or(info.name(), |o| o.name());
-    let release_dir = format!("{}/{}/{}", paths.out_dir, info.name(), project_decl.name.text);
+    let release_dir = crate::layout::release_dir(&paths.out_dir, info.name(), &project_decl.name.text);
     let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
     Some(Trees { instance, modules, module_names, module_spans, project, facs, errors, shadowed })
@@ -352,7 +352,7 @@ fn facs_root<'a>(
         ("state", Value::Str(owner.to_string())),
         ("src_dir", Value::Str(paths.src_dir.clone())),
         ("release_dir", Value::Str(release_dir.to_string())),
-        ("deploy_dir", Value::Str(format!("{release_dir}/_DEPLOY_"))),
+        ("deploy_dir", Value::Str(crate::layout::deploy_dir(release_dir))),
     ];
     if let Some(map) = node.map_mut() {
         for (key, value) in entries {

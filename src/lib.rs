@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
 pub mod import;
+pub mod layout;
 pub mod limits;
 pub mod lsp;
 pub mod map;

@@ -283,7 +283,7 @@ impl Renderer {
         let project = job.manifest.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string();
         let version = job.manifest.get_path(&["facs", "version"]).and_then(Value::interpolated).unwrap_or_default();
         let release = project.clone();
-        let deploy = format!("{project}/_DEPLOY_");
+        let deploy = crate::layout::tree_deploy_dir(&project);
         let context = self.context(job);
         let secrets = Secrets {
             taint: reads::Taint::context(job.manifest),
@@ -489,7 +489,7 @@ impl Renderer {
             if let Some(serde_json::Value::Object(facs)) = obj.get_mut("facs") {
                 facs.insert("src_dir".into(), self.src_dir.to_string_lossy().into_owned().into());
                 facs.insert("release_dir".into(), job.release_dir.clone().into());
-                facs.insert("deploy_dir".into(), format!("{}/_DEPLOY_", job.release_dir).into());
+                facs.insert("deploy_dir".into(), crate::layout::deploy_dir(&job.release_dir).into());
             }
         }
         ctx

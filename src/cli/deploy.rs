@@ -40,15 +40,14 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
     };
     let Some(instance) = built.instances.first() else { return 1 };
     let project = instance.compiled.manifest.get_path(&["facs", "project"]).and_then(|v| v.as_str()).unwrap_or("");
-    let release = options.out_dir.join(&instance.name).join(project);
-    let deploy_dir = release.join("_DEPLOY_");
+    let deploy_dir = crate::layout::deploy_path(&options.out_dir, &instance.name, project);
     if args.no_build && !args.dry_run {
         if let Err(why) = super::stale::built_is_current(options, instance) {
             ui.failure(&why);
             return 1;
         }
     }
-    let subdir = format!("{project}/_DEPLOY_/{project}/");
+    let subdir = format!("{}/{project}/", crate::layout::tree_deploy_dir(project));
     let has_project_dir = if args.dry_run {
         instance.tree.iter().any(|p| p.starts_with(&subdir))
     } else {

@@ -42,7 +42,7 @@ pub fn claim_output_dir(out_dir: &Path, instances: &[&str]) -> Result<(), String
     if entries.is_empty() {
         return Ok(());
     }
-    let ours = |name: &str| is_facs_manifest(&out_dir.join(format!("{name}.json")), name);
+    let ours = |name: &str| is_facs_manifest(&crate::layout::manifest_path(out_dir, name), name);
     let mut foreign: Vec<String> = Vec::new();
     for name in instances {
         let (manifest, tree) = (format!("{name}.json"), out_dir.join(name));
@@ -196,7 +196,7 @@ impl Drop for StagedFile {
 /// `<out>/<name>.json`; `None` when the manifest already holds exactly this
 /// text (rebuilds of unchanged instances touch nothing).
 fn stage_manifest(out_dir: &Path, name: &str, text: &str) -> io::Result<Option<StagedFile>> {
-    let dest = out_dir.join(format!("{name}.json"));
+    let dest = crate::layout::manifest_path(out_dir, name);
     if let Ok(meta) = fs::symlink_metadata(&dest) {
         use std::os::unix::fs::PermissionsExt;
         let same_size = meta.is_file() && meta.len() == text.len() as u64 && meta.permissions().mode() & 0o777 == 0o600;
