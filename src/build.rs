@@ -169,6 +169,10 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
 pub enum Mode {
     /// Evaluate with placeholders; write nothing.
     Check,
+    /// Like `Check`, keeping manifest values only where a tree is rendered:
+    /// `facs check` prints no manifest, and at 100,000 instances the values
+    /// are most of its memory.
+    CheckOnly,
     /// Generate, persist; keep manifest values only where a tree is rendered
     /// (the others are kept as JSON text, which is all a build writes).
     Build,
@@ -208,6 +212,13 @@ impl Program {
     /// The analysis.
     pub fn front(&self) -> &Front<'_> {
         self.borrow_dependent()
+    }
+}
+
+impl Mode {
+    /// True when nothing is written: missing secrets are placeholders.
+    pub fn placeholders(self) -> bool {
+        matches!(self, Mode::Check | Mode::CheckOnly)
     }
 }
 
@@ -607,10 +618,10 @@ fn compile_group(
             }
             // Serialize here, in parallel, and keep the value only if something
             // still needs it: at 10,000 instances the values would dominate memory.
-            if mode != Mode::Check {
+            if !mode.placeholders() {
                 compiled.json = compiled.manifest.to_pretty_json(true);
             }
-            if mode == Mode::Build && !has_install(&compiled.manifest) {
+            if matches!(mode, Mode::Build | Mode::CheckOnly) && !has_install(&compiled.manifest) {
                 compiled.manifest = eval::Value::Null;
             }
             Some((id, compiled))
@@ -662,7 +673,7 @@ fn compile(
     // Spec §9: state others can read is made private on a build (W003);
     // `check` writes nothing, so it leaves the modes alone.
     let mut unprivate = Vec::new();
-    if mode != Mode::Check {
+    if !mode.placeholders() {
         for group in &groups {
             match tighten_state(&state_dir, &group.owner) {
                 Ok(warnings) => sink.extend(warnings),
@@ -676,11 +687,11 @@ fn compile(
             Ok((state, fingerprint)) => {
                 group.snapshot = fingerprint;
                 group.state = state;
-                group.state.placeholders = mode == Mode::Check;
+                group.state.placeholders = mode.placeholders();
                 group.compiled = compile_group(resolved, schemas, &group.members, &mut group.state, &paths, mode);
                 // Encryption turned on, off, or to other recipients: the
                 // file is written again even when no value changed.
-                if mode != Mode::Check && group.state.needs_sealing(&recipients) {
+                if !mode.placeholders() && group.state.needs_sealing(&recipients) {
                     group.resealed = true;
                     group.state.changed = true;
                 }

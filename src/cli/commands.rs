@@ -28,7 +28,7 @@ pub fn check(project: &Path, ui: &mut Ui) -> i32 {
         Err(status) => return status,
     };
     let selected = session.select(&[]);
-    let compilation = session.compile(&selected, Mode::Check);
+    let compilation = session.compile(&selected, Mode::CheckOnly);
     // Templates of every instance without errors of its own are rendered
     // even when others failed (spec §11: an error hides no independent one).
     session.render(&compilation, None);
