@@ -26,7 +26,7 @@ pub struct OverlayFs<'o> {
 
 impl Fs for OverlayFs<'_> {
     fn facs_files(&self) -> std::io::Result<Vec<String>> {
-        let mut files = self.disk.facs_files().unwrap_or_default();
+        let mut files = self.disk.facs_files()?;
         for name in self.open.keys() {
             if name.ends_with(".facs") && !name.starts_with("../") && !files.contains(name) {
                 files.push(name.clone());
@@ -94,6 +94,8 @@ pub struct Analysis {
     pub instances: BTreeMap<String, (Vec<String>, Arc<Value>)>,
     cache: BTreeMap<String, Cached>,
     file_names: Vec<String>,
+    /// Why the workspace could not be read, when it could not.
+    pub failure: Option<String>,
     /// Instances compiled by this analysis (the rest came from the cache);
     /// the tests use it to prove an edit recompiles only what it touches.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -136,14 +138,11 @@ pub fn analyse(
 ) -> Analysis {
     let options = Options::new(root, None, None);
     let fs = OverlayFs { disk: DiskFs::new(root, &[options.out_dir.clone(), options.state_dir.clone()]), open };
-    let mut session = match Session::open_anyway(&fs, options.clone()) {
-        Ok(session) => session,
-        Err(why) => {
-            // An unreadable workspace: nothing to analyse, and the reason.
-            let mut session = Session::empty(options);
-            session.sink.push(Diagnostic::global(Code::E022, why));
-            session
-        }
+    // An unreadable workspace has no file to attach a diagnostic to: the
+    // reason goes to the editor as a message (`failure`).
+    let (mut session, failure) = match Session::open_anyway(&fs, options.clone()) {
+        Ok(session) => (session, None),
+        Err(why) => (Session::empty(options), Some(why)),
     };
     let names = file_names(&session.sources, session.program.files());
     let mut instances = BTreeMap::new();
@@ -201,7 +200,7 @@ pub fn analyse(
         remember(session.resolved(), &compilation, affected, &mut instances, &mut cache);
     }
     let diagnostics = std::mem::take(&mut session.sink).into_sorted();
-    Analysis { session, diagnostics, instances, cache, file_names: names, n_compiled }
+    Analysis { session, diagnostics, failure, instances, cache, file_names: names, n_compiled }
 }
 
 /// The previous analysis, when its cached instances can be trusted.
@@ -334,5 +333,14 @@ mod tests {
         let third = analyse(root, &open, Some(&second), Some("many.facs"));
         assert_eq!(third.n_compiled, 1 + 2, "i0, plus i19 and child whose text differs from the second analysis");
         assert_eq!(codes(&third), codes(&analyse(root, &open, None, None)));
+    }
+
+    #[test]
+    fn an_unreadable_workspace_is_a_failure_not_an_empty_project() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let gone = tmp.path().join("gone");
+        let analysis = analyse(&gone, &BTreeMap::new(), None, None);
+        assert!(analysis.failure.as_deref().is_some_and(|f| f.contains("cannot list")), "{:?}", analysis.failure);
+        assert!(analysis.instances.is_empty());
     }
 }

@@ -122,8 +122,14 @@ impl Server {
         }
     }
 
-    /// Publishes every file's diagnostics, clearing files that have none now.
+    /// Publishes every file's diagnostics, clearing files that have none now;
+    /// a workspace that cannot be read is shown as an error message.
     fn publish(&mut self, connection: &Connection) {
+        if let Some(why) = &self.analysis.failure {
+            let params = lsp::ShowMessageParams { typ: lsp::MessageType::ERROR, message: format!("facs: {why}") };
+            let note = Notification::new(lsp::notification::ShowMessage::METHOD.to_string(), params);
+            let _ = connection.sender.send(Message::Notification(note));
+        }
         let mut by_uri: BTreeMap<lsp::Url, Vec<lsp::Diagnostic>> = BTreeMap::new();
         let fallback = self.analysis.sources().ids().next();
         for d in &self.analysis.diagnostics {
