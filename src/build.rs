@@ -518,10 +518,11 @@ pub fn src_dir_and_origin(resolved: &Resolved<'_>, project_dir: &Path) -> (PathB
 }
 
 fn paths(resolved: &Resolved<'_>, options: &Options) -> Paths {
-    Paths {
-        src_dir: src_dir(resolved, &options.project_dir).to_string_lossy().into_owned(),
-        out_dir: options.out_dir.to_string_lossy().into_owned(),
-    }
+    paths_from(&src_dir(resolved, &options.project_dir), options)
+}
+
+fn paths_from(src_dir: &Path, options: &Options) -> Paths {
+    Paths { src_dir: src_dir.to_string_lossy().into_owned(), out_dir: options.out_dir.to_string_lossy().into_owned() }
 }
 
 /// The instances of one state owner.
@@ -646,8 +647,9 @@ fn compile(
     mode: Mode,
     sink: &mut Sink,
 ) -> Compilation {
-    let src_origin = src_dir_and_origin(resolved, &options.project_dir).1;
-    let paths = paths(resolved, options);
+    // One lookup: choosing the source directory may stat a checkout.
+    let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
+    let paths = paths_from(&src, options);
     let recipients = state_recipients(resolved, sink);
     let state_dir = StateDir::new(&options.state_dir).with_recipients(recipients.clone());
     let mut groups: Vec<Group> = Vec::new();

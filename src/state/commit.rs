@@ -67,21 +67,16 @@ impl StateDir {
     /// failed writes nothing, and saving stops there.
     pub fn save_all(
         &self,
-        mut pending: Vec<Pending>,
+        pending: Vec<Pending>,
         mut redo: impl FnMut(usize, State) -> Redone,
     ) -> Result<(), CommitError> {
-        let mut order: Vec<usize> = (0..pending.len()).collect();
-        order.sort_by(|&a, &b| pending.get(a).map(|p| &p.owner).cmp(&pending.get(b).map(|p| &p.owner)));
-        for batch in order.chunks(BATCH) {
-            let mut members: Vec<(usize, Pending)> = Vec::with_capacity(batch.len());
-            for &index in batch {
-                if let Some(p) = pending.get_mut(index) {
-                    let taken =
-                        Pending { owner: p.owner.clone(), snapshot: p.snapshot, state: std::mem::take(&mut p.state) };
-                    members.push((index, taken));
-                }
-            }
-            if !self.save_batch(members, &mut redo)? {
+        // Remember each owner's place in the caller's list, then sort by name.
+        let mut rest: Vec<(usize, Pending)> = pending.into_iter().enumerate().collect();
+        rest.sort_by(|(_, a), (_, b)| a.owner.cmp(&b.owner));
+        while !rest.is_empty() {
+            let later = rest.split_off(rest.len().min(BATCH));
+            let batch = std::mem::replace(&mut rest, later);
+            if !self.save_batch(batch, &mut redo)? {
                 break;
             }
         }
