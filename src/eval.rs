@@ -14,6 +14,7 @@ pub mod explain;
 mod fill;
 mod finish;
 pub mod merge;
+pub(crate) mod operators;
 pub mod value;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! fault (spec §11).
 
 pub mod ast;
+pub mod functions;
 mod lower;
 pub(crate) mod parser;
 pub mod scan;

@@ -117,6 +117,20 @@ codes! {
     /// Why: a mistyped recipient would encrypt the state to nobody, or fail
     /// only when the first build tries to write it.
     E025 = "E025", "a value violates a schema constraint";
+    /// What it does: stops an arithmetic operation that has no correct
+    /// result: an int overflow (`+ - * -x`, `sum`, `int(1e300)`), a
+    /// division or remainder by zero, a float that is not finite.
+    /// Why: a wrapped-around port or an infinity in JSON is worse than no
+    /// build; ints are checked 64-bit like Rust's, never silently wrapped.
+    /// Example: `ports: 8000 + 9223372036854775807`.
+    E026 = "E026", "arithmetic error (integer overflow, division by zero)";
+    /// What it does: flags a call to a function that does not exist, with the
+    /// wrong number of arguments, or with arguments of the wrong kind
+    /// (`join(["a"], 1)`, `min([])`, `int("x")`); the help names the closest
+    /// function or prints the signature.
+    /// Why: there are no user functions; the built-in ones are few, and a
+    /// misspelled `lenght(x)` should say `len`.
+    E027 = "E027", "unknown function, or wrong number or types of arguments";
     /// What it does: warns about a key set once whose name is close to a sibling's.
     /// Why: `regoin` next to `region` is almost always a typo.
     W001 = "W001", "field introduced once whose name is close to a sibling's";

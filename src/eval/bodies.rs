@@ -1,16 +1,24 @@
 //! Checks of each body on its own, once per declaration rather than once per
 //! instance that inherits it: E006 (a leaf set twice in one body), E013
-//! (reserved names), E016 (module overlay for an unknown module).
+//! (reserved names), E016 (module overlay for an unknown module), and the
+//! checks of expressions that need no evaluation: unknown functions and
+//! argument counts (E027), comprehension variables named like a root (E013).
 
 use crate::diagnostic::{closest, Code, Diagnostic, Sink};
 use crate::resolve::Resolved;
 use crate::source::Span;
-use crate::syntax::ast::{Block, ExprKind, Item, Name, Op};
+use crate::syntax::ast::{Block, Expr, ExprKind, Item, Name, Op};
 use std::collections::HashMap;
 
 /// Runs the body checks over every declaration.
 pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
+    for schema in resolved.schemas.values() {
+        for field in &schema.record.fields {
+            record_defaults(field, sink);
+        }
+    }
     if let Some(project) = resolved.project {
+        expressions(&project.body, sink);
         reserved(&project.body, &["name"], "a project", sink);
         duplicates(&project.body, sink);
     }
@@ -19,6 +27,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
     }
     for info in &resolved.instances {
         let body = &info.decl.body;
+        expressions(body, sink);
         reserved(body, crate::types::RESERVED_INSTANCE_FIELDS, "an instance", sink);
         duplicates(body, sink);
         for item in &body.items {
@@ -42,6 +51,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
 }
 
 fn module_body(body: &Block, sink: &mut Sink) {
+    expressions(body, sink);
     reserved(body, crate::types::RESERVED_MODULE_FIELDS, "a module", sink);
     duplicates(body, sink);
 }
@@ -156,4 +166,103 @@ fn twice(key: &Name, first: Span) -> Diagnostic {
         .with_primary_label("set again here")
         .with_label(first, "first set here")
         .with_help("Keep one of the two; to add to an inherited list use `+=`, to combine maps use one block.")
+}
+
+fn record_defaults(field: &crate::syntax::ast::FieldDecl, sink: &mut Sink) {
+    if let Some(default) = &field.default {
+        expression(default, sink);
+    }
+    if let crate::syntax::ast::TypeExprKind::Record(r) = &field.type_.kind {
+        for f in &r.fields {
+            record_defaults(f, sink);
+        }
+    }
+}
+
+/// Every expression of a body (module overlays are checked with modules).
+fn expressions(block: &Block, sink: &mut Sink) {
+    for item in &block.items {
+        match item {
+            Item::Field(f) => expression(&f.value, sink),
+            Item::Target(t) => expressions(&t.body, sink),
+            Item::Module(_) | Item::Unset(_) => {}
+        }
+    }
+}
+
+const ROOTS: &[&str] = &["project", "module", "instance", "env", "facs", "self"];
+
+fn expression(expr: &Expr, sink: &mut Sink) {
+    match &expr.kind {
+        ExprKind::Map(block) => expressions(block, sink),
+        ExprKind::Call(name, args) => match crate::syntax::functions::lookup(&name.text) {
+            None => {
+                let names = crate::syntax::functions::FUNCTIONS.iter().map(|f| f.name);
+                let d = Diagnostic::error(Code::E027, name.span, format!("unknown function `{}`", name.text))
+                    .with_primary_label("not a built-in function");
+                // `lenght` is three edits from `len` but plainly meant it.
+                let prefix = crate::syntax::functions::FUNCTIONS
+                    .iter()
+                    .map(|f| f.name)
+                    .filter(|f| f.len() >= 3 && name.text.starts_with(f))
+                    .max_by_key(|f| f.len());
+                sink.push(match closest(&name.text, names).or(prefix) {
+                    Some(s) => {
+                        let sig = crate::syntax::functions::lookup(s).map_or("", |f| f.signature);
+                        d.with_help(format!("Did you mean `{s}`? `{sig}`"))
+                    }
+                    None => d.with_help(format!(
+                        "facs has no user-defined functions; the built-in ones are {}.",
+                        crate::syntax::functions::FUNCTIONS
+                            .iter()
+                            .map(|f| format!("`{}`", f.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                });
+            }
+            Some(f) if !f.accepts(args.len()) => {
+                let fault = crate::eval::operators::arity(f, args.len());
+                sink.push(
+                    Diagnostic::error(Code::E027, expr.span, fault.message)
+                        .with_primary_label("wrong number of arguments")
+                        .with_help(fault.help),
+                );
+            }
+            Some(_) => {}
+        },
+        ExprKind::Comp(c) => {
+            for var in std::iter::once(&c.var).chain(&c.second) {
+                if ROOTS.contains(&var.text.as_str()) {
+                    sink.push(
+                        Diagnostic::error(
+                            Code::E013,
+                            var.span,
+                            format!("`{}` is reserved and cannot name a variable", var.text),
+                        )
+                        .with_primary_label("reserved name")
+                        .with_help(
+                            "It starts paths (`module.x`, `instance.x`); name the variable differently, such as `m`.",
+                        ),
+                    );
+                }
+            }
+            if let (Some(second), true) = (&c.second, c.second.as_ref().is_some_and(|s| s.text == c.var.text)) {
+                sink.push(
+                    Diagnostic::error(
+                        Code::E002,
+                        second.span,
+                        format!("the variable `{}` is declared twice", second.text),
+                    )
+                    .with_primary_label("declared again here")
+                    .with_label(c.var.span, "first declared here")
+                    .with_help("Give the two variables different names, such as `for k, v in ...`."),
+                );
+            }
+        }
+        _ => {}
+    }
+    for child in expr.children() {
+        expression(child, sink);
+    }
 }

@@ -4,12 +4,13 @@
 //! (E011), reported once with every step.
 
 use super::merge::{Derived, Node, NodeKind, Slot};
+use super::operators::{self, At, Fault};
 use super::value::Value;
 use crate::diagnostic::{article, closest, Code, Diagnostic, Reported};
 use crate::map::IndexMap;
 use crate::source::Span;
 use crate::state::State;
-use crate::syntax::ast::{Expr, ExprKind, Item, Name, StrPart};
+use crate::syntax::ast::{BinOp, CompBody, Comprehension, Expr, ExprKind, Item, Name, StrPart};
 
 /// How deep references may chain before evaluation gives up (no stack overflow).
 pub const MAX_EVAL_DEPTH: usize = 400;
@@ -43,6 +44,16 @@ pub struct Evaluator<'a, 'e> {
     pub errors: Vec<Diagnostic>,
     stack: Vec<(*const Node<'a>, &'a str, Span)>,
     services: Vec<Option<Result<Vec<crate::state::ServiceInstance>, Reported>>>,
+    /// Comprehension variables in scope, innermost last.
+    locals: Vec<(&'a str, Local<'a, 'e>)>,
+}
+
+/// What a comprehension variable stands for: a node of the instance (read
+/// lazily, so `m.enabled` does not evaluate all of `m`), or a computed value.
+#[derive(Clone)]
+enum Local<'a, 'e> {
+    Node(&'e Node<'a>),
+    Value(Value),
 }
 
 impl<'a, 'e> Evaluator<'a, 'e> {
@@ -54,7 +65,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     /// An evaluator over the roots, reading and extending `state`.
     pub fn new(roots: Roots<'a, 'e>, state: &'e mut State) -> Evaluator<'a, 'e> {
         let n = roots.modules.len();
-        Evaluator { roots, state, errors: Vec::new(), stack: Vec::new(), services: vec![None; n] }
+        Evaluator { roots, state, errors: Vec::new(), stack: Vec::new(), services: vec![None; n], locals: Vec::new() }
     }
 
     /// Allocates every module's service instances in declaration order, so
@@ -256,7 +267,287 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 Ok(Value::Map(out))
             }
             ExprKind::Ref(path) => self.resolve(path, scope, expr.span),
+            ExprKind::Unary(op, operand) => {
+                let v = self.eval_expr(operand, scope)?;
+                operators::unary(*op, &v).map_err(|f| self.fault(f, expr.span, &[operand.span]))
+            }
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
+                let left = self.eval_expr(a, scope)?;
+                let Value::Bool(l) = left.unwrap_secret() else {
+                    return Err(self.fault(operators::needs_bool(*op, &left, true), expr.span, &[a.span, b.span]));
+                };
+                if (*op == BinOp::And) != *l {
+                    return Ok(left);
+                }
+                let right = self.eval_expr(b, scope)?;
+                if !matches!(right.unwrap_secret(), Value::Bool(_)) {
+                    return Err(self.fault(operators::needs_bool(*op, &right, false), expr.span, &[a.span, b.span]));
+                }
+                Ok(operators::secret_if(right, left.contains_secret()))
+            }
+            ExprKind::Binary(op, a, b) => {
+                // Both sides, so one run reports the errors of both.
+                let left = self.eval_expr(a, scope);
+                let right = self.eval_expr(b, scope);
+                let (left, right) = (left?, right?);
+                operators::binary(*op, &left, &right).map_err(|f| self.fault(f, expr.span, &[a.span, b.span]))
+            }
+            ExprKind::If(parts) => {
+                let [cond, then, otherwise] = &**parts;
+                let c = self.eval_expr(cond, scope)?;
+                let chosen = match c.unwrap_secret() {
+                    Value::Bool(true) => then,
+                    Value::Bool(false) => otherwise,
+                    other => {
+                        let f = Fault {
+                            code: Code::E007,
+                            message: format!("`if` needs a bool condition, found {}", article(other.kind())),
+                            at: At::Left,
+                            help: "Compare to get a bool, such as `if tier == \"production\" then ...`.".into(),
+                        };
+                        return Err(self.fault(f, expr.span, &[cond.span]));
+                    }
+                };
+                // A choice made on a secret tells something about it.
+                Ok(operators::secret_if(self.eval_expr(chosen, scope)?, c.contains_secret()))
+            }
+            ExprKind::Index(container, key) => {
+                let c = self.eval_expr(container, scope);
+                let k = self.eval_expr(key, scope);
+                let (c, k) = (c?, k?);
+                operators::index(&c, &k).map_err(|f| self.fault(f, expr.span, &[container.span, key.span]))
+            }
+            ExprKind::Member(base, name) => {
+                let b = self.eval_expr(base, scope)?;
+                operators::index(&b, &Value::Str(name.text.clone()))
+                    .map_err(|f| self.fault(f, expr.span, &[base.span, name.span]))
+            }
+            ExprKind::Call(name, args) => {
+                // Unknown functions and wrong counts were reported once per
+                // body (`bodies`), not once per instance.
+                let Some(function) = crate::syntax::functions::lookup(&name.text).filter(|f| f.accepts(args.len()))
+                else {
+                    return Err(Reported);
+                };
+                let mut values = Vec::with_capacity(args.len());
+                let mut failed = false;
+                for a in args {
+                    match self.eval_expr(a, scope) {
+                        Ok(v) => values.push(v),
+                        Err(Reported) => failed = true,
+                    }
+                }
+                if failed {
+                    return Err(Reported);
+                }
+                let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
+                operators::call(function, &values).map_err(|f| self.fault(f, expr.span, &spans))
+            }
+            ExprKind::Comp(comp) => self.comprehension(comp, scope, expr.span),
         }
+    }
+
+    /// A fault of an operator or function as a diagnostic on the part it is about.
+    fn fault(&mut self, f: Fault, whole: Span, parts: &[Span]) -> Reported {
+        let (span, label) = match f.at {
+            At::Whole => (whole, "in this expression".to_string()),
+            At::Left => (parts.first().copied().unwrap_or(whole), "this operand".to_string()),
+            At::Right => (parts.get(1).copied().unwrap_or(whole), "this operand".to_string()),
+            At::Arg(n) => (parts.get(n).copied().unwrap_or(whole), format!("argument {}", n + 1)),
+        };
+        let mut d = Diagnostic::error(f.code, span, f.message).with_primary_label(label).with_help(f.help);
+        if span != whole {
+            d = d.with_label(whole, "in this expression");
+        }
+        self.push_unresolved(d);
+        Reported
+    }
+
+    /// `[for ...]` and `{ for ... }`: the elements of the source, each bound
+    /// to the variables while the filter and the body are evaluated.
+    fn comprehension(
+        &mut self,
+        comp: &'a Comprehension,
+        scope: super::merge::Scope,
+        span: Span,
+    ) -> Result<Value, Reported> {
+        let elements = self.elements(&comp.source, scope)?;
+        let mut list = Vec::new();
+        let mut map = IndexMap::default();
+        let mut key_spans: Vec<Span> = Vec::new();
+        let mut failed = false;
+        for (first, second) in elements {
+            let depth = self.locals.len();
+            self.locals.push((comp.var.text.as_str(), first));
+            if let Some(name) = &comp.second {
+                self.locals.push((name.text.as_str(), second));
+            }
+            let result = self.element(comp, scope, span, &mut list, &mut map, &mut key_spans);
+            self.locals.truncate(depth);
+            failed |= result.is_err();
+        }
+        if failed {
+            return Err(Reported);
+        }
+        Ok(match comp.body {
+            CompBody::List(_) => Value::List(list),
+            CompBody::Map(..) => Value::Map(map),
+        })
+    }
+
+    fn element(
+        &mut self,
+        comp: &'a Comprehension,
+        scope: super::merge::Scope,
+        span: Span,
+        list: &mut Vec<Value>,
+        map: &mut IndexMap<String, Value>,
+        key_spans: &mut Vec<Span>,
+    ) -> Result<(), Reported> {
+        if let Some(filter) = &comp.filter {
+            let keep = self.eval_expr(filter, scope)?;
+            match keep.unwrap_secret() {
+                Value::Bool(true) => {}
+                Value::Bool(false) => return Ok(()),
+                other => {
+                    let f = Fault {
+                        code: Code::E007,
+                        message: format!("a comprehension's `if` needs a bool, found {}", article(other.kind())),
+                        at: At::Left,
+                        help: "Compare to get a bool, such as `if m.enabled == true`.".into(),
+                    };
+                    return Err(self.fault(f, span, &[filter.span]));
+                }
+            }
+        }
+        match &comp.body {
+            CompBody::List(item) => list.push(self.eval_expr(item, scope)?),
+            CompBody::Map(key, value) => {
+                let k = self.eval_expr(key, scope);
+                let v = self.eval_expr(value, scope);
+                let (k, v) = (k?, v?);
+                let Value::Str(text) = k.unwrap_secret() else {
+                    let f = Fault {
+                        code: Code::E007,
+                        message: format!("map keys are strings, found {}", article(k.kind())),
+                        at: At::Left,
+                        help: "Make the key a string, such as `string(i)` or `\"${name}\"`.".into(),
+                    };
+                    return Err(self.fault(f, span, &[key.span]));
+                };
+                if k.is_secret() {
+                    let f = Fault {
+                        code: Code::E007,
+                        message: "a map key computed from a secret".into(),
+                        at: At::Left,
+                        help: "Keys are printed in every manifest; compute them from values that are not secret."
+                            .into(),
+                    };
+                    return Err(self.fault(f, span, &[key.span]));
+                }
+                if map.contains_key(text) {
+                    self.push_unresolved(
+                        Diagnostic::error(Code::E006, key.span, format!("the comprehension gives the key `{text}` twice"))
+                            .with_primary_label("this key repeats")
+                            .with_label(span, "in this comprehension")
+                            .with_help("Keys of a map comprehension must be distinct; add what tells the elements apart to the key, or filter with `if`."),
+                    );
+                    return Err(Reported);
+                }
+                key_spans.push(key.span);
+                map.insert(text.clone(), v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The elements a comprehension runs over, as (variable, second
+    /// variable) pairs. A path to a part of the instance is walked node by
+    /// node, so only what the body reads is evaluated (and a body may read
+    /// fields that refer back to other elements without a false cycle).
+    fn elements(
+        &mut self,
+        source: &'a Expr,
+        scope: super::merge::Scope,
+    ) -> Result<Vec<(Local<'a, 'e>, Local<'a, 'e>)>, Reported> {
+        if let ExprKind::Ref(path) = &source.kind {
+            if path.len() == 1 && path.first().is_some_and(|n| n.text == "module") && !self.is_local("module") {
+                let names = self.roots.module_names;
+                return Ok(self
+                    .roots
+                    .modules
+                    .iter()
+                    .zip(names)
+                    .map(|(node, name)| (Local::Value(Value::Str((*name).to_string())), Local::Node(node)))
+                    .collect());
+            }
+            if let Some(node) = self.node_at(path, scope) {
+                let node: &'e Node<'a> = node;
+                match &node.kind {
+                    NodeKind::Map(children) => {
+                        let mut out = Vec::with_capacity(children.len());
+                        for (k, child) in children {
+                            if let NodeKind::Derived(d) = &child.kind {
+                                if self.is_absent(d)? {
+                                    continue;
+                                }
+                            }
+                            out.push((Local::Value(Value::Str(k.clone())), Local::Node(child)));
+                        }
+                        if !node.secret {
+                            return Ok(out);
+                        }
+                    }
+                    NodeKind::List(items) if !node.secret => {
+                        return Ok(items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, n)| (Local::Node(n), Local::Value(Value::Int(i as i64))))
+                            .collect());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let value = self.eval_expr(source, scope)?;
+        match operators::iterate(&value) {
+            Ok(pairs) => Ok(pairs.into_iter().map(|(a, b)| (Local::Value(a), Local::Value(b))).collect()),
+            Err(f) => Err(self.fault(f, source.span, &[source.span])),
+        }
+    }
+
+    fn is_local(&self, name: &str) -> bool {
+        self.locals.iter().any(|(n, _)| *n == name)
+    }
+
+    /// The node a path names without evaluating anything, when it is one
+    /// (not a local, not inside a computed value).
+    fn node_at(&self, path: &'a [Name], scope: super::merge::Scope) -> Option<&'e Node<'a>> {
+        use super::merge::Scope;
+        let first = path.first()?;
+        if self.is_local(&first.text) || self.roots.shadowed.contains(&first.text.as_str()) {
+            return None;
+        }
+        let roots = &self.roots;
+        let (mut node, rest): (&'e Node<'a>, &[Name]) = match first.text.as_str() {
+            "instance" | "env" => (roots.instance, path.get(1..)?),
+            "project" => (roots.project, path.get(1..)?),
+            "facs" => (roots.facs, path.get(1..)?),
+            "module" => {
+                let module = &path.get(1)?.text;
+                let idx = roots.module_names.iter().position(|m| *m == module)?;
+                (roots.modules.get(idx)?, path.get(2..)?)
+            }
+            _ => match scope {
+                Scope::Instance => (roots.instance, path),
+                Scope::Project => (roots.project, path),
+                Scope::Module(m) => (roots.modules.get(m)?, path),
+            },
+        };
+        for seg in rest {
+            node = node.map()?.get(&seg.text)?;
+        }
+        Some(node)
     }
 
     /// Resolves a reference path (spec §5, "Paths").
@@ -265,6 +556,13 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         let Some(first) = path.first() else {
             return Err(Reported);
         };
+        if let Some(local) = self.locals.iter().rev().find(|(n, _)| *n == first.text).map(|(_, l)| l.clone()) {
+            let rest = path.get(1..).unwrap_or_default();
+            return match local {
+                Local::Node(node) => self.walk(node, path, rest, span),
+                Local::Value(value) => self.value_path(&value, path, 1, span),
+            };
+        }
         let roots = &self.roots;
         // An instance field named like a root (`env: "prod"`) is E013,
         // reported with the bodies; `${env}` then most likely means that
@@ -273,7 +571,7 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         if roots.shadowed.contains(&first.text.as_str()) {
             return Err(Reported);
         }
-        let (mut node, rest): (&'e Node<'a>, &'a [Name]) = match first.text.as_str() {
+        let (node, rest): (&'e Node<'a>, &'a [Name]) = match first.text.as_str() {
             "instance" | "env" => (roots.instance, path.get(1..).unwrap_or_default()),
             "project" => (roots.project, path.get(1..).unwrap_or_default()),
             "facs" => (roots.facs, path.get(1..).unwrap_or_default()),
@@ -302,6 +600,18 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 },
             },
         };
+        self.walk(node, path, rest, span)
+    }
+
+    /// Follows `rest` (the end of `path`) from `node`: through the nodes of
+    /// maps, then into the value where a node is computed.
+    fn walk(
+        &mut self,
+        mut node: &'e Node<'a>,
+        path: &'a [Name],
+        rest: &'a [Name],
+        span: Span,
+    ) -> Result<Value, Reported> {
         let offset = path.len() - rest.len();
         for (idx, seg) in rest.iter().enumerate() {
             match node.map() {
@@ -322,32 +632,39 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 },
                 None => {
                     let value = self.eval_node(node)?;
-                    let segs: Vec<&str> = rest.get(idx..).unwrap_or_default().iter().map(|n| n.text.as_str()).collect();
-                    return match value.get_path(&segs) {
-                        Some(v) => Ok(if value.is_secret() && !v.is_secret() {
-                            Value::Secret(Box::new(v.clone()))
-                        } else {
-                            v.clone()
-                        }),
-                        None => {
-                            let keys: Vec<String> = match value.unwrap_secret() {
-                                Value::Map(m) => m.keys().cloned().collect(),
-                                _ => Vec::new(),
-                            };
-                            self.push_unresolved(unresolved(
-                                path,
-                                offset + idx,
-                                span,
-                                keys.iter().map(String::as_str),
-                                "key",
-                            ));
-                            Err(Reported)
-                        }
-                    };
+                    return self.value_path(&value, path, offset + idx, span);
                 }
             }
         }
         self.eval_node(node)
+    }
+
+    /// `path[from..]` inside an evaluated value.
+    fn value_path(&mut self, value: &Value, path: &'a [Name], from: usize, span: Span) -> Result<Value, Reported> {
+        let mut v = value;
+        let mut secret = value.is_secret();
+        for (idx, seg) in path.iter().enumerate().skip(from) {
+            let next = match v.unwrap_secret() {
+                Value::Map(m) => m.get(&seg.text),
+                Value::List(items) => seg.text.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(n) => {
+                    v = n;
+                    secret |= n.is_secret();
+                }
+                None => {
+                    let keys: Vec<String> = match v.unwrap_secret() {
+                        Value::Map(m) => m.keys().cloned().collect(),
+                        _ => Vec::new(),
+                    };
+                    self.push_unresolved(unresolved(path, idx, span, keys.iter().map(String::as_str), "key"));
+                    return Err(Reported);
+                }
+            }
+        }
+        Ok(operators::secret_if(v.clone(), secret))
     }
 
     /// Reports an unresolved reference, naming the instance it failed for: a

@@ -174,14 +174,37 @@ impl Shape {
     }
 
     /// The shape of a literal (a reference has none until evaluated).
+    /// Expressions have the shape their operators and functions give, when
+    /// that is known without evaluating anything (spec §7: inferred types).
     pub fn of(expr: &Expr) -> Option<Shape> {
+        use crate::syntax::ast::{BinOp, CompBody, UnOp};
+        use crate::syntax::functions::{lookup, Returns};
         match &expr.kind {
-            ExprKind::Null | ExprKind::Ref(_) => None,
+            ExprKind::Null | ExprKind::Ref(_) | ExprKind::Index(..) | ExprKind::Member(..) => None,
             ExprKind::Bool(_) => Some(Shape::Bool),
             ExprKind::Int(_) | ExprKind::Float(_) => Some(Shape::Number),
             ExprKind::Str(_) => Some(Shape::Str),
             ExprKind::List(_) => Some(Shape::List),
             ExprKind::Map(_) => Some(Shape::Map),
+            ExprKind::Unary(UnOp::Not, _) => Some(Shape::Bool),
+            ExprKind::Unary(UnOp::Neg, _) => Some(Shape::Number),
+            ExprKind::Binary(op, a, b) => match op {
+                BinOp::Add => Shape::of(a).or_else(|| Shape::of(b)),
+                BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => Some(Shape::Number),
+                _ => Some(Shape::Bool),
+            },
+            ExprKind::If(parts) => Shape::of(&parts[1]).or_else(|| Shape::of(&parts[2])),
+            ExprKind::Call(name, _) => match lookup(&name.text)?.returns {
+                Returns::Str => Some(Shape::Str),
+                Returns::Int | Returns::Number => Some(Shape::Number),
+                Returns::Bool => Some(Shape::Bool),
+                Returns::List => Some(Shape::List),
+                Returns::Element => None,
+            },
+            ExprKind::Comp(c) => Some(match c.body {
+                CompBody::List(_) => Shape::List,
+                CompBody::Map(..) => Shape::Map,
+            }),
         }
     }
 }
@@ -392,7 +415,9 @@ impl<'a> Merger<'a, '_> {
         let src_span = src.span();
         let given_not_list = match src {
             Src::Block(_) => true,
-            Src::Expr(e) => !matches!(e.kind, ExprKind::List(_) | ExprKind::Ref(_)),
+            // Only what is known not to be a list fails here; a computed
+            // value is checked when it is evaluated.
+            Src::Expr(e) => Shape::of(e).is_some_and(|s| s != Shape::List) || matches!(e.kind, ExprKind::Null),
         };
         if given_not_list {
             self.errors.push(
@@ -423,7 +448,7 @@ impl<'a> Merger<'a, '_> {
         };
         let old_not_list = match &old.kind {
             NodeKind::Map(_) => Some("a map"),
-            NodeKind::Expr(e) if !matches!(e.kind, ExprKind::Ref(_) | ExprKind::List(_)) => {
+            NodeKind::Expr(e) if Shape::of(e).is_some_and(|s| s != Shape::List) || matches!(e.kind, ExprKind::Null) => {
                 Some(Shape::of(e).map_or("null", Shape::describe))
             }
             NodeKind::Const(v) if !matches!(v, Value::List(_)) => Some("not a list"),

@@ -125,6 +125,50 @@ impl Value {
         }
     }
 
+    /// Compact JSON text with secrets written out: for `string(x)`, whose
+    /// result is itself a secret when `x` holds one.
+    pub fn to_json_text(&self) -> String {
+        serde_json::to_string(&self.json(true)).unwrap_or_default()
+    }
+
+    /// A text that two values share exactly when `==` calls them equal
+    /// (numbers by value, maps in any order), to find repeats in linear time.
+    pub fn canonical(&self) -> String {
+        fn walk(v: &Value, out: &mut String) {
+            match v.unwrap_secret() {
+                Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => out.push_str(&format!("n{}", *f as i64)),
+                Value::Float(f) => out.push_str(&format!("n{f:?}")),
+                Value::Int(n) => out.push_str(&format!("n{n}")),
+                Value::List(items) => {
+                    out.push('[');
+                    for i in items {
+                        walk(i, out);
+                        out.push(',');
+                    }
+                    out.push(']');
+                }
+                Value::Map(m) => {
+                    let mut keys: Vec<&String> = m.keys().collect();
+                    keys.sort();
+                    out.push('{');
+                    for k in keys {
+                        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                        out.push(':');
+                        if let Some(item) = m.get(k) {
+                            walk(item, out);
+                        }
+                        out.push(',');
+                    }
+                    out.push('}');
+                }
+                other => out.push_str(&other.to_json_text()),
+            }
+        }
+        let mut out = String::new();
+        walk(self, &mut out);
+        out
+    }
+
     /// A serializable view: secrets written out, or replaced by [`REDACTED`].
     pub fn json(&self, reveal_secrets: bool) -> Json<'_> {
         Json { value: self, reveal: reveal_secrets }

@@ -230,6 +230,166 @@ pub enum ExprKind {
     Map(Block),
     /// A bare reference `a.b.c`.
     Ref(Vec<Name>),
+    /// `!x`, `-x`
+    Unary(UnOp, Box<Expr>),
+    /// `a + b`, `a && b`, `a == b`...
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `if c then a else b`
+    If(Box<[Expr; 3]>),
+    /// `a[k]`
+    Index(Box<Expr>, Box<Expr>),
+    /// `(expr).name` or `a[k].name`: a member of a computed value.
+    Member(Box<Expr>, Name),
+    /// `f(a, b)`: a built-in function.
+    Call(Name, Vec<Expr>),
+    /// `[for ...: e]` or `{ for ...: k: v }`
+    Comp(Box<Comprehension>),
+}
+
+/// A prefix operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    /// `!`
+    Not,
+    /// `-`
+    Neg,
+}
+
+/// An infix operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `||`
+    Or,
+    /// `&&`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Or => "||",
+            BinOp::And => "&&",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+        }
+    }
+
+    /// Binding strength: higher binds tighter (spec §5). `!` sits between
+    /// the comparisons and `&&` (see `UnOp::Not.precedence`).
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Rem => 6,
+        }
+    }
+}
+
+impl UnOp {
+    /// Binding strength, comparable with `BinOp::precedence`.
+    pub fn precedence(self) -> u8 {
+        match self {
+            UnOp::Not => 3,
+            UnOp::Neg => 7,
+        }
+    }
+
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnOp::Not => "!",
+            UnOp::Neg => "-",
+        }
+    }
+}
+
+/// `for VAR [, SECOND] in SOURCE [if FILTER]: ...`
+#[derive(Debug)]
+pub struct Comprehension {
+    /// The element (lists) or key (maps).
+    pub var: Name,
+    /// The index (lists) or value (maps).
+    pub second: Option<Name>,
+    /// What is iterated.
+    pub source: Expr,
+    /// Elements for which this is false are skipped.
+    pub filter: Option<Expr>,
+    /// What each element gives.
+    pub body: CompBody,
+}
+
+/// What a comprehension builds.
+#[derive(Debug)]
+pub enum CompBody {
+    /// `[for ...: item]`
+    List(Expr),
+    /// `{ for ...: key: value }`
+    Map(Expr, Expr),
+}
+
+impl Expr {
+    /// The direct subexpressions, in source order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Null
+            | ExprKind::Bool(_)
+            | ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::Ref(_)
+            | ExprKind::Map(_) => Vec::new(),
+            ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().collect(),
+            ExprKind::Unary(_, e) | ExprKind::Member(e, _) => vec![e],
+            ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => vec![a, b],
+            ExprKind::If(parts) => parts.iter().collect(),
+            ExprKind::Comp(c) => {
+                let mut out = vec![&c.source];
+                out.extend(&c.filter);
+                match &c.body {
+                    CompBody::List(e) => out.push(e),
+                    CompBody::Map(k, v) => {
+                        out.push(k);
+                        out.push(v);
+                    }
+                }
+                out
+            }
+        }
+    }
 }
 
 /// Part of a string literal.

@@ -21,6 +21,42 @@ pub(crate) struct Lowerer<'t> {
 
 type Lowered<T> = Option<T>;
 
+/// Most operators one expression may hold: the tree is as deep as its
+/// longest chain, and evaluation recurses over it.
+const MAX_OPERATORS: usize = 1000;
+
+/// One element of a flat operator chain.
+enum Token {
+    Prefix(UnOp, Span),
+    Infix(BinOp),
+    Operand(Expr),
+}
+
+/// Precedence climbing: an operand with its prefix operators, then every
+/// infix operator binding at least `min` (left-associative).
+fn climb(tokens: &mut std::iter::Peekable<std::vec::IntoIter<Token>>, min: u8, file: FileId) -> Option<Expr> {
+    let mut lhs = match tokens.next()? {
+        Token::Operand(e) => e,
+        Token::Prefix(op, span) => {
+            let operand = climb(tokens, op.precedence(), file)?;
+            let whole = Span::new(file, span.start as usize, operand.span.end as usize);
+            Expr { kind: ExprKind::Unary(op, Box::new(operand)), span: whole }
+        }
+        Token::Infix(_) => return None,
+    };
+    while let Some(Token::Infix(op)) = tokens.peek() {
+        let op = *op;
+        if op.precedence() < min {
+            break;
+        }
+        tokens.next();
+        let rhs = climb(tokens, op.precedence() + 1, file)?;
+        let whole = Span::new(file, lhs.span.start as usize, rhs.span.end as usize);
+        lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span: whole };
+    }
+    Some(lhs)
+}
+
 impl<'t> Lowerer<'t> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
@@ -243,6 +279,87 @@ impl<'t> Lowerer<'t> {
     fn value(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
+            Rule::expr => return self.expr(pair),
+            Rule::if_expr => {
+                let mut inner = pair.into_inner();
+                let mut parts = Vec::with_capacity(3);
+                for _ in 0..3 {
+                    let p = self.next(&mut inner, span)?;
+                    parts.push(self.value(p)?);
+                }
+                let parts: Box<[Expr; 3]> = match parts.into_boxed_slice().try_into() {
+                    Ok(parts) => parts,
+                    Err(_) => return self.internal(span).and(None),
+                };
+                // The pair's own span may end after trailing whitespace.
+                let end = parts[2].span.end;
+                return Some(Expr {
+                    kind: ExprKind::If(parts),
+                    span: Span::new(self.file, span.start as usize, end as usize),
+                });
+            }
+            Rule::paren => {
+                let mut inner = pair.into_inner();
+                let first = self.next(&mut inner, span)?;
+                let paren_span = self.span(&first);
+                let mut inside = first.into_inner();
+                let e = self.next(&mut inside, span)?;
+                let mut base = self.value(e)?;
+                base.span = paren_span;
+                return self.postfixes(base, inner);
+            }
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name_pair = self.next(&mut inner, span)?;
+                let name = self.name(name_pair);
+                let args_pair = self.next(&mut inner, span)?;
+                let args_span = self.span(&args_pair);
+                let mut args = Vec::new();
+                for a in args_pair.into_inner() {
+                    args.push(self.value(a)?);
+                }
+                let call = Expr {
+                    kind: ExprKind::Call(name, args),
+                    span: Span::new(self.file, span.start as usize, args_span.end as usize),
+                };
+                return self.postfixes(call, inner);
+            }
+            Rule::list_comp | Rule::map_comp => {
+                let is_map = pair.as_rule() == Rule::map_comp;
+                let mut inner = pair.into_inner();
+                let head = self.next(&mut inner, span)?;
+                let head_span = self.span(&head);
+                let mut head_inner = head.into_inner();
+                let var_pair = self.next(&mut head_inner, head_span)?;
+                let var = self.name(var_pair);
+                let mut second = None;
+                let mut source = None;
+                let mut filter = None;
+                for p in head_inner {
+                    match p.as_rule() {
+                        Rule::name => second = Some(self.name(p)),
+                        Rule::comp_filter => {
+                            let fspan = self.span(&p);
+                            let mut fi = p.into_inner();
+                            let f = self.next(&mut fi, fspan)?;
+                            filter = Some(self.value(f)?);
+                        }
+                        _ => source = Some(self.value(p)?),
+                    }
+                }
+                let Some(source) = source else {
+                    return self.internal(head_span).and(None);
+                };
+                let first = self.next(&mut inner, span)?;
+                let first = self.value(first)?;
+                let body = if is_map {
+                    let second_pair = self.next(&mut inner, span)?;
+                    CompBody::Map(first, self.value(second_pair)?)
+                } else {
+                    CompBody::List(first)
+                };
+                ExprKind::Comp(Box::new(Comprehension { var, second, source, filter, body }))
+            }
             Rule::string => ExprKind::Str(self.string_parts(&pair, false)?),
             Rule::ml_string => ExprKind::Str(self.string_parts(&pair, true)?),
             Rule::int => {
@@ -282,22 +399,24 @@ impl<'t> Lowerer<'t> {
             }
             Rule::block => ExprKind::Map(self.block(pair)?),
             Rule::reference => {
+                // `a.b[k].c`: the path, then what indexes its value.
                 let mut names = Vec::new();
+                let mut rest = Vec::new();
                 for p in pair.into_inner() {
-                    if p.as_rule() == Rule::ref_segment && p.as_str().starts_with('"') {
-                        let seg_span = self.span(&p);
-                        let text = self.string_parts(&p, false)?.into_iter().fold(String::new(), |mut acc, part| {
-                            if let StrPart::Lit(s) = part {
-                                acc.push_str(&s);
-                            }
-                            acc
-                        });
-                        names.push(Name { text, span: seg_span });
+                    if !rest.is_empty() || p.as_rule() == Rule::index {
+                        rest.push(p);
+                    } else if p.as_rule() == Rule::ref_segment && p.as_str().starts_with('"') {
+                        names.push(self.quoted_segment(&p)?);
                     } else {
                         names.push(self.name(p));
                     }
                 }
-                ExprKind::Ref(names)
+                let path_end = names.last().map_or(span.end, |n| n.span.end);
+                let base = Expr {
+                    kind: ExprKind::Ref(names),
+                    span: Span::new(self.file, span.start as usize, path_end as usize),
+                };
+                return self.postfixes(base, rest.into_iter());
             }
             _ => {
                 self.internal(span);
@@ -305,6 +424,102 @@ impl<'t> Lowerer<'t> {
             }
         };
         Some(Expr { kind, span })
+    }
+
+    /// A quoted path segment: literal text (`${` is an error there).
+    fn quoted_segment(&mut self, p: &Pair<'_, Rule>) -> Lowered<Name> {
+        let seg_span = self.span(p);
+        let mut text = String::new();
+        for part in self.string_parts(p, false)? {
+            match part {
+                StrPart::Lit(s) => text.push_str(&s),
+                StrPart::Interp(_, interp_span) => {
+                    self.errors.push(
+                        Diagnostic::error(Code::E001, interp_span, "interpolation in a quoted path segment")
+                            .with_help("A quoted segment is a literal key; to look up a computed key, index the map: `ports[name]`."),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Name { text, span: seg_span })
+    }
+
+    /// `base[k]`, `base.name`... applied left to right.
+    fn postfixes<'i>(&mut self, mut base: Expr, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Lowered<Expr> {
+        for p in pairs {
+            let pspan = self.span(&p);
+            let span = Span::new(self.file, base.span.start as usize, pspan.end as usize);
+            let rule = p.as_rule();
+            let mut inner = p.into_inner();
+            let q = self.next(&mut inner, pspan)?;
+            base = match rule {
+                Rule::index => Expr { kind: ExprKind::Index(Box::new(base), Box::new(self.value(q)?)), span },
+                Rule::member => {
+                    let name = if q.as_str().starts_with('"') { self.quoted_segment(&q)? } else { self.name(q) };
+                    Expr { kind: ExprKind::Member(Box::new(base), name), span }
+                }
+                _ => return self.internal(pspan).and(None),
+            };
+        }
+        Some(base)
+    }
+
+    /// An operator chain, given its precedence (spec §5) by precedence
+    /// climbing over the flat list pest matched.
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let mut tokens = Vec::new();
+        let mut operators = 0usize;
+        for p in pair.into_inner() {
+            let pspan = self.span(&p);
+            let token = match p.as_rule() {
+                Rule::op_not => Token::Prefix(UnOp::Not, pspan),
+                Rule::op_neg => Token::Prefix(UnOp::Neg, pspan),
+                Rule::op_or => Token::Infix(BinOp::Or),
+                Rule::op_and => Token::Infix(BinOp::And),
+                Rule::op_eq => Token::Infix(BinOp::Eq),
+                Rule::op_ne => Token::Infix(BinOp::Ne),
+                Rule::op_lt => Token::Infix(BinOp::Lt),
+                Rule::op_le => Token::Infix(BinOp::Le),
+                Rule::op_gt => Token::Infix(BinOp::Gt),
+                Rule::op_ge => Token::Infix(BinOp::Ge),
+                Rule::op_add => Token::Infix(BinOp::Add),
+                Rule::op_sub => Token::Infix(BinOp::Sub),
+                Rule::op_mul => Token::Infix(BinOp::Mul),
+                Rule::op_div => Token::Infix(BinOp::Div),
+                Rule::op_mod => Token::Infix(BinOp::Rem),
+                _ => Token::Operand(self.value(p)?),
+            };
+            if !matches!(token, Token::Operand(_)) {
+                operators += 1;
+            }
+            tokens.push(token);
+        }
+        if operators > MAX_OPERATORS {
+            self.errors.push(
+                Diagnostic::error(
+                    Code::E024,
+                    span,
+                    format!("an expression with {operators} operators, over the limit of {MAX_OPERATORS}"),
+                )
+                .with_primary_label("this expression is too long")
+                .with_help("Split it into several fields that refer to each other."),
+            );
+            return None;
+        }
+        if tokens.len() == 1 {
+            if let Some(Token::Operand(e)) = tokens.pop() {
+                return Some(e);
+            }
+            return self.internal(span).and(None);
+        }
+        let mut tokens = tokens.into_iter().peekable();
+        let e = climb(&mut tokens, 0, self.file);
+        match (e, tokens.next()) {
+            (Some(e), None) => Some(e),
+            _ => self.internal(span).and(None),
+        }
     }
 
     fn schema_decl(&mut self, pair: Pair<'_, Rule>) -> Lowered<SchemaDecl> {

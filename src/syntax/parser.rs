@@ -32,7 +32,37 @@ fn describe(rule: &Rule) -> Option<&'static str> {
         | Rule::ref_root
         | Rule::float
         | Rule::int
-        | Rule::ml_string => "a value",
+        | Rule::ml_string
+        | Rule::expr
+        | Rule::if_expr
+        | Rule::paren
+        | Rule::paren_inner
+        | Rule::call
+        | Rule::list_comp
+        | Rule::map_comp
+        | Rule::op_not
+        | Rule::op_neg => "a value",
+        Rule::op_or
+        | Rule::op_and
+        | Rule::op_eq
+        | Rule::op_ne
+        | Rule::op_le
+        | Rule::op_ge
+        | Rule::op_lt
+        | Rule::op_gt
+        | Rule::op_add
+        | Rule::op_sub
+        | Rule::op_mul
+        | Rule::op_div
+        | Rule::op_mod => "an operator",
+        Rule::call_args => "`(`",
+        Rule::index => "`[`",
+        Rule::member => "`.`",
+        Rule::w_then => "`then`",
+        Rule::w_else => "`else`",
+        Rule::w_in => "`in`",
+        Rule::w_if | Rule::comp_filter => "`if`",
+        Rule::w_for | Rule::comp_head => "`for`",
         Rule::type_expr | Rule::type_term | Rule::list_type | Rule::record_type | Rule::map_type => "a type",
         Rule::open_marker => "`...`",
         Rule::optional_mark | Rule::nullable_mark => "`?`",

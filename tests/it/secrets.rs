@@ -127,7 +127,7 @@ fn no_command_prints_a_secret() {
 
 #[test]
 fn no_child_process_gets_a_secret_in_its_argv_or_environment() {
-    if !common::have_tools("no_child_process_gets_a_secret_in_its_argv_or_environment", &["strace"]) {
+    if !common::have_tools("no_child_process_gets_a_secret_in_its_argv_or_environment", &["strace", "rsync"]) {
         return;
     }
     let work = tempfile::tempdir().expect("tempdir");
