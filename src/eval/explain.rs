@@ -11,7 +11,6 @@ use super::{build_trees, Paths, Value};
 use crate::resolve::{InstanceId, Resolved};
 use crate::source::Span;
 use crate::state::State;
-use crate::syntax::ast::{ExprKind, StrPart};
 use crate::types::Schemas;
 
 /// How deep "computed from" recurses.
@@ -207,17 +206,7 @@ fn references(node: &Node<'_>) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     let mut collect = |n: &Node<'_>| {
         if let NodeKind::Expr(e) = &n.kind {
-            match &e.kind {
-                ExprKind::Ref(path) => out.push(path.iter().map(|p| p.text.clone()).collect()),
-                ExprKind::Str(parts) => {
-                    for part in parts {
-                        if let StrPart::Interp(path, _) = part {
-                            out.push(path.iter().map(|p| p.text.clone()).collect());
-                        }
-                    }
-                }
-                _ => {}
-            }
+            e.visit_refs(&mut |path, _| out.push(path.iter().map(|p| p.text.clone()).collect()));
         }
     };
     match &node.kind {

@@ -330,6 +330,23 @@ impl<'s> Printer<'s> {
             ExprKind::Map(block) => self.block(block),
             ExprKind::List(items) => self.list(e, items, trailing),
             ExprKind::Str(_) if self.w.slice(start, end).starts_with("\"\"\"") => self.multiline_string(start, end),
+            ExprKind::Unary(..)
+            | ExprKind::Binary(..)
+            | ExprKind::If(_)
+            | ExprKind::Index(..)
+            | ExprKind::Member(..)
+            | ExprKind::Call(..)
+            | ExprKind::Comp(_) => match self.expr_text(e).filter(|_| self.w.comment_before(end).is_none()) {
+                Some(text) => self.w.token(start, &text),
+                // A comment, a block or a multi-line string inside: kept as
+                // written (the comments with it), which keeps the meaning.
+                None => {
+                    self.w.flush_before(start);
+                    let text = self.w.slice(start, end);
+                    self.w.token(start, text);
+                    self.w.skip_comments_before(end);
+                }
+            },
             _ => {
                 let text = self.w.slice(start, end);
                 self.w.token(start, text);
@@ -364,10 +381,107 @@ impl<'s> Printer<'s> {
             match item.kind {
                 ExprKind::List(_) | ExprKind::Map(_) => return None,
                 ExprKind::Str(_) if text.starts_with("\"\"\"") => return None,
-                _ => parts.push(text),
+                ExprKind::Str(_)
+                | ExprKind::Ref(_)
+                | ExprKind::Null
+                | ExprKind::Bool(_)
+                | ExprKind::Int(_)
+                | ExprKind::Float(_) => parts.push(text.to_string()),
+                _ => parts.push(self.expr_text(item)?),
             }
         }
         Some(format!("[{}]", parts.join(", ")))
+    }
+
+    /// An expression on one line, one space around infix operators, with
+    /// the parentheses its structure needs (spec §5 precedence) and no
+    /// others. `None` when it holds a block map or a multi-line string,
+    /// which keep their own layout.
+    fn expr_text(&self, e: &Expr) -> Option<String> {
+        let text = self.w.slice(e.span.start as usize, e.span.end as usize);
+        Some(match &e.kind {
+            ExprKind::Map(_) => return None,
+            ExprKind::Str(_) if text.starts_with("\"\"\"") => return None,
+            ExprKind::Null | ExprKind::Bool(_) | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) => {
+                text.to_string()
+            }
+            // From the names: a parenthesized reference's span holds the parentheses.
+            ExprKind::Ref(path) => match (path.first(), path.last()) {
+                (Some(first), Some(last)) => {
+                    self.w.slice(first.span.start as usize, last.span.end as usize).to_string()
+                }
+                _ => return None,
+            },
+            ExprKind::List(items) => {
+                let parts: Option<Vec<String>> = items.iter().map(|i| self.expr_text(i)).collect();
+                format!("[{}]", parts?.join(", "))
+            }
+            ExprKind::Unary(op, operand) => {
+                let inner = self.expr_text(operand)?;
+                // `-(a + b)` needs them; `!(a == b)` reads better with them.
+                let wrap = matches!(operand.kind, ExprKind::Binary(..) | ExprKind::If(_) | ExprKind::Unary(..))
+                    || (*op == UnOp::Neg && inner.starts_with('-'));
+                format!("{}{}", op.as_str(), if wrap { format!("({inner})") } else { inner })
+            }
+            ExprKind::Binary(op, a, b) => {
+                let side = |x: &Expr, right: bool| -> Option<String> {
+                    let t = self.expr_text(x)?;
+                    let wrap = match &x.kind {
+                        ExprKind::Binary(inner, ..) => {
+                            inner.precedence() < op.precedence() || (right && inner.precedence() == op.precedence())
+                        }
+                        // `!` takes everything that binds tighter than `&&`
+                        // after it, so below a comparison it needs them.
+                        ExprKind::Unary(UnOp::Not, _) => op.precedence() > UnOp::Not.precedence(),
+                        ExprKind::If(_) => true,
+                        _ => false,
+                    };
+                    Some(if wrap { format!("({t})") } else { t })
+                };
+                format!("{} {} {}", side(a, false)?, op.as_str(), side(b, true)?)
+            }
+            ExprKind::If(parts) => {
+                let [c, t, f] = &**parts;
+                format!("if {} then {} else {}", self.expr_text(c)?, self.expr_text(t)?, self.expr_text(f)?)
+            }
+            ExprKind::Index(base, key) => format!("{}[{}]", self.postfix_base(base)?, self.expr_text(key)?),
+            ExprKind::Member(base, name) => {
+                let b = match base.kind {
+                    // `(a).b` is not the path `a.b` (which it would become).
+                    ExprKind::Ref(_) => format!("({})", self.expr_text(base)?),
+                    _ => self.postfix_base(base)?,
+                };
+                format!("{b}.{}", self.w.slice(name.span.start as usize, name.span.end as usize))
+            }
+            ExprKind::Call(name, args) => {
+                let parts: Option<Vec<String>> = args.iter().map(|a| self.expr_text(a)).collect();
+                format!("{}({})", name.text, parts?.join(", "))
+            }
+            ExprKind::Comp(c) => {
+                let mut head = format!("for {}", c.var.text);
+                if let Some(second) = &c.second {
+                    head.push_str(&format!(", {}", second.text));
+                }
+                head.push_str(&format!(" in {}", self.expr_text(&c.source)?));
+                if let Some(filter) = &c.filter {
+                    head.push_str(&format!(" if {}", self.expr_text(filter)?));
+                }
+                match &c.body {
+                    CompBody::List(item) => format!("[{head}: {}]", self.expr_text(item)?),
+                    CompBody::Map(k, v) => format!("{{ {head}: {}: {} }}", self.expr_text(k)?, self.expr_text(v)?),
+                }
+            }
+        })
+    }
+
+    /// What `[k]` and `.name` can follow without parentheses: a reference,
+    /// a call, or another postfix.
+    fn postfix_base(&self, base: &Expr) -> Option<String> {
+        let t = self.expr_text(base)?;
+        Some(match base.kind {
+            ExprKind::Ref(_) | ExprKind::Call(..) | ExprKind::Index(..) | ExprKind::Member(..) => t,
+            _ => format!("({t})"),
+        })
     }
 
     /// A `"""` string, line by line as written. When it moves to another

@@ -197,3 +197,21 @@ fn a_map_set_with_a_colon_is_written_as_a_block() {
         "instance a {\n  m {\n    k: 1\n  }\n  e {}\n  r := {\n    k: 2\n  }\n}\n"
     );
 }
+
+#[test]
+fn expressions_get_one_space_around_operators_and_only_the_parentheses_they_need() {
+    snapshot(
+        "expressions",
+        r#"instance a {
+  sum: (1+2)*3   diff: a-b - (c - d)   left: (a - b) - c
+  neg: -(a+1)  nn: -(-1)  not: !(x==y) && ! z   cmp: (!x) == y
+  pick: (if z then 1 else 2)+1   tail: 1 + (if z then 1 else 2)
+  idx: (by)[0]  mem: (by).x  lit: ([1,2])[0]  chain: keys( m )[0]
+  list: [ 1+1,  2, f(x) ]   pair: [1 -1]
+  comp: [for x,i in xs if x>1 : x*i]
+  map: {for k , v in m : "${k}_x" : v}
+  kept: a + // why
+    1
+}"#,
+    );
+}

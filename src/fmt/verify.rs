@@ -88,6 +88,27 @@ fn same_expr(a: &Expr, b: &Expr) -> bool {
         (ExprKind::List(x), ExprKind::List(y)) => all(x, y, same_expr),
         (ExprKind::Map(x), ExprKind::Map(y)) => same_block(x, y),
         (ExprKind::Ref(x), ExprKind::Ref(y)) => same_names(x, y),
+        (ExprKind::Unary(o, x), ExprKind::Unary(p, y)) => o == p && same_expr(x, y),
+        (ExprKind::Binary(o, x1, x2), ExprKind::Binary(p, y1, y2)) => o == p && same_expr(x1, y1) && same_expr(x2, y2),
+        (ExprKind::If(x), ExprKind::If(y)) => all(&x[..], &y[..], same_expr),
+        (ExprKind::Index(x1, x2), ExprKind::Index(y1, y2)) => same_expr(x1, y1) && same_expr(x2, y2),
+        (ExprKind::Member(x, n), ExprKind::Member(y, m)) => same_expr(x, y) && same_name(n, m),
+        (ExprKind::Call(n, x), ExprKind::Call(m, y)) => same_name(n, m) && all(x, y, same_expr),
+        (ExprKind::Comp(x), ExprKind::Comp(y)) => {
+            same_name(&x.var, &y.var)
+                && x.second.as_ref().map(|n| &n.text) == y.second.as_ref().map(|n| &n.text)
+                && same_expr(&x.source, &y.source)
+                && match (&x.filter, &y.filter) {
+                    (Some(a), Some(b)) => same_expr(a, b),
+                    (None, None) => true,
+                    _ => false,
+                }
+                && match (&x.body, &y.body) {
+                    (CompBody::List(a), CompBody::List(b)) => same_expr(a, b),
+                    (CompBody::Map(a1, a2), CompBody::Map(b1, b2)) => same_expr(a1, b1) && same_expr(a2, b2),
+                    _ => false,
+                }
+        }
         _ => false,
     }
 }

@@ -102,6 +102,14 @@ impl<'s> Writer<'s> {
         self.comments.get(self.next_comment).filter(|c| (c.span.start as usize) < pos)
     }
 
+    /// Marks the comments before `pos` printed: they were written as part
+    /// of text kept verbatim.
+    pub fn skip_comments_before(&mut self, pos: usize) {
+        while self.comment_before(pos).is_some() {
+            self.next_comment += 1;
+        }
+    }
+
     /// Number of line breaks in the source between two offsets.
     pub fn newlines_between(&self, start: usize, end: usize) -> usize {
         self.slice(start, end).matches('\n').count()

@@ -151,7 +151,18 @@ fn in_expr<'a>(expr: &'a Expr, offset: usize, root: Root<'a>, prefix: &mut Vec<S
         }),
         ExprKind::List(items) => items.iter().find_map(|i| in_expr(i, offset, root, prefix)),
         ExprKind::Map(block) => in_block(block, offset, root, prefix),
-        _ => None,
+        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Int(_) | ExprKind::Float(_) => None,
+        // Operators, calls and comprehensions: the reference under the
+        // cursor (comprehension variables are not instance paths).
+        _ => {
+            let mut found = None;
+            expr.visit_refs(&mut |path, span| {
+                if found.is_none() && contains(span, offset) {
+                    found = Some(Found::Reference(root, path.iter().map(|n| n.text.clone()).collect()));
+                }
+            });
+            found
+        }
     }
 }
 

@@ -362,6 +362,43 @@ pub enum CompBody {
 }
 
 impl Expr {
+    /// Calls `f` with every path the expression reads from the instance
+    /// (bare references and `${...}`, with their spans), in source order,
+    /// leaving out paths that start with a comprehension variable.
+    pub fn visit_refs<'e>(&'e self, f: &mut dyn FnMut(&'e [Name], Span)) {
+        fn walk<'e>(e: &'e Expr, bound: &mut Vec<&'e str>, f: &mut dyn FnMut(&'e [Name], Span)) {
+            let free = |path: &[Name], bound: &[&str]| path.first().is_some_and(|n| !bound.contains(&n.text.as_str()));
+            match &e.kind {
+                ExprKind::Ref(path) if free(path, bound) => f(path, e.span),
+                ExprKind::Str(parts) => {
+                    for part in parts {
+                        if let StrPart::Interp(path, span) = part {
+                            if free(path, bound) {
+                                f(path, *span);
+                            }
+                        }
+                    }
+                }
+                ExprKind::Comp(c) => {
+                    walk(&c.source, bound, f);
+                    let depth = bound.len();
+                    bound.push(&c.var.text);
+                    bound.extend(c.second.as_ref().map(|n| n.text.as_str()));
+                    for child in e.children().into_iter().skip(1) {
+                        walk(child, bound, f);
+                    }
+                    bound.truncate(depth);
+                }
+                _ => {
+                    for child in e.children() {
+                        walk(child, bound, f);
+                    }
+                }
+            }
+        }
+        walk(self, &mut Vec::new(), f);
+    }
+
     /// The direct subexpressions, in source order.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {

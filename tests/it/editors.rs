@@ -31,3 +31,22 @@ fn textmate_and_vim_grammars() {
     assert!(output.status.success(), "editor tests failed:\n{stdout}\n{stderr}");
     println!("{}", stdout.lines().last().unwrap_or_default());
 }
+
+/// Both grammars highlight exactly the built-in functions the compiler has.
+#[test]
+fn grammars_list_every_builtin_function() {
+    let names: Vec<&str> = facs::syntax::functions::FUNCTIONS.iter().map(|f| f.name).collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("editors");
+    let textmate = std::fs::read_to_string(root.join("vscode/syntaxes/facs.tmLanguage.json")).expect("tmLanguage");
+    let vim = std::fs::read_to_string(root.join("vim/syntax/facs.vim")).expect("vim syntax");
+    let alternation = |text: &str, start: &str, sep: &str, end: &str| -> Vec<String> {
+        let from = text.find(start).map(|i| i + start.len()).expect("the builtin alternation");
+        let rest = text.get(from..).unwrap_or("");
+        let to = rest.find(end).expect("its end");
+        rest.get(..to).unwrap_or("").split(sep).map(str::to_string).collect()
+    };
+    let tm = alternation(&textmate, "support.function.builtin.facs\", \"match\": \"(?<![A-Za-z0-9_.-])(?:", "|", ")");
+    let vi = alternation(&vim, "syn match facsFunction \"[A-Za-z0-9_.-]\\@1<!\\%(", "\\|", "\\)");
+    assert_eq!(tm, names, "TextMate builtin functions");
+    assert_eq!(vi, names, "Vim builtin functions");
+}

@@ -52,7 +52,7 @@ syn match facsBoolean "[A-Za-z0-9_.-]\@1<!\%(true\|false\)[A-Za-z0-9_-]\@!" cont
 syn match facsNull    "[A-Za-z0-9_.-]\@1<!null[A-Za-z0-9_-]\@!" contained
 syn region facsList  matchgroup=facsDelimiter start="\[" end="\]" contained contains=@facsValues fold
 syn region facsBlock matchgroup=facsDelimiter start="{" end="}" contained contains=@facsBlockItems fold
-syn cluster facsValues contains=@facsComments,facsString,facsMLString,facsReference,facsNumberError,facsNumber,facsFloat,facsBoolean,facsNull,facsList,facsBlock
+syn cluster facsValues contains=@facsComments,facsString,facsMLString,facsReference,facsNumberError,facsNumber,facsFloat,facsBoolean,facsNull,facsList,facsBlock,facsExprKeyword,facsCall,facsFunction,facsExprOperator,facsParens,facsMapComp
 
 " ---------------------------------------------------------------- fields
 syn match facsOperator ":=\|+=\|:" contained
@@ -102,6 +102,18 @@ syn region facsModuleDecl   matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!mod
 syn region facsInstanceDecl matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!instance[A-Za-z0-9_.-]\@!" end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsInherits,facsInstanceBody,@facsComments
 syn region facsOverlayDecl  matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!overlay[A-Za-z0-9_.-]\@!"  end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsOn,facsInstanceBody,@facsComments
 
+" Expressions (spec §5): contextual words, calls, operators. Defined last so
+" that they win where `facsReference` or the schema `=` also match.
+syn match facsExprKeyword "[A-Za-z0-9_.-]\@1<!\%(if\|then\|else\|for\|in\)[A-Za-z0-9_-]\@!" contained
+syn match facsCall "[A-Za-z0-9_.-]\@1<![A-Za-z_][A-Za-z0-9_-]*\ze(" contained
+syn match facsFunction "[A-Za-z0-9_.-]\@1<!\%(len\|keys\|values\|contains\|lower\|upper\|trim\|replace\|split\|join\|starts_with\|ends_with\|min\|max\|sum\|range\|string\|int\|sort\|unique\)\ze(" contained
+" `-` is subtraction only with space around it: `a-b` is a name, `-1` a number.
+syn match facsExprOperator "&&\|||\|==\|!=\|<=\|>=\|[<>*%]\|!=\@!\|/[/*]\@!\|+=\@!\|\s\zs-\ze\s" contained
+syn region facsParens matchgroup=facsDelimiter start="(" end=")" contained contains=@facsValues
+" `{ for k, v in M: key: value }` holds values, not fields.
+syn region facsMapComp matchgroup=facsDelimiter start="{\ze\s*for[A-Za-z0-9_-]\@!" end="}" contained contains=@facsValues,facsCompColon
+syn match facsCompColon ":" contained
+
 " ---------------------------------------------------------------- colours
 hi def link facsComment            Comment
 hi def link facsDocComment         SpecialComment
@@ -114,6 +126,11 @@ hi def link facsQuotedKey          facsKey
 hi def link facsUnsetPath          facsKey
 hi def link facsKeyDot             Delimiter
 hi def link facsOperator           Operator
+hi def link facsExprOperator       Operator
+hi def link facsExprKeyword        Conditional
+hi def link facsFunction           Function
+hi def link facsCall               Function
+hi def link facsCompColon          Delimiter
 hi def link facsDelimiter          Delimiter
 hi def link facsString             String
 hi def link facsMLString           String
