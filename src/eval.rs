@@ -18,6 +18,8 @@ pub(crate) mod operators;
 pub mod value;
 
 #[cfg(test)]
+mod expression_tests;
+#[cfg(test)]
 mod tests;
 
 pub use bodies::check_bodies;
