@@ -282,9 +282,12 @@ impl Session {
     /// would be cascades of the syntax errors.
     pub fn open_anyway(fs: &dyn Fs, options: Options) -> Result<Session, String> {
         let mut sink = Sink::new();
-        let loaded = load(fs, &mut sink)?;
+        let mut loaded = load(fs, &mut sink)?;
         let parsed = !sink.has_errors();
         let mut analysis = Sink::new();
+        let mut generated = Vec::new();
+        syntax::generate::expand(&mut loaded.files, &mut generated);
+        analysis.extend(generated);
         let program = Program::analyse(loaded.files, &mut analysis);
         if parsed {
             sink.extend(analysis.into_sorted());

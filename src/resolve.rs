@@ -100,10 +100,23 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
                     schemas.insert(name, s);
                 }
             }
+            // Expanded before resolution (`syntax::generate`): one still
+            // here failed to expand, and that was reported.
+            Decl::Generator(_) => {}
             Decl::Instance(i) => {
                 if let Some(&first) = by_name.get(i.name.text.as_str()) {
                     if let Some(first) = instance_decls.get(first) {
-                        sink.push(diagnostics::duplicate("instance", &first.name, &i.name));
+                        let mut d = diagnostics::duplicate("instance", &first.name, &i.name);
+                        // Generated copies share their name's span: the elements tell them apart.
+                        for (decl, what) in [(*first, "first generated"), (i, "generated again")] {
+                            if let Some(o) = &decl.origin {
+                                d = d.with_label(
+                                    o.element,
+                                    format!("{what} from this element ({})", o.bindings.join(", ")),
+                                );
+                            }
+                        }
+                        sink.push(d);
                     }
                 } else {
                     by_name.insert(&i.name.text, instance_decls.len());

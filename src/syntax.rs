@@ -8,6 +8,7 @@
 
 pub mod ast;
 pub mod functions;
+pub mod generate;
 mod lower;
 pub(crate) mod parser;
 pub mod scan;

@@ -131,6 +131,13 @@ codes! {
     /// Why: there are no user functions; the built-in ones are few, and a
     /// misspelled `lenght(x)` should say `len`.
     E027 = "E027", "unknown function, or wrong number or types of arguments";
+    /// What it does: refuses a generator (`for who in LIST { ... }`) whose
+    /// list is not known before evaluation: anything but a literal list, or
+    /// a `project` field holding one, or a list with a computed element.
+    /// Why: generators decide which instances exist, so they run before
+    /// any instance is evaluated (and state owners are named after them).
+    /// Example: `for who in instance.devs { ... }`.
+    E028 = "E028", "a generator's list depends on a value known only after evaluation";
     /// What it does: warns about a key set once whose name is close to a sibling's.
     /// Why: `regoin` next to `region` is almost always a typo.
     W001 = "W001", "field introduced once whose name is close to a sibling's";

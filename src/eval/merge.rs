@@ -193,7 +193,10 @@ impl Shape {
                 BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => Some(Shape::Number),
                 _ => Some(Shape::Bool),
             },
-            ExprKind::If(parts) => Shape::of(&parts[1]).or_else(|| Shape::of(&parts[2])),
+            ExprKind::If(parts) => {
+                let [_, then, otherwise] = &**parts;
+                Shape::of(then).or_else(|| Shape::of(otherwise))
+            }
             ExprKind::Call(name, _) => match lookup(&name.text)?.returns {
                 Returns::Str => Some(Shape::Str),
                 Returns::Int | Returns::Number => Some(Shape::Number),

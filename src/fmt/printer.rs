@@ -37,6 +37,9 @@ enum Seq {
     Block,
     /// `[ ... ]` broken over lines: a comma after every element.
     List,
+    /// The declarations of a generator: indented like a block, separated
+    /// like the declarations of a file.
+    Decls,
 }
 
 impl<'s> Printer<'s> {
@@ -141,7 +144,7 @@ impl<'s> Printer<'s> {
             }
             self.w.continuation = false;
             cursor = Some(end);
-            after_decl = kind == Seq::Top;
+            after_decl = matches!(kind, Seq::Top | Seq::Decls);
             idx += 1;
         }
         if kind != Seq::Top {
@@ -210,6 +213,27 @@ impl<'s> Printer<'s> {
                 self.record(&d.record);
             }
             Decl::Instance(d) => self.instance_decl(d, start),
+            Decl::Generator(g) => {
+                self.w.token(start, "for");
+                self.w.space();
+                self.name(&g.var);
+                if let Some(index) = &g.index {
+                    let comma = self.w.skip_trivia_forward(g.var.span.end as usize);
+                    self.w.token(comma, ",");
+                    self.w.space();
+                    self.name(index);
+                }
+                let after = g.index.as_ref().unwrap_or(&g.var).span.end as usize;
+                self.keyword_after(after, "in");
+                self.w.space();
+                self.value(&g.list, 0);
+                self.w.space();
+                let open = self.w.skip_trivia_forward(g.list.span.end as usize);
+                let close = self.w.skip_trivia_backward(g.span.end as usize).saturating_sub(1);
+                self.w.token(open, "{");
+                let elems: Vec<Elem<'_>> = g.decls.iter().map(Elem::Decl).collect();
+                self.sequence(Some(open + 1), &elems, close, Seq::Decls, "}");
+            }
         }
     }
 

@@ -53,6 +53,12 @@ fn same_decl(a: &Decl, b: &Decl) -> bool {
                 }
                 && same_block(&x.body, &y.body)
         }
+        (Decl::Generator(x), Decl::Generator(y)) => {
+            same_name(&x.var, &y.var)
+                && x.index.as_ref().map(|n| &n.text) == y.index.as_ref().map(|n| &n.text)
+                && same_expr(&x.list, &y.list)
+                && all(&x.decls, &y.decls, same_decl)
+        }
         _ => false,
     }
 }

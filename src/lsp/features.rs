@@ -47,6 +47,10 @@ fn contains(span: Span, offset: usize) -> bool {
 /// What is at `offset` in `file`.
 pub fn locate(file: &File, offset: usize) -> Option<Found<'_>> {
     let decl = file.decls.iter().find(|d| contains(d.span(), offset))?;
+    in_decl(decl, offset)
+}
+
+fn in_decl(decl: &Decl, offset: usize) -> Option<Found<'_>> {
     if contains(decl.name().span, offset) {
         return Some(Found::DeclName(decl));
     }
@@ -60,6 +64,7 @@ pub fn locate(file: &File, offset: usize) -> Option<Found<'_>> {
         Decl::Module(m) => in_block(&m.body, offset, Root::Module(&m.name.text, None), &mut Vec::new()),
         Decl::Project(p) => in_block(&p.body, offset, Root::Project, &mut Vec::new()),
         Decl::Schema(s) => in_record(&s.record, offset),
+        Decl::Generator(g) => g.decls.iter().find_map(|d| in_decl(d, offset)),
     }
 }
 
@@ -305,6 +310,9 @@ pub fn symbols(analysis: &Analysis, file: &File) -> Vec<lsp::DocumentSymbol> {
             Decl::Instance(i) => {
                 let kind = i.kind();
                 symbol(&format!("{kind} {}", i.name.text), lsp::SymbolKind::CLASS, i.span, i.name.span, items(&i.body))
+            }
+            Decl::Generator(g) => {
+                symbol(&format!("for {}", g.var.text), lsp::SymbolKind::NAMESPACE, g.span, g.var.span, Vec::new())
             }
         })
         .collect()

@@ -247,6 +247,7 @@ impl Server {
                     Decl::Project(p) | Decl::Module(p) => p.doc.clone(),
                     Decl::Schema(s) => s.doc.clone(),
                     Decl::Instance(i) => i.doc.clone(),
+                    Decl::Generator(_) => None,
                 };
                 format!("`{}`{}", d.name().text, doc.map(|d| format!("\n\n{d}")).unwrap_or_default())
             }

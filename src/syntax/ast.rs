@@ -13,7 +13,7 @@ pub struct Name {
 }
 
 /// One parsed file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct File {
     /// Which file.
     pub id: FileId,
@@ -44,7 +44,7 @@ pub enum CommentKind {
 }
 
 /// A top-level declaration.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Decl {
     /// `project NAME { ... }`
     Project(BlockDecl),
@@ -54,6 +54,46 @@ pub enum Decl {
     Schema(SchemaDecl),
     /// `[abstract] instance NAME [inherits ...] { ... }` or `overlay NAME on BASE { ... }`
     Instance(InstanceDecl),
+    /// `for VAR [, INDEX] in LIST { declarations }`; replaced by its copies
+    /// (`syntax::generate`) before anything but the formatter sees the file.
+    Generator(Generator),
+}
+
+/// `for VAR [, INDEX] in LIST { declarations }` (spec §4).
+#[derive(Debug, Clone)]
+pub struct Generator {
+    /// The element's name.
+    pub var: Name,
+    /// The position's name.
+    pub index: Option<Name>,
+    /// The list: a literal, or a reference to a `project` field holding one.
+    pub list: Expr,
+    /// What is copied per element.
+    pub decls: Vec<Decl>,
+    /// From `for` to `}`.
+    pub span: Span,
+}
+
+/// Where a generated declaration came from, for `explain` and E002.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `for who in ...` (the head, up to the list).
+    pub generator: Span,
+    /// The generator's variables and the element's values, as written
+    /// (`who = "bob"`, `i = 1`), outermost generator first.
+    pub bindings: Vec<String>,
+    /// The list element.
+    pub element: Span,
+}
+
+/// A quoted declaration or parent name with `${...}` in it.
+#[derive(Debug, Clone)]
+pub struct NameTemplate {
+    /// Which name: `None` for the declaration's own, `Some(i)` for parent
+    /// `i` (or the overlay's base, `Some(0)` of an overlay).
+    pub slot: Option<usize>,
+    /// The decoded parts.
+    pub parts: Vec<StrPart>,
 }
 
 impl Decl {
@@ -63,6 +103,7 @@ impl Decl {
             Decl::Project(d) | Decl::Module(d) => &d.name,
             Decl::Schema(d) => &d.name,
             Decl::Instance(d) => &d.name,
+            Decl::Generator(g) => &g.var,
         }
     }
 
@@ -72,6 +113,7 @@ impl Decl {
             Decl::Project(d) | Decl::Module(d) => d.span,
             Decl::Schema(d) => d.span,
             Decl::Instance(d) => d.span,
+            Decl::Generator(g) => g.span,
         }
     }
 }
@@ -90,7 +132,7 @@ impl InstanceDecl {
 }
 
 /// A named declaration with a block of fields (project, module).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BlockDecl {
     /// The name.
     pub name: Name,
@@ -103,7 +145,7 @@ pub struct BlockDecl {
 }
 
 /// Instance or overlay.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct InstanceDecl {
     /// The name.
     pub name: Name,
@@ -119,10 +161,14 @@ pub struct InstanceDecl {
     pub doc: Option<String>,
     /// The whole declaration.
     pub span: Span,
+    /// Names written as quoted templates (`instance "dev-${who}"`).
+    pub templates: Vec<NameTemplate>,
+    /// Set on the copies a generator made.
+    pub origin: Option<Box<Origin>>,
 }
 
 /// `{ items }`
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Block {
     /// The items in order.
     pub items: Vec<Item>,
@@ -131,7 +177,7 @@ pub struct Block {
 }
 
 /// One item of a block.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Item {
     /// `key op value` or `key { ... }`
     Field(Field),
@@ -144,7 +190,7 @@ pub enum Item {
 }
 
 /// `unset a.b`
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UnsetItem {
     /// The path to remove.
     pub path: Vec<Name>,
@@ -153,7 +199,7 @@ pub struct UnsetItem {
 }
 
 /// `target NAME { }` or `module NAME { }` inside an instance.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NamedBlock {
     /// The name.
     pub name: Name,
@@ -188,7 +234,7 @@ impl Op {
 }
 
 /// `a.b.c op value`
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Field {
     /// The key path (one segment unless dotted).
     pub path: Vec<Name>,
@@ -203,7 +249,7 @@ pub struct Field {
 }
 
 /// A value expression.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Expr {
     /// What it is.
     pub kind: ExprKind,
@@ -212,7 +258,7 @@ pub struct Expr {
 }
 
 /// The kinds of value.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ExprKind {
     /// `null`
     Null,
@@ -338,7 +384,7 @@ impl UnOp {
 }
 
 /// `for VAR [, SECOND] in SOURCE [if FILTER]: ...`
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Comprehension {
     /// The element (lists) or key (maps).
     pub var: Name,
@@ -353,7 +399,7 @@ pub struct Comprehension {
 }
 
 /// What a comprehension builds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CompBody {
     /// `[for ...: item]`
     List(Expr),
@@ -458,7 +504,7 @@ impl Expr {
 }
 
 /// `schema NAME { ... }`
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SchemaDecl {
     /// The name.
     pub name: Name,
@@ -471,7 +517,7 @@ pub struct SchemaDecl {
 }
 
 /// `{ field-decls }` in type position (a schema body or an inline record).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RecordTypeExpr {
     /// The declared fields.
     pub fields: Vec<FieldDecl>,
@@ -482,7 +528,7 @@ pub struct RecordTypeExpr {
 }
 
 /// `name: T`, `name?: T` or `name: T = default`
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FieldDecl {
     /// The field name.
     pub name: Name,
@@ -499,7 +545,7 @@ pub struct FieldDecl {
 }
 
 /// A type as written.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TypeExpr {
     /// What it is.
     pub kind: TypeExprKind,
@@ -508,7 +554,7 @@ pub struct TypeExpr {
 }
 
 /// The kinds of type expression.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TypeExprKind {
     /// `string`, `int`, a schema name...
     Named(String),

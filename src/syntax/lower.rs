@@ -21,6 +21,22 @@ pub(crate) struct Lowerer<'t> {
 
 type Lowered<T> = Option<T>;
 
+/// A valid declaration name (spec §3).
+pub(crate) fn is_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A quoted declaration name that is not a name.
+pub(crate) fn not_a_name(span: Span, text: &str) -> Diagnostic {
+    Diagnostic::error(Code::E001, span, format!("`{}` is not a valid name", text.escape_debug()))
+        .with_primary_label("not a name")
+        .with_help(
+            "Names start with a letter or `_` and hold letters, digits, `_` and `-`; it names files and state owners.",
+        )
+}
+
 /// Most operators one expression may hold: the tree is as deep as its
 /// longest chain, and evaluation recurses over it.
 const MAX_OPERATORS: usize = 1000;
@@ -102,19 +118,66 @@ impl<'t> Lowerer<'t> {
     }
 
     pub fn file(&mut self, pair: Pair<'_, Rule>) -> Vec<Decl> {
+        self.decls(pair.into_inner().collect())
+    }
+
+    fn generator(&mut self, pair: Pair<'_, Rule>) -> Lowered<Generator> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let var_pair = self.next(&mut inner, span)?;
+        let var = self.name(var_pair);
+        let mut index = None;
+        let mut next = self.next(&mut inner, span)?;
+        if next.as_rule() == Rule::name {
+            index = Some(self.name(next));
+            next = self.next(&mut inner, span)?;
+        }
+        let list = self.value(next)?;
+        let decls = self.decls(inner.collect());
+        Some(Generator { var, index, list, decls, span })
+    }
+
+    fn decls<'i>(&mut self, pairs: Vec<Pair<'i, Rule>>) -> Vec<Decl> {
         let mut decls = Vec::new();
-        for p in pair.into_inner() {
+        for p in pairs {
             let decl = match p.as_rule() {
                 Rule::project_decl => self.block_decl(p).map(Decl::Project),
                 Rule::module_decl => self.block_decl(p).map(Decl::Module),
                 Rule::schema_decl => self.schema_decl(p).map(Decl::Schema),
                 Rule::instance_decl => self.instance_decl(p).map(Decl::Instance),
                 Rule::overlay_decl => self.overlay_decl(p).map(Decl::Instance),
+                Rule::generator => self.generator(p).map(Decl::Generator),
                 _ => continue,
             };
             decls.extend(decl);
         }
         decls
+    }
+
+    /// A declaration or parent name: a name, or a quoted string (a template
+    /// when it holds `${...}`, whose text is then replaced per element).
+    fn decl_name(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        slot: Option<usize>,
+        templates: &mut Vec<NameTemplate>,
+    ) -> Lowered<Name> {
+        if pair.as_rule() != Rule::string {
+            return Some(self.name(pair));
+        }
+        let span = self.span(&pair);
+        let parts = self.string_parts(&pair, false)?;
+        if parts.iter().any(|p| matches!(p, StrPart::Interp(..))) {
+            let text = pair.as_str().trim_matches('"').to_string();
+            templates.push(NameTemplate { slot, parts });
+            return Some(Name { text, span });
+        }
+        let text: String = parts.iter().map(|p| if let StrPart::Lit(s) = p { s.as_str() } else { "" }).collect();
+        if !is_name(&text) {
+            self.errors.push(not_a_name(span, &text));
+            return None;
+        }
+        Some(Name { text, span })
     }
 
     fn name(&mut self, pair: Pair<'_, Rule>) -> Name {
@@ -144,19 +207,42 @@ impl<'t> Lowerer<'t> {
         let mut name = None;
         let mut parents = Vec::new();
         let mut body = None;
+        let mut templates = Vec::new();
+        let mut failed = false;
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::abstract_kw => is_abstract = true,
-                Rule::name => name = Some(self.name(p)),
-                Rule::inherits_clause => parents = p.into_inner().map(|n| self.name(n)).collect(),
+                Rule::name | Rule::string => {
+                    name = self.decl_name(p, None, &mut templates);
+                    failed |= name.is_none();
+                }
+                Rule::inherits_clause => {
+                    for (i, n) in p.into_inner().enumerate() {
+                        match self.decl_name(n, Some(i), &mut templates) {
+                            Some(n) => parents.push(n),
+                            None => failed = true,
+                        }
+                    }
+                }
                 Rule::body => body = self.block(p),
                 _ => {}
             }
         }
+        if failed {
+            return None;
+        }
         match (name, body) {
-            (Some(name), Some(body)) => {
-                Some(InstanceDecl { name, is_abstract, parents, overlay_base: None, body, doc, span })
-            }
+            (Some(name), Some(body)) => Some(InstanceDecl {
+                name,
+                is_abstract,
+                parents,
+                overlay_base: None,
+                body,
+                doc,
+                span,
+                templates,
+                origin: None,
+            }),
             _ => self.internal(span).and(None),
         }
     }
@@ -165,13 +251,24 @@ impl<'t> Lowerer<'t> {
         let span = self.span(&pair);
         let doc = self.doc_before(span.start as usize);
         let mut inner = pair.into_inner();
+        let mut templates = Vec::new();
         let name_pair = self.next(&mut inner, span)?;
-        let name = self.name(name_pair);
+        let name = self.decl_name(name_pair, None, &mut templates);
         let base_pair = self.next(&mut inner, span)?;
-        let base = self.name(base_pair);
+        let base = self.decl_name(base_pair, Some(0), &mut templates);
         let body_pair = self.next(&mut inner, span)?;
         let body = self.block(body_pair)?;
-        Some(InstanceDecl { name, is_abstract: false, parents: Vec::new(), overlay_base: Some(base), body, doc, span })
+        Some(InstanceDecl {
+            name: name?,
+            is_abstract: false,
+            parents: Vec::new(),
+            overlay_base: Some(base?),
+            body,
+            doc,
+            span,
+            templates,
+            origin: None,
+        })
     }
 
     /// `block`, `body`: both become a [`Block`]; the grammar already limits
@@ -292,7 +389,8 @@ impl<'t> Lowerer<'t> {
                     Err(_) => return self.internal(span).and(None),
                 };
                 // The pair's own span may end after trailing whitespace.
-                let end = parts[2].span.end;
+                let [_, _, otherwise] = &*parts;
+                let end = otherwise.span.end;
                 return Some(Expr {
                     kind: ExprKind::If(parts),
                     span: Span::new(self.file, span.start as usize, end as usize),
