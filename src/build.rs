@@ -714,7 +714,64 @@ fn compile(
             sink.extend(compiled.diagnostics.iter().cloned());
         }
     }
+    unique_clashes(resolved, &groups, sink);
     Compilation { groups, failures, paths, src_origin, mode, recipients }
+}
+
+/// `unique` fields (spec §7): no two compiled instances hold one value at
+/// one field. The later instance (in declaration order) gets the E025, with
+/// labels on the first one's value and on the constraint. An overlay that
+/// keeps its base's value unchanged (same state owner, value set at the same
+/// place) is not a clash.
+fn unique_clashes(resolved: &Resolved<'_>, groups: &[Group], sink: &mut Sink) {
+    let mut all: Vec<(InstanceId, usize, &eval::Compiled)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(owner, g)| g.compiled.iter().map(move |(id, c)| (*id, owner, c)))
+        .collect();
+    if all.iter().all(|(_, _, c)| c.uniques.is_empty()) {
+        return;
+    }
+    all.sort_by_key(|(id, _, _)| *id);
+    let mut seen: std::collections::HashMap<(&str, &str), (InstanceId, usize, Span)> = std::collections::HashMap::new();
+    for (id, owner, compiled) in all {
+        for u in &compiled.uniques {
+            match seen.get(&(u.field.as_str(), u.key.as_str())) {
+                None => {
+                    seen.insert((&u.field, &u.key), (id, owner, u.span));
+                }
+                Some(&(_, first_owner, first_span)) if first_owner == owner && first_span == u.span => {}
+                Some(&(first, _, first_span)) => {
+                    let name = |i: InstanceId| resolved.instances.get(i).map_or("", |x| x.name()).to_string();
+                    let value =
+                        u.shown.as_deref().map_or_else(|| "the same secret value".to_string(), |v| format!("`{v}`"));
+                    let mut d = Diagnostic::error(
+                        Code::E025,
+                        u.span,
+                        format!(
+                            "`{}` must be unique, but `{}` and `{}` both have {value}",
+                            u.field,
+                            name(first),
+                            name(id)
+                        ),
+                    )
+                    .with_primary_label(format!("`{}` gets {value} here", name(id)));
+                    if first_span != u.span {
+                        d = d.with_label(first_span, format!("`{}` gets it here", name(first)));
+                    } else {
+                        d = d.with_label(u.span, format!("`{}` gets it here too", name(first)));
+                    }
+                    if let Some(info) = resolved.instances.get(id) {
+                        d = d.with_label(info.decl.name.span, format!("instance `{}`", name(id)));
+                    }
+                    sink.push(
+                        d.with_label(u.constraint, "declared unique here")
+                            .with_help("Give each instance its own value, for example computed from an index (`8000 + dev_index`) or a generator's position."),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// W003 for each state file or directory of `owner` that others could read;

@@ -59,6 +59,8 @@ pub struct Compiled {
     /// Spans of `home`, `deploy` and `targets` entries (`targets.web.nodes.0`),
     /// for deploy's diagnostics.
     pub deploy_spans: SpanMap,
+    /// The values of its `unique` fields, compared across instances by the driver.
+    pub uniques: Vec<evaluate::UniqueValue>,
 }
 
 /// Source spans of a manifest's parts, by dotted path.
@@ -260,6 +262,7 @@ fn evaluate_trees<'a>(
             json: String::new(),
             install_spans: SpanMap::new(),
             deploy_spans: SpanMap::new(),
+            uniques: Vec::new(),
         };
     };
     let instance_ty = Type::Record(schemas.instance);
@@ -279,20 +282,24 @@ fn evaluate_trees<'a>(
     };
     let mut eval = Evaluator::new(roots, state);
     eval.allocate_services();
-    let project_value = finish_root(&mut eval, schemas, &project, &project_ty, "project", project_decl.name.span);
+    let project_value =
+        finish_root(&mut eval, schemas, &project, &project_ty, ("project", "project"), project_decl.name.span);
     let instance_what = format!("instance `{}`", info.name());
-    let instance_value = finish_root(&mut eval, schemas, &instance, &instance_ty, &instance_what, info.decl.name.span);
+    let instance_value =
+        finish_root(&mut eval, schemas, &instance, &instance_ty, (&instance_what, "instance"), info.decl.name.span);
     let mut module_values = IndexMap::default();
     for (idx, node) in modules.iter().enumerate() {
         let name = module_names.get(idx).copied().unwrap_or("");
         let what = format!("module `{name}`");
+        let root = format!("module.{name}");
         let span = module_spans.get(idx).copied().unwrap_or(info.decl.name.span);
-        if let Some(v) = finish_root(&mut eval, schemas, node, &module_ty, &what, span) {
+        if let Some(v) = finish_root(&mut eval, schemas, node, &module_ty, (&what, &root), span) {
             module_values
                 .insert(name.to_string(), reorder(v, &["name", "daemon", "genconfig", "username", "password"]));
         }
     }
     errors.append(&mut eval.errors);
+    let uniques = std::mem::take(&mut eval.uniques);
     let spans = install_spans(&instance);
     let deploy = deploy_spans(&instance);
     let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
@@ -302,6 +309,7 @@ fn evaluate_trees<'a>(
             json: String::new(),
             install_spans: spans,
             deploy_spans: deploy,
+            uniques: Vec::new(),
         };
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
@@ -323,6 +331,7 @@ fn evaluate_trees<'a>(
         json: String::new(),
         install_spans: spans,
         deploy_spans: deploy,
+        uniques,
     }
 }
 
@@ -331,10 +340,10 @@ fn finish_root<'a>(
     schemas: &'a Schemas<'a>,
     node: &Node<'a>,
     ty: &Type,
-    what: &str,
+    (what, root): (&str, &str),
     span: crate::source::Span,
 ) -> Option<Value> {
-    let mut finisher = Finisher::new(eval, schemas, Owner { what, span });
+    let mut finisher = Finisher::new(eval, schemas, Owner { what, root, span });
     finisher.finish(node, ty, true).ok().flatten()
 }
 

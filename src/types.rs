@@ -8,6 +8,7 @@
 //! definition instead of being rejected.
 
 mod builtin;
+pub mod constraints;
 #[cfg(test)]
 mod tests;
 
@@ -112,6 +113,10 @@ pub struct FieldType<'a> {
     pub span: Option<Span>,
     /// Its doc comment.
     pub doc: Option<&'a str>,
+    /// A constraint on its value (spec §7).
+    pub check: Option<constraints::Check>,
+    /// Declared `unique`: no two concrete instances may hold one value here.
+    pub unique: Option<Span>,
 }
 
 /// A record type.
@@ -297,6 +302,7 @@ fn record_fields<'a>(
             continue;
         }
         let nullable = matches!(type_, Type::Nullable(_) | Type::Any);
+        let check = constraints::check_of(&decl.type_, &type_, sink);
         fields.insert(
             decl.name.text.clone(),
             FieldType {
@@ -307,6 +313,8 @@ fn record_fields<'a>(
                 optional: decl.optional,
                 span: Some(decl.name.span),
                 doc: decl.doc.as_deref(),
+                check,
+                unique: decl.unique,
             },
         );
     }

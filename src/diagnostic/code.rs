@@ -111,11 +111,12 @@ codes! {
     /// Why: a generated or hostile directory must fail clearly, not exhaust
     /// memory or fill the disk.
     E024 = "E024", "input or output over a size limit";
-    /// What it does: flags a value that breaks a constraint of its field: so
-    /// far the builtin one of `project.state_recipients` (age X25519 public
-    /// keys, `age1...`).
-    /// Why: a mistyped recipient would encrypt the state to nobody, or fail
-    /// only when the first build tries to write it.
+    /// What it does: flags a value that breaks a constraint of its field: a
+    /// schema's range, pattern, length or `unique` (spec §7), and the builtin
+    /// one of `project.state_recipients` (age X25519 public keys, `age1...`).
+    /// Why: two developers given one port, or a replica count of 0, should
+    /// fail `check`, not the deploy; a mistyped recipient would encrypt the
+    /// state to nobody.
     E025 = "E025", "a value violates a schema constraint";
     /// What it does: stops an arithmetic operation that has no correct
     /// result: an int overflow (`+ - * -x`, `sum`, `int(1e300)`), a

@@ -44,8 +44,25 @@ pub struct Evaluator<'a, 'e> {
     pub errors: Vec<Diagnostic>,
     stack: Vec<(*const Node<'a>, &'a str, Span)>,
     services: Vec<Option<Result<Vec<crate::state::ServiceInstance>, Reported>>>,
+    /// The values of `unique` fields, checked across instances by the driver.
+    pub uniques: Vec<UniqueValue>,
     /// Comprehension variables in scope, innermost last.
     locals: Vec<(&'a str, Local<'a, 'e>)>,
+}
+
+/// The value of a `unique` field in one instance (spec §7).
+#[derive(Clone, Debug)]
+pub struct UniqueValue {
+    /// `instance.web_port`, `module.api.port`.
+    pub field: String,
+    /// The value as `==` compares it ([`Value::canonical`]).
+    pub key: String,
+    /// The value as JSON, unless it is secret.
+    pub shown: Option<String>,
+    /// Where it was set.
+    pub span: Span,
+    /// The `unique` of the declaration.
+    pub constraint: Span,
 }
 
 /// What a comprehension variable stands for: a node of the instance (read
@@ -65,7 +82,15 @@ impl<'a, 'e> Evaluator<'a, 'e> {
     /// An evaluator over the roots, reading and extending `state`.
     pub fn new(roots: Roots<'a, 'e>, state: &'e mut State) -> Evaluator<'a, 'e> {
         let n = roots.modules.len();
-        Evaluator { roots, state, errors: Vec::new(), stack: Vec::new(), services: vec![None; n], locals: Vec::new() }
+        Evaluator {
+            roots,
+            state,
+            errors: Vec::new(),
+            stack: Vec::new(),
+            services: vec![None; n],
+            locals: Vec::new(),
+            uniques: Vec::new(),
+        }
     }
 
     /// Allocates every module's service instances in declaration order, so
@@ -669,6 +694,10 @@ impl<'a, 'e> Evaluator<'a, 'e> {
 
     /// Reports an unresolved reference, naming the instance it failed for: a
     /// parent's reference may resolve in some children and not in others.
+    pub(crate) fn report(&mut self, d: Diagnostic) {
+        self.push_unresolved(d);
+    }
+
     fn push_unresolved(&mut self, d: Diagnostic) {
         let name = match self.roots.facs.map().and_then(|m| m.get("instance")).map(|n| &n.kind) {
             Some(NodeKind::Const(Value::Str(name))) => name.clone(),

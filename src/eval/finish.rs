@@ -9,12 +9,15 @@ use super::value::Value;
 use crate::diagnostic::{article, Code, Diagnostic, Reported};
 use crate::map::IndexMap;
 use crate::source::Span;
+use crate::types::constraints::{Check, CheckKind};
 use crate::types::{Record, Schemas, Type};
 
 /// Where missing required fields are reported (spec §11: the declaration's name).
 pub struct Owner<'r> {
     /// `instance prod`, `module app`, `project demo`.
     pub what: &'r str,
+    /// The path root of its fields: `instance`, `module.app`, `project`.
+    pub root: &'r str,
     /// The declaration's name span.
     pub span: Span,
 }
@@ -107,9 +110,13 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         // that field is their consequence and is reported after their E008.
         let mut misspelt: Vec<(String, String, Span)> = Vec::new();
         for (idx, (key, child)) in map.iter().enumerate() {
+            let mut field = None;
             let (child_ty, child_required, declared) = match record {
                 Some(r) => match r.fields.get(key) {
-                    Some(f) => (f.type_.clone(), f.required, true),
+                    Some(f) => {
+                        field = Some(f);
+                        (f.type_.clone(), f.required, true)
+                    }
                     None if r.is_closed() => {
                         if let Some(meant) = r.closest_field(key) {
                             misspelt.push((meant.to_string(), key.clone(), child.key_span));
@@ -133,6 +140,23 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             self.path.push(key.clone());
             match self.finish(child, &child_ty, child_required) {
                 Ok(Some(v)) => {
+                    if let Some(f) = field {
+                        if let Some(check) = f.check.as_ref() {
+                            if let Some(why) = violation(check, &v) {
+                                self.violated(key, child, check, &why);
+                                failed = true;
+                            }
+                        }
+                        if let (Some(at), false) = (f.unique, v == Value::Null) {
+                            self.eval.uniques.push(super::evaluate::UniqueValue {
+                                field: format!("{}.{}", self.owner.root, self.path.join(".")),
+                                key: v.canonical(),
+                                shown: if v.contains_secret() { None } else { Some(v.to_json_text()) },
+                                span: child.span,
+                                constraint: at,
+                            });
+                        }
+                    }
                     out.insert(key.clone(), v);
                 }
                 Ok(None) => {}
@@ -154,6 +178,19 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
         } else {
             Ok(Value::Map(out))
         }
+    }
+
+    /// E025 at the value, with a label on the constraint (spec §7). A
+    /// secret's value is not quoted.
+    fn violated(&mut self, key: &str, child: &Node<'a>, check: &Check, (is, must): &(String, String)) {
+        let d = Diagnostic::error(Code::E025, child.span, format!("`{key}` {is}, but {must}"))
+            .with_primary_label(must.clone())
+            .with_label(check.span, "the constraint")
+            .with_help(match &check.kind {
+                CheckKind::Pattern(_) => "The pattern must match the whole value (Rust `regex` syntax).".to_string(),
+                _ => format!("Change the value, or the constraint `{}` in the schema if it is too strict.", check.text),
+            });
+        self.eval.report(d);
     }
 
     /// Inferred typing for a reference (spec §7): merge checks literals against
@@ -397,6 +434,51 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 )),
             );
         }
+    }
+}
+
+/// Why `value` breaks a field's constraint (spec §7), if it does: what
+/// the value is and what it must be. Null and values of another kind
+/// (reported as E007) pass.
+fn violation(check: &Check, value: &Value) -> Option<(String, String)> {
+    let length = matches!(check.kind, CheckKind::Length(..));
+    let bounds = || -> String {
+        match &check.bounds {
+            (Some(l), Some(h)) if length => format!("{l} to {h}"),
+            (Some(l), Some(h)) => format!("from {l} to {h}"),
+            (Some(l), None) => format!("at least {l}"),
+            (None, Some(h)) => format!("at most {h}"),
+            (None, None) => "anything".into(),
+        }
+    };
+    let within = |x: f64, lo: &Option<f64>, hi: &Option<f64>| lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h);
+    let count = |n: u64, lo: &Option<u64>, hi: &Option<u64>| lo.is_none_or(|l| n >= l) && hi.is_none_or(|h| n <= h);
+    let shown = || if value.contains_secret() { "secret".to_string() } else { format!("`{}`", value.to_json_text()) };
+    match (&check.kind, value.unwrap_secret()) {
+        (CheckKind::Number(lo, hi), Value::Int(_) | Value::Float(_)) => {
+            let x = match value.unwrap_secret() {
+                Value::Int(n) => *n as f64,
+                Value::Float(f) => *f,
+                _ => 0.0,
+            };
+            (!within(x, lo, hi)).then(|| (format!("is {}", shown()), format!("it must be {}", bounds())))
+        }
+        (CheckKind::Length(lo, hi), Value::Str(s)) => {
+            let n = s.chars().count() as u64;
+            (!count(n, lo, hi)).then(|| {
+                (format!("has {n} character{}", if n == 1 { "" } else { "s" }), format!("it must have {}", bounds()))
+            })
+        }
+        (CheckKind::Length(lo, hi), Value::List(items)) => {
+            let n = items.len() as u64;
+            (!count(n, lo, hi)).then(|| {
+                (format!("has {n} item{}", if n == 1 { "" } else { "s" }), format!("it must have {}", bounds()))
+            })
+        }
+        (CheckKind::Pattern(re), Value::Str(s)) if !re.is_match(s) => {
+            Some((format!("is {}", shown()), format!("it must match {}", check.text)))
+        }
+        _ => None,
     }
 }
 

@@ -609,6 +609,10 @@ impl<'s> Printer<'s> {
         self.w.token(colon, ":");
         self.w.space();
         self.type_(&f.type_);
+        if let Some(unique) = f.unique {
+            self.w.space();
+            self.w.token(unique.start as usize, "unique");
+        }
         if let Some(default) = &f.default {
             let eq = self.w.skip_trivia_backward(default.span.start as usize).saturating_sub(1);
             self.w.space();
@@ -643,6 +647,22 @@ impl<'s> Printer<'s> {
                     self.w.token(pos, text);
                 }
             }
+        }
+        if let Some(c) = &t.constraint {
+            let text = match &c.kind {
+                ConstraintKind::Range(lo, hi) => match (lo, hi) {
+                    (Some(lo), None) if self.w.slice(c.span.start as usize, c.span.end as usize).contains(">=") => {
+                        format!("(>= {lo})")
+                    }
+                    (None, Some(hi)) if self.w.slice(c.span.start as usize, c.span.end as usize).contains("<=") => {
+                        format!("(<= {hi})")
+                    }
+                    (lo, hi) => format!("({}..{})", lo.as_deref().unwrap_or(""), hi.as_deref().unwrap_or("")),
+                },
+                ConstraintKind::Pattern(re) => format!("(/{}/)", re.replace('/', "\\/")),
+                ConstraintKind::External => "(external)".to_string(),
+            };
+            self.w.token(c.span.start as usize, &text);
         }
     }
 

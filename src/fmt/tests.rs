@@ -215,3 +215,14 @@ fn expressions_get_one_space_around_operators_and_only_the_parentheses_they_need
 }"#,
     );
 }
+
+#[test]
+fn constraints_and_generators_are_laid_out() {
+    snapshot(
+        "constraints_and_generators",
+        r#"schema Instance { port:int( 1024 .. 65535 )  unique  n: int(>=1)=1  tag: string(/a\/b [c]/)? admins:[string](1..)
+unique: bool }
+for who , i in ["a","b"] { instance "dev-${who}" inherits base { port: 8000+i }
+  for r in [1] { overlay "o-${who}-${r}" on "dev-${who}" {} } }"#,
+    );
+}

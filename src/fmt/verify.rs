@@ -124,6 +124,7 @@ fn same_record(a: &RecordTypeExpr, b: &RecordTypeExpr) -> bool {
         && all(&a.fields, &b.fields, |x, y| {
             same_name(&x.name, &y.name)
                 && x.optional == y.optional
+                && x.unique.is_some() == y.unique.is_some()
                 && same_type(&x.type_, &y.type_)
                 && match (&x.default, &y.default) {
                     (Some(p), Some(q)) => same_expr(p, q),
@@ -134,6 +135,10 @@ fn same_record(a: &RecordTypeExpr, b: &RecordTypeExpr) -> bool {
 }
 
 fn same_type(a: &TypeExpr, b: &TypeExpr) -> bool {
+    let constraint = |t: &TypeExpr| t.constraint.as_ref().map(|c| c.kind.clone());
+    if constraint(a) != constraint(b) {
+        return false;
+    }
     match (&a.kind, &b.kind) {
         (TypeExprKind::Named(x), TypeExprKind::Named(y)) => x == y,
         (TypeExprKind::List(x), TypeExprKind::List(y))

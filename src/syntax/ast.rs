@@ -538,6 +538,8 @@ pub struct FieldDecl {
     pub type_: TypeExpr,
     /// The default value.
     pub default: Option<Expr>,
+    /// `unique` was written after the type (its span).
+    pub unique: Option<Span>,
     /// Joined doc comment.
     pub doc: Option<String>,
     /// The whole declaration.
@@ -551,6 +553,29 @@ pub struct TypeExpr {
     pub kind: TypeExprKind,
     /// Where.
     pub span: Span,
+    /// `(1..5)`, `(/re/)`... after the type (spec §7).
+    pub constraint: Option<Constraint>,
+}
+
+/// A constraint as written.
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    /// What it says.
+    pub kind: ConstraintKind,
+    /// From `(` to `)`.
+    pub span: Span,
+}
+
+/// The kinds of constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConstraintKind {
+    /// `A..B`, `A..`, `..B`, `>= A`, `<= B` (bounds inclusive), with the
+    /// bounds as written.
+    Range(Option<String>, Option<String>),
+    /// `/REGEX/` (the text between the slashes, `\/` unescaped).
+    Pattern(String),
+    /// `external` (on `secret`).
+    External,
 }
 
 /// The kinds of type expression.

@@ -649,10 +649,12 @@ impl<'t> Lowerer<'t> {
         let mut optional = false;
         let mut type_ = None;
         let mut default = None;
+        let mut unique = None;
         for p in inner {
             match p.as_rule() {
                 Rule::optional_mark => optional = true,
                 Rule::type_expr => type_ = Some(self.type_expr(p)?),
+                Rule::unique_mark => unique = Some(self.span(&p)),
                 _ => default = Some(self.value(p)?),
             }
         }
@@ -660,7 +662,7 @@ impl<'t> Lowerer<'t> {
             self.internal(span);
             return None;
         };
-        Some(FieldDecl { name, optional, type_, default, doc, span })
+        Some(FieldDecl { name, optional, type_, default, unique, doc, span })
     }
 
     fn type_expr(&mut self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
@@ -686,7 +688,7 @@ impl<'t> Lowerer<'t> {
                 }
             }
         }
-        Some(TypeExpr { kind: TypeExprKind::Enum(options), span })
+        Some(TypeExpr { kind: TypeExprKind::Enum(options), span, constraint: None })
     }
 
     fn type_term(&mut self, pair: Pair<'_, Rule>) -> Lowered<TypeExpr> {
@@ -724,10 +726,48 @@ impl<'t> Lowerer<'t> {
                 return None;
             }
         };
-        let base = TypeExpr { kind, span: atom_span };
-        if inner.next().is_some() {
-            return Some(TypeExpr { kind: TypeExprKind::Nullable(Box::new(base)), span });
+        let mut base = TypeExpr { kind, span: atom_span, constraint: None };
+        let mut nullable = false;
+        for p in inner {
+            match p.as_rule() {
+                Rule::constraint => base.constraint = Some(self.constraint(p)?),
+                _ => nullable = true,
+            }
+        }
+        if nullable {
+            return Some(TypeExpr { kind: TypeExprKind::Nullable(Box::new(base)), span, constraint: None });
         }
         Some(base)
+    }
+
+    fn constraint(&mut self, pair: Pair<'_, Rule>) -> Lowered<Constraint> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let body = self.next(&mut inner, span)?;
+        let kind = match body.as_rule() {
+            Rule::bound_range => {
+                let text = body.as_str().to_string();
+                let (lo, hi) = text.split_once("..").unwrap_or((text.as_str(), ""));
+                let bound = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
+                ConstraintKind::Range(bound(lo), bound(hi))
+            }
+            Rule::bound_cmp => {
+                let mut parts = body.into_inner();
+                let op = self.next(&mut parts, span)?.as_str().to_string();
+                let bound = self.next(&mut parts, span)?.as_str().to_string();
+                if op == ">=" {
+                    ConstraintKind::Range(Some(bound), None)
+                } else {
+                    ConstraintKind::Range(None, Some(bound))
+                }
+            }
+            Rule::regex_lit => {
+                let raw = body.as_str();
+                let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+                ConstraintKind::Pattern(inner.replace("\\/", "/"))
+            }
+            _ => ConstraintKind::External,
+        };
+        Some(Constraint { kind, span })
     }
 }

@@ -12,6 +12,8 @@ fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'stat
         optional: !required,
         span: None,
         doc: None,
+        check: None,
+        unique: None,
     }
 }
 
@@ -44,6 +46,8 @@ pub fn schemas<'a>() -> Schemas<'a> {
         optional: false,
         span: None,
         doc: None,
+        check: None,
+        unique: None,
     };
     let project = push(record(
         "Project",

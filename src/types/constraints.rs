@@ -1,0 +1,174 @@
+//! Constraints of schema fields (spec §7): `int(1024..65535)`, `int(>= 1)`,
+//! `float(0.0..1.0)`, `string(/REGEX/)`, `string(N..M)`, `[T](N..M)`, and
+//! `unique`. Built once per field declaration here (regexes compiled, bounds
+//! parsed), checked on every concrete instance's final values by `eval`.
+
+use super::Type;
+use crate::diagnostic::{Code, Diagnostic, Sink};
+use crate::source::Span;
+use crate::syntax::ast::{ConstraintKind, TypeExpr, TypeExprKind};
+
+/// A field's constraint, ready to check.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// What it checks.
+    pub kind: CheckKind,
+    /// The constraint as written (`(1024..65535)`).
+    pub span: Span,
+    /// How messages name it (`1024..65535`, `/^[a-z]+$/`).
+    pub text: String,
+    /// A range's bounds as written (`0.0`, not `0`).
+    pub bounds: (Option<String>, Option<String>),
+}
+
+/// The kinds of check.
+#[derive(Clone, Debug)]
+pub enum CheckKind {
+    /// The number lies within the bounds (inclusive).
+    Number(Option<f64>, Option<f64>),
+    /// The string's characters or the list's items number within the bounds.
+    Length(Option<u64>, Option<u64>),
+    /// The whole string matches.
+    Pattern(regex::Regex),
+}
+
+fn bad(span: Span, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(Code::E017, span, message).with_primary_label("this constraint").with_help(help)
+}
+
+/// The check of a field declared with type `t` (typed `ty`); constraints
+/// anywhere but on the field's own type are reported.
+pub fn check_of(t: &TypeExpr, ty: &Type, sink: &mut Sink) -> Option<Check> {
+    let own = match &t.kind {
+        TypeExprKind::Nullable(inner) => inner,
+        _ => t,
+    };
+    nested(own, true, sink);
+    let c = own.constraint.as_ref()?;
+    let ty = match ty {
+        Type::Nullable(inner) => inner,
+        other => other,
+    };
+    let span = c.span;
+    let kind = match (&c.kind, ty) {
+        (ConstraintKind::Range(lo, hi), Type::Int | Type::Float) => {
+            let parse = |b: &Option<String>| -> Result<Option<f64>, ()> {
+                match b {
+                    None => Ok(None),
+                    Some(text) if *ty == Type::Int && text.contains('.') => Err(()),
+                    Some(text) => text.parse::<f64>().map(Some).map_err(|_| ()),
+                }
+            };
+            match (parse(lo), parse(hi)) {
+                (Ok(lo), Ok(hi)) => CheckKind::Number(lo, hi),
+                _ => {
+                    sink.push(bad(
+                        span,
+                        "the bounds of an `int` range are integers",
+                        "Write `int(1..10)`, or make the field a `float`.",
+                    ));
+                    return None;
+                }
+            }
+        }
+        (ConstraintKind::Range(lo, hi), Type::String | Type::Secret | Type::List(_)) => {
+            let parse = |b: &Option<String>| -> Result<Option<u64>, ()> {
+                match b {
+                    None => Ok(None),
+                    Some(text) => text.parse::<u64>().map(Some).map_err(|_| ()),
+                }
+            };
+            match (parse(lo), parse(hi)) {
+                (Ok(lo), Ok(hi)) => CheckKind::Length(lo, hi),
+                _ => {
+                    sink.push(bad(
+                        span,
+                        "a length is a whole number of characters or items",
+                        "Write lengths such as `string(1..63)` or `[string](1..)`.",
+                    ));
+                    return None;
+                }
+            }
+        }
+        (ConstraintKind::Pattern(re), Type::String | Type::Secret) => {
+            match regex::Regex::new(&format!("^(?:{re})$")) {
+                Ok(compiled) => CheckKind::Pattern(compiled),
+                Err(e) => {
+                    sink.push(
+                    Diagnostic::error(Code::E019, span, "invalid regular expression")
+                        .with_primary_label(e.to_string().lines().last().unwrap_or("invalid").trim().to_string())
+                        .with_help("Constraints use the Rust `regex` crate's syntax; the pattern must match the whole value."),
+                );
+                    return None;
+                }
+            }
+        }
+        (ConstraintKind::External, Type::Secret) => {
+            sink.push(bad(
+                span,
+                "`secret(external)` is not supported yet",
+                "Declare the field `secret` (generated) or `string` (set by hand) for now; external secrets are listed as not yet implemented in the reference.",
+            ));
+            return None;
+        }
+        (kind, _) => {
+            let what = match kind {
+                ConstraintKind::Range(..) => "a range applies to `int`, `float` (values), `string` and lists (lengths)",
+                ConstraintKind::Pattern(_) => "a pattern applies to `string`",
+                ConstraintKind::External => "`external` applies to `secret`",
+            };
+            sink.push(bad(
+                span,
+                format!("this constraint does not fit the field's type: {what}"),
+                "Move the constraint to a field of that type, or remove it.",
+            ));
+            return None;
+        }
+    };
+    if let CheckKind::Number(Some(lo), Some(hi)) = kind {
+        if lo > hi {
+            sink.push(bad(span, "the range is empty", "Write the lower bound first: `int(1..10)`."));
+            return None;
+        }
+    }
+    if let CheckKind::Length(Some(lo), Some(hi)) = kind {
+        if lo > hi {
+            sink.push(bad(span, "the range is empty", "Write the lower bound first: `string(1..63)`."));
+            return None;
+        }
+    }
+    let text = match &c.kind {
+        ConstraintKind::Range(lo, hi) => match (lo, hi) {
+            (Some(l), None) => format!(">= {l}"),
+            (None, Some(h)) => format!("<= {h}"),
+            (l, h) => format!("{}..{}", l.as_deref().unwrap_or(""), h.as_deref().unwrap_or("")),
+        },
+        ConstraintKind::Pattern(re) => format!("/{re}/"),
+        ConstraintKind::External => "external".into(),
+    };
+    let bounds = match &c.kind {
+        ConstraintKind::Range(lo, hi) => (lo.clone(), hi.clone()),
+        _ => (None, None),
+    };
+    Some(Check { kind, span, text, bounds })
+}
+
+/// Constraints inside a field's type (`[int(1..3)]`) are not supported:
+/// each is reported. `top` is the field's own type, which may have one.
+fn nested(t: &TypeExpr, top: bool, sink: &mut Sink) {
+    if !top {
+        if let Some(c) = &t.constraint {
+            sink.push(bad(
+                c.span,
+                "constraints apply to a field's own type",
+                "Put the constraint on the field (`ports: [int](1..)` for the list); items of a list or map cannot be constrained yet.",
+            ));
+        }
+    }
+    match &t.kind {
+        TypeExprKind::List(inner) | TypeExprKind::Map(inner) | TypeExprKind::Nullable(inner) => {
+            nested(inner, false, sink)
+        }
+        _ => {}
+    }
+}
