@@ -174,7 +174,7 @@ pub fn build_trees<'a>(
     instance.span = info.decl.span;
     let mut overlays = Vec::new();
     let mut shadowed: Vec<&'a str> = Vec::new();
-    if let Some(schema) = resolved.schemas.get("Instance") {
+    for schema in resolved.schema_parts.get("Instance").into_iter().flatten() {
         shadowed.extend(schema.record.fields.iter().map(|f| f.name.text.as_str()).filter(|k| is_root(k)));
     }
     for (body_idx, &ancestor_id) in lineage.iter().enumerate() {

@@ -51,8 +51,11 @@ impl InstanceInfo<'_> {
 pub struct Resolved<'a> {
     /// The one `project` (absent: E009 was reported).
     pub project: Option<&'a BlockDecl>,
-    /// User schemas by name.
+    /// User schemas by name (the first declaration of each).
     pub schemas: IndexMap<&'a str, &'a SchemaDecl>,
+    /// Every declaration of each schema, in declaration order: repeated
+    /// `schema NAME { }` declarations merge field by field (spec §4).
+    pub schema_parts: IndexMap<&'a str, Vec<&'a SchemaDecl>>,
     /// Modules by name, in declaration order.
     pub modules: IndexMap<&'a str, &'a BlockDecl>,
     /// Instances and overlays in declaration order.
@@ -73,6 +76,7 @@ pub const PRIMITIVE_TYPES: &[&str] = &["string", "int", "float", "bool", "secret
 pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
     let mut project: Option<&BlockDecl> = None;
     let mut schemas: IndexMap<&str, &SchemaDecl> = IndexMap::default();
+    let mut schema_parts: IndexMap<&str, Vec<&SchemaDecl>> = IndexMap::default();
     let mut modules: IndexMap<&str, &BlockDecl> = IndexMap::default();
     let mut instance_decls: Vec<&InstanceDecl> = Vec::new();
     let mut by_name: std::collections::HashMap<&str, InstanceId> = std::collections::HashMap::new();
@@ -94,10 +98,9 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
                 let name = s.name.text.as_str();
                 if CLOSED_SCHEMAS.contains(&name) || PRIMITIVE_TYPES.contains(&name) {
                     sink.push(diagnostics::builtin_schema_redeclared(&s.name));
-                } else if let Some(first) = schemas.get(name) {
-                    sink.push(diagnostics::duplicate("schema", &first.name, &s.name));
                 } else {
-                    schemas.insert(name, s);
+                    schemas.entry(name).or_insert(s);
+                    schema_parts.entry(name).or_default().push(s);
                 }
             }
             // Expanded before resolution (`syntax::generate`): one still
@@ -140,7 +143,7 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
             state_owner: graph.state_owner(id),
         })
         .collect();
-    Resolved { project, schemas, modules, instances, by_name }
+    Resolved { project, schemas, schema_parts, modules, instances, by_name }
 }
 
 /// The `inherits`/`on` edges, with unknown names and overlay parents already

@@ -208,13 +208,15 @@ pub const RESERVED_MODULE_FIELDS: &[&str] = &["name", "username"];
 pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
     let mut schemas = builtin::schemas();
     // Register user record names first so schemas may refer to each other in any order.
-    let mut pending: Vec<(RecordId, &'a RecordTypeExpr)> = Vec::new();
-    for (name, decl) in &resolved.schemas {
+    let mut pending: Vec<(RecordId, Vec<&'a RecordTypeExpr>)> = Vec::new();
+    for (name, parts) in &resolved.schema_parts {
+        // Repeated declarations merge (spec §4): one `...` opens the record.
+        let open = parts.iter().any(|d| d.record.open);
         let id = match schemas.by_name.get(*name) {
             Some(&builtin_id) => {
                 if let Some(r) = schemas.records.get_mut(builtin_id) {
                     r.inferred = false;
-                    r.open = decl.record.open;
+                    r.open = open;
                 }
                 builtin_id
             }
@@ -223,17 +225,35 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
                 schemas.records.push(Record {
                     name: name.to_string(),
                     fields: IndexMap::default(),
-                    open: decl.record.open,
+                    open,
                     inferred: false,
                 });
                 schemas.by_name.insert(name.to_string(), id);
                 id
             }
         };
-        pending.push((id, &decl.record));
+        pending.push((id, parts.iter().map(|d| &d.record).collect()));
     }
-    for (id, record) in pending {
-        let fields = record_fields(&mut schemas, record, sink);
+    for (id, records) in pending {
+        let mut fields: IndexMap<String, FieldType<'a>> = IndexMap::default();
+        for record in records {
+            for (k, f) in record_fields(&mut schemas, record, sink) {
+                if let Some(first) = fields.get(&k) {
+                    if let Some(span) = f.span {
+                        let mut d = Diagnostic::error(Code::E002, span, format!("field `{k}` is declared twice"))
+                            .with_primary_label("declared again here");
+                        if let Some(first) = first.span {
+                            d = d.with_label(first, "first declared here (another declaration of the same schema)");
+                        }
+                        sink.push(d.with_help(
+                            "Declarations of one schema merge field by field; declare each field in one of them.",
+                        ));
+                    }
+                    continue;
+                }
+                fields.insert(k, f);
+            }
+        }
         if let Some(r) = schemas.records.get_mut(id) {
             // User extension fields come first, then the built-in ones.
             let builtin = std::mem::take(&mut r.fields);

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 /// Runs the body checks over every declaration.
 pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
-    for schema in resolved.schemas.values() {
+    for schema in resolved.schema_parts.values().flatten() {
         for field in &schema.record.fields {
             record_defaults(field, sink);
         }
