@@ -521,11 +521,60 @@ pub fn src_dir_and_origin(resolved: &Resolved<'_>, project_dir: &Path) -> (PathB
 }
 
 fn paths(resolved: &Resolved<'_>, options: &Options) -> Paths {
-    paths_from(&src_dir(resolved, &options.project_dir), options)
+    paths_from(&src_dir(resolved, &options.project_dir), options, declared_env(resolved, &mut Sink::new()))
 }
 
-fn paths_from(src_dir: &Path, options: &Options) -> Paths {
-    Paths { src_dir: src_dir.to_string_lossy().into_owned(), out_dir: options.out_dir.to_string_lossy().into_owned() }
+fn paths_from(src_dir: &Path, options: &Options, env: Vec<eval::EnvVar>) -> Paths {
+    Paths {
+        src_dir: src_dir.to_string_lossy().into_owned(),
+        out_dir: options.out_dir.to_string_lossy().into_owned(),
+        env,
+    }
+}
+
+/// The environment variables `project { env: [...] }` declares, with their
+/// values now (spec §12): a definition reads only those, as `facs.env.X`.
+/// The list is read before evaluation, so it is a literal list of names.
+fn declared_env(resolved: &Resolved<'_>, sink: &mut Sink) -> Vec<eval::EnvVar> {
+    let Some(field) = resolved.project.and_then(|p| {
+        p.body.items.iter().find_map(|item| match item {
+            ast::Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == "env") => Some(f),
+            _ => None,
+        })
+    }) else {
+        return Vec::new();
+    };
+    let help = "Name the variables the definitions may read: `env: [\"USER\", \"HOME\"]` (a literal list: it is read before anything is evaluated).";
+    let ast::ExprKind::List(items) = &field.value.kind else {
+        sink.push(
+            Diagnostic::error(Code::E007, field.value.span, "`env` must be a list of variable names")
+                .with_primary_label("not a literal list")
+                .with_help(help),
+        );
+        return Vec::new();
+    };
+    let mut out: Vec<eval::EnvVar> = Vec::new();
+    for item in items {
+        let name = item.as_plain_str().filter(|n| {
+            let mut chars = n.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        let Some(name) = name else {
+            sink.push(
+                Diagnostic::error(Code::E007, item.span, "not an environment variable name")
+                    .with_primary_label("expected a name such as \"HOME\"")
+                    .with_help(help),
+            );
+            continue;
+        };
+        if out.iter().any(|v| v.name == name) {
+            continue;
+        }
+        let value = std::env::var_os(&name).map(|v| v.to_string_lossy().into_owned());
+        out.push(eval::EnvVar { name, value, span: item.span });
+    }
+    out
 }
 
 /// The instances of one state owner.
@@ -652,7 +701,7 @@ fn compile(
 ) -> Compilation {
     // One lookup: choosing the source directory may stat a checkout.
     let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
-    let paths = paths_from(&src, options);
+    let paths = paths_from(&src, options, declared_env(resolved, sink));
     let recipients = state_recipients(resolved, sink);
     let state_dir = StateDir::new(&options.state_dir).with_recipients(recipients.clone());
     let mut groups: Vec<Group> = Vec::new();

@@ -42,6 +42,20 @@ pub struct Paths {
     pub src_dir: String,
     /// The output directory; `facs.release_dir` is `<out>/<instance>/<project>`.
     pub out_dir: String,
+    /// The environment variables `project { env: [...] }` declares, read
+    /// by the driver (`facs.env.X`; `None`: not set, E009 when used).
+    pub env: Vec<EnvVar>,
+}
+
+/// A declared environment variable (spec §12).
+#[derive(Clone, Debug)]
+pub struct EnvVar {
+    /// Its name.
+    pub name: String,
+    /// Its value, when set.
+    pub value: Option<String>,
+    /// Where the project declares it.
+    pub span: crate::source::Span,
 }
 
 /// One compiled instance.
@@ -370,6 +384,17 @@ fn facs_root<'a>(
         for (key, value) in entries {
             map.insert(key.to_string(), Node::new(NodeKind::Const(value), key, span, span, Scope::Instance));
         }
+        let mut env = Node::empty_map("env", span, Scope::Instance);
+        if let Some(vars) = env.map_mut() {
+            for var in &paths.env {
+                let kind = match &var.value {
+                    Some(v) => NodeKind::Const(Value::Str(v.clone())),
+                    None => NodeKind::Derived(merge::Derived::UnsetEnv(var.name.clone())),
+                };
+                vars.insert(var.name.clone(), Node::new(kind, "env", var.span, var.span, Scope::Instance));
+            }
+        }
+        map.insert("env".to_string(), env);
         // `facs.version` is the project's version, late-bound like any reference.
         let version =
             Node::new(NodeKind::Derived(merge::Derived::ProjectVersion), "version", span, span, Scope::Project);

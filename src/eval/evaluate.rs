@@ -786,6 +786,20 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 )
             }
             Derived::Secret(key) => Value::Secret(Box::new(Value::Str(self.state.secret(key)))),
+            Derived::UnsetEnv(name) => {
+                // The top of the stack is this node (the declaration); below it, the reader.
+                let declared = self.stack.last().map_or(self.roots.instance.key_span, |(_, _, s)| *s);
+                let span = self.stack.iter().rev().nth(1).map_or(declared, |(_, _, s)| *s);
+                self.report(
+                    Diagnostic::error(Code::E009, span, format!("the environment variable `{name}` is not set"))
+                        .with_primary_label(format!("`facs.env.{name}` is read here"))
+                        .with_label(declared, "declared in the project's `env`")
+                        .with_help(format!(
+                            "Set it for the run (`{name}=... facs build`), or stop reading `facs.env.{name}`."
+                        )),
+                );
+                return Err(Reported);
+            }
             Derived::ProjectVersion => match self.roots.project.map().and_then(|m| m.get("version")) {
                 Some(node) => self.eval_node(node)?,
                 None => Value::Str(String::new()),
@@ -958,6 +972,11 @@ fn unresolved<'k>(
     let candidates: Vec<&str> = candidates.collect();
     let d = Diagnostic::error(Code::E010, span, format!("unresolved reference `{}`", text.join(".")))
         .with_primary_label(format!("no {what} `{failing}` here"));
+    if failed_at == 2 && text.first() == Some(&"facs") && text.get(1) == Some(&"env") {
+        return d.with_help(format!(
+            "A definition reads only the environment variables the project declares: add `\"{failing}\"` to `project {{ env: [...] }}`."
+        ));
+    }
     match closest(failing, candidates.iter().copied()) {
         Some(s) => d.with_help(format!("Did you mean `{s}`?")),
         None => d.with_help(format!(
