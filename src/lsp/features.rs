@@ -38,6 +38,18 @@ pub enum Found<'a> {
     Reference(Root<'a>, Vec<String>),
     /// A type name in a schema.
     TypeName(&'a str),
+    /// The name of a built-in function in a call.
+    Function(&'a Name),
+}
+
+/// The name of the call under the cursor, in `expr` or below it.
+fn call_at(expr: &Expr, offset: usize) -> Option<&Name> {
+    if let ExprKind::Call(name, _) = &expr.kind {
+        if contains(name.span, offset) {
+            return Some(name);
+        }
+    }
+    expr.children().into_iter().find_map(|c| call_at(c, offset))
 }
 
 fn contains(span: Span, offset: usize) -> bool {
@@ -157,9 +169,13 @@ fn in_expr<'a>(expr: &'a Expr, offset: usize, root: Root<'a>, prefix: &mut Vec<S
         ExprKind::List(items) => items.iter().find_map(|i| in_expr(i, offset, root, prefix)),
         ExprKind::Map(block) => in_block(block, offset, root, prefix),
         ExprKind::Null | ExprKind::Bool(_) | ExprKind::Int(_) | ExprKind::Float(_) => None,
-        // Operators, calls and comprehensions: the reference under the
-        // cursor (comprehension variables are not instance paths).
+        // Operators, calls and comprehensions: the function or the
+        // reference under the cursor (comprehension variables are not
+        // instance paths).
         _ => {
+            if let Some(name) = call_at(expr, offset) {
+                return Some(Found::Function(name));
+            }
             let mut found = None;
             expr.visit_refs(&mut |path, span| {
                 if found.is_none() && contains(span, offset) {

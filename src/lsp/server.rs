@@ -255,6 +255,10 @@ impl Server {
                 let doc = resolved.modules.get(name.text.as_str()).and_then(|m| m.doc.clone());
                 format!("**module** `{}`{}", name.text, doc.map(|d| format!("\n\n{d}")).unwrap_or_default())
             }
+            Found::Function(name) => match crate::syntax::functions::lookup(&name.text) {
+                Some(f) => format!("```facs\n{}\n```\n\n{}", f.signature, f.doc),
+                None => format!("`{}` is not a built-in function (E027)", name.text),
+            },
             Found::TypeName(name) => {
                 let doc = resolved.schemas.get(name).and_then(|s| s.doc.clone());
                 format!("**type** `{name}`{}", doc.map(|d| format!("\n\n{d}")).unwrap_or_default())
@@ -447,6 +451,22 @@ impl Server {
                         .collect()
                 })
                 .unwrap_or_default();
+            // In value position (after `:`, an operator, `(` or `,`), the
+            // built-in functions too, with their signatures.
+            let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            if word_start
+                .trim_end()
+                .ends_with([':', '(', ',', '+', '-', '*', '/', '%', '=', '&', '|', '!', '[', '<', '>'])
+                && !self.in_schema(&rel, pos)
+            {
+                out.extend(crate::syntax::functions::FUNCTIONS.iter().map(|f| lsp::CompletionItem {
+                    label: f.name.to_string(),
+                    kind: Some(lsp::CompletionItemKind::FUNCTION),
+                    detail: Some(f.signature.to_string()),
+                    documentation: Some(lsp::Documentation::String(f.doc.to_string())),
+                    ..Default::default()
+                }));
+            }
             // Keys other bodies already use (inferred fields have no schema).
             for (_, manifest) in self.analysis.instances.values().take(1) {
                 if let Some(crate::eval::Value::Map(m)) = manifest.get_path(&["instance"]) {

@@ -210,3 +210,47 @@ fn diagnostics_hover_definition_completion_symbols() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+const EXPRESSIONS: &str = "project demo {\n  devs: [\"alice\", \"bob\"]\n}\n\nabstract instance base {\n  port: 8000\n  hosts: [\"a\", \"b\"]\n  count: len(hosts) + port\n}\n\nfor who, i in project.devs {\n  instance \"dev-${who}\" inherits base {\n    port: 8001 + i\n  }\n}\n";
+
+/// Hover on a built-in function shows its signature; completion in value
+/// position offers the functions; references inside operators hover; a
+/// generated instance has a state of its own name.
+#[test]
+fn expressions_and_generators_in_the_language_server() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = std::fs::canonicalize(tmp.path()).expect("root");
+    let main = root.join("main.facs");
+    std::fs::write(&main, EXPRESSIONS).expect("write");
+    let root_uri = format!("file://{}", root.display());
+    let uri = format!("file://{}", main.display());
+    let mut client = Client::start();
+    client.request("initialize", json!({"processId": null, "rootUri": root_uri, "capabilities": {}}));
+    client.notify("initialized", json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "facs", "version": 1, "text": EXPRESSIONS}}),
+    );
+    let at = |needle: &str, extra: u32| {
+        let (line_idx, line) = EXPRESSIONS.lines().enumerate().find(|(_, l)| l.contains(needle)).expect("needle");
+        json!({"textDocument": {"uri": uri}, "position": {"line": line_idx, "character": line.find(needle).expect("col") as u32 + extra}})
+    };
+    let hover = client.request("textDocument/hover", at("len(", 1));
+    let text = hover["contents"]["value"].as_str().expect("markdown").to_string();
+    assert!(text.contains("len(string | list | map) -> int"), "{text}");
+    // `hosts` inside `len(hosts) + port`: its value in the instances.
+    let hover = client.request("textDocument/hover", at("hosts) +", 1));
+    let text = hover["contents"]["value"].as_str().expect("markdown").to_string();
+    assert!(text.contains("hosts") && text.contains("dev-alice"), "{text}");
+    // The generated instance's lineage and state owner.
+    let hover = client.request("textDocument/hover", at("\"dev-${who}\"", 2));
+    let text = hover["contents"]["value"].as_str().expect("markdown").to_string();
+    assert!(text.contains("lineage: base → dev-alice") && text.contains("state: `dev-alice`"), "{text}");
+    let completion = client.request("textDocument/completion", at("len(hosts) + ", 13));
+    let items = completion.as_array().expect("items").clone();
+    let len = items.iter().find(|i| i["label"] == "len").expect("len offered after an operator");
+    assert_eq!(len["detail"], "len(string | list | map) -> int");
+    let completion = client.request("textDocument/completion", at("  port: 8000", 2));
+    let labels: Vec<&str> = completion.as_array().expect("items").iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(!labels.contains(&"len"), "no functions where a key goes: {labels:?}");
+}
