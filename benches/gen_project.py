@@ -455,6 +455,38 @@ def peers_facs_files(n_chains):
     return files
 
 
+def peers_generator_files(n_chains):
+    """The peers workload written with generators (issue 14): the same
+    manifests from a fraction of the source. One generator per (level,
+    service) lists the chains whose level overrides that service's port
+    (keys cannot be computed, so the service picks the generator)."""
+    base = peers_base()
+    files = [
+        ("project.facs", PROJECT),
+        ("base.facs", "/// The root of every benchmark instance: 141 leaves, 29 late-bound.\n"
+                      "abstract instance base {\n" + render_facs_map(base, 1) + "}\n"),
+    ]
+    parts = ["// Every chain instance, by generators: the same values as chains-NNN.facs.\n"]
+    for level in range(1, CHAIN_DEPTH + 1):
+        parent = "base" if level == 1 else f'"c${{chain}}_{level - 1}"'
+        for svc in range(N_SERVICES):
+            chains = [c for c in range(n_chains) if (c + level) % N_SERVICES == svc]
+            if not chains:
+                continue
+            parts.append(
+                f"\nfor chain in [{', '.join(map(str, chains))}] {{\n"
+                f'  instance "c${{chain}}_{level}" inherits {parent} {{\n'
+                f'    label: "c${{chain}}-{level}"\n'
+                f'    db.host: "db-${{chain}}-{level}.internal"\n'
+                f"    db.pool.max: {10 + level}\n"
+                f"    http.limits.rate.per_sec: {50 + 10 * level}\n"
+                f'    tags: ["web", "c${{chain}}", "l{level}"]\n'
+                f"    svc{svc}.port: 10000 + 10 * (chain % 1000) + {level}\n"
+                "  }\n}\n")
+    files.append(("instances/generated.facs", "".join(parts)))
+    return files
+
+
 def peers_jsonnet_files(n_chains):
     """base.libsonnet, instances/chains-NNN.libsonnet (an object of 500
     instances each), main.jsonnet (an object `<name>.json` -> instance, for -m).
@@ -565,6 +597,8 @@ def generate(n_instances, case):
     n_chains = n_instances // CHAIN_DEPTH
     if case == "peers":
         return peers_facs_files(n_chains)
+    if case == "generators":
+        return peers_generator_files(n_chains)
     if case == "small":
         return small_files(n_chains)
     files = [
@@ -582,7 +616,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", type=int, metavar="N", help="number of concrete instances (a multiple of 5)")
     parser.add_argument("outdir", metavar="OUTDIR", help="directory to create (must not exist or be empty)")
-    parser.add_argument("--case", choices=["build", "render", "peers", "small"], default="build")
+    parser.add_argument("--case", choices=["build", "render", "peers", "generators", "small"], default="build")
     parser.add_argument("--jsonnet", metavar="DIR",
                         help="--case peers: also write the equivalent Jsonnet program to DIR")
     parser.add_argument("--pkl", metavar="DIR",

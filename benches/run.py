@@ -50,9 +50,10 @@ REPO_DIR = os.path.dirname(BENCH_DIR)
 GEN = os.path.join(BENCH_DIR, "gen_project.py")
 TIME = "/usr/bin/time"
 DEFAULT_N = {"build": [100, 1000, 10000], "render": [1000], "peers": [1000, 10000],
-             "check": [10000, 100000]}
+             "check": [10000, 100000], "generators": [1000, 10000]}
 RESULTS = {"build": "results.txt", "render": "results-render.txt",
-           "peers": "results-peers.txt", "check": "results-check.txt"}
+           "peers": "results-peers.txt", "check": "results-check.txt",
+           "generators": "results-generators.txt"}
 
 
 class Run:
@@ -267,6 +268,54 @@ def bench_check(args, n):
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_generators(args, n):
+    """Issue 14: the peers workload written plainly and with generators;
+    the outputs must be byte-identical, and the generator variant no slower
+    than 1.2x."""
+    work = tempfile.mkdtemp(prefix=f"facs-bench-generators-{n}-", dir=args.workdir)
+    try:
+        row = {"n": n}
+        outs = {}
+        for variant, case in (("plain", "peers"), ("generators", "generators")):
+            project = os.path.join(work, variant)
+            subprocess.run([sys.executable, GEN, str(n), project, "--case", case], check=True)
+            build = [args.facs, "-p", project, "build"]
+            row[f"{variant}_first"] = check(timed(build), f"first build, {variant} (N={n})")
+            row[f"{variant}_rebuild"] = best_of(args.repeat, build, f"rebuild, {variant} (N={n})")
+            row[f"{variant}_check"] = best_of(args.repeat, [args.facs, "-p", project, "check"],
+                                              f"check, {variant} (N={n})")
+            row[f"{variant}_bytes"] = sum(os.path.getsize(f) for f in input_files(project))
+            outs[variant] = os.path.join(project, ".facsimile", "out")
+        same = subprocess.run(["diff", "-r", "-q", outs["plain"], outs["generators"]],
+                              capture_output=True, text=True)
+        if same.returncode != 0:
+            sys.exit(f"the generator variant builds other manifests (N={n}):\n{same.stdout[:2000]}")
+        return row
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report_generators(args, rows):
+    lines = [
+        f"facs generators benchmark ({datetime.datetime.now().isoformat(timespec='seconds')})",
+        f"binary {args.facs}, git {git_revision()}, {os.cpu_count()} CPUs, best of {args.repeat}",
+        "workload: gen_project.py --case peers (plain) and --case generators (the same manifests,",
+        "byte-identical, from one generator per level and service); target: generators <= 1.2x plain",
+        "",
+        f"{'N':>7} {'source plain':>13} {'source gen':>11} {'what':>8} {'plain s':>9} {'gen s':>9} {'gen/plain':>10}",
+    ]
+    for row in rows:
+        for what in ("first", "rebuild", "check"):
+            p, g = row[f"plain_{what}"].seconds, row[f"generators_{what}"].seconds
+            lines.append(
+                f"{row['n']:>7} {row['plain_bytes']:>13} {row['generators_bytes']:>11} {what:>8} "
+                f"{p:>9.3f} {g:>9.3f} {g / p if p else float('inf'):>10.2f}")
+    return "\n".join(lines) + "\n"
 
 
 def mb(run):
@@ -548,7 +597,7 @@ def main():
                         help="instance counts (multiples of 5); default 100 1000 10000, "
                              "1000 with --case render, 1000 10000 with --case peers, "
                              "100000 with --case check")
-    parser.add_argument("--case", choices=["build", "render", "peers", "check"], default="build",
+    parser.add_argument("--case", choices=["build", "render", "peers", "check", "generators"], default="build",
                         help="build: manifests only; render: also 20 templates per instance; "
                              "peers: against jrsonnet and Pkl (issue 13); check: facs check only")
     parser.add_argument("--facs", default=os.path.join(REPO_DIR, "target", "release", "facs"))
@@ -598,13 +647,14 @@ def main():
                 parser.error(f"{tool} not found: pass --{tool} PATH, or --no-peers (see benches/README.md)")
 
     global SYNC_FIRST
-    SYNC_FIRST = args.case in ("peers", "check")
-    bench = {"peers": bench_peers, "check": bench_check}.get(args.case, bench_one)
+    SYNC_FIRST = args.case in ("peers", "check", "generators")
+    bench = {"peers": bench_peers, "check": bench_check, "generators": bench_generators}.get(args.case, bench_one)
     rows = []
     for n in ns:
         print(f"N={n} ...", file=sys.stderr, flush=True)
         rows.append(bench(args, n))
-    text = {"peers": report_peers, "check": report_check}.get(args.case, report)(args, rows)
+    text = {"peers": report_peers, "check": report_check,
+            "generators": report_generators}.get(args.case, report)(args, rows)
     sys.stdout.write(text)
     results = RESULTS[args.case]
     if args.case == "check" and args.check_workload == "build":
