@@ -122,6 +122,32 @@ fn print_explanation(sources: &SourceMap, e: &Explanation, depth: usize, out: &m
     }
 }
 
+/// The schema field a path (`instance.web_port`, `module.api.port`) is
+/// declared by, when one declares it.
+fn declared_field<'s>(schemas: &'s crate::types::Schemas<'s>, path: &str) -> Option<&'s crate::types::FieldType<'s>> {
+    use crate::types::Type;
+    let segs: Vec<&str> = path.split('.').collect();
+    let (root, rest) = match segs.as_slice() {
+        ["instance" | "env", rest @ ..] => (schemas.instance, rest),
+        ["project", rest @ ..] => (schemas.project, rest),
+        ["module", _, rest @ ..] => (schemas.module, rest),
+        rest => (schemas.instance, rest),
+    };
+    let (last, parents) = rest.split_last()?;
+    let mut ty = Type::Record(root);
+    for seg in parents {
+        ty = schemas.child_type(&ty, seg);
+    }
+    let ty = match ty {
+        Type::Nullable(inner) => *inner,
+        other => other,
+    };
+    match ty {
+        Type::Record(id) => schemas.record(id)?.field_type(last),
+        _ => None,
+    }
+}
+
 /// `facs explain NAME PATH`
 pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
     let result = analysed(options, ui, |session| {
@@ -150,6 +176,23 @@ pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
                     ));
                 }
                 print_explanation(sources, &e, 0, &mut out);
+                // The constraint the value must meet (spec §7), from its schema.
+                if let Some(field) = declared_field(schemas, path) {
+                    let mut what: Vec<String> = Vec::new();
+                    let mut at = None;
+                    if let Some(check) = &field.check {
+                        what.push(format!("`{}`", check.text));
+                        at = Some(check.span);
+                    }
+                    if let Some(unique) = field.unique {
+                        what.push("unique across instances".to_string());
+                        at = at.or(Some(unique));
+                    }
+                    if let Some(span) = at {
+                        let (file, line, _) = place(sources, span);
+                        out.push_str(&format!("  must meet {}  ({file}:{line})\n", what.join(", ")));
+                    }
+                }
                 Ok(out)
             }
             Err(ExplainError::Broken) => Err(format!("`{name}` does not compile: run `facs check`")),
