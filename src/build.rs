@@ -122,6 +122,12 @@ pub fn init_threads() {
 pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
     init_threads();
     let names = fs.facs_files().map_err(|e| format!("cannot list the definition directory: {e}"))?;
+    for (link, target) in fs.escaping_links() {
+        sink.push(
+            Diagnostic::global(Code::E018, format!("`{link}` is a symbolic link out of the definition directory (to {target})"))
+                .with_help("facs follows links that stay inside the definition directory; copy the files in, or point the link inside (shared definitions from elsewhere go in `project { include: [...] }` once includes are supported)."),
+        );
+    }
     let mut sources = SourceMap::new();
     let mut invalid_utf8 = Vec::new();
     for name in &names {

@@ -154,12 +154,19 @@ pub trait Fs {
     fn facs_files(&self) -> std::io::Result<Vec<String>>;
     /// The bytes of a relative path.
     fn read(&self, relative: &str) -> std::io::Result<Vec<u8>>;
+    /// Symbolic links the last [`Fs::facs_files`] did not follow because
+    /// they lead outside the definition directory: (link, target), both
+    /// as shown to users (spec §2: E018, never skipped silently).
+    fn escaping_links(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// The real file system, rooted at a definition directory.
 pub struct DiskFs {
     root: PathBuf,
     skip: Vec<PathBuf>,
+    escaping: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl DiskFs {
@@ -167,19 +174,35 @@ impl DiskFs {
     /// state dirs) when looking for `.facs` files.
     pub fn new(root: &Path, skip: &[PathBuf]) -> DiskFs {
         let skip = skip.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
-        DiskFs { root: root.to_path_buf(), skip }
+        DiskFs { root: root.to_path_buf(), skip, escaping: std::sync::Mutex::new(Vec::new()) }
     }
 }
 
 impl Fs for DiskFs {
     fn facs_files(&self) -> std::io::Result<Vec<String>> {
         let mut found = Vec::new();
-        let walker = walkdir::WalkDir::new(&self.root).follow_links(false).into_iter();
+        // Spec §2: symbolic links are followed while they stay inside the
+        // definition directory; one that leads out is reported, not followed.
+        let walker = walkdir::WalkDir::new(&self.root).follow_links(true).into_iter();
         let root = self.root.clone();
+        let canonical_root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
         let skip = self.skip.clone();
-        let walker = walker.filter_entry(move |entry| {
+        let escaping = std::cell::RefCell::new(Vec::new());
+        let walker = walker.filter_entry(|entry| {
             if entry.depth() == 0 {
                 return true;
+            }
+            if entry.path_is_symlink() {
+                let target = std::fs::canonicalize(entry.path());
+                if !target.as_ref().is_ok_and(|t| t.starts_with(&canonical_root)) {
+                    let link = entry.path().strip_prefix(&root).map(relative_name).unwrap_or_default();
+                    let shown = match &target {
+                        Ok(t) => t.display().to_string(),
+                        Err(e) => format!("(unreadable: {e})"),
+                    };
+                    escaping.borrow_mut().push((link, shown));
+                    return false;
+                }
             }
             let name = entry.file_name().to_string_lossy();
             if entry.file_type().is_dir() {
@@ -199,8 +222,14 @@ impl Fs for DiskFs {
             }
             true
         });
+        let mut entries = Vec::new();
         for entry in walker {
-            let entry = entry.map_err(std::io::Error::other)?;
+            entries.push(entry.map_err(std::io::Error::other)?);
+        }
+        if let Ok(mut kept) = self.escaping.lock() {
+            *kept = escaping.into_inner();
+        }
+        for entry in entries {
             if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "facs") {
                 if let Ok(rel) = entry.path().strip_prefix(&root) {
                     found.push(rel.to_path_buf());
@@ -211,11 +240,19 @@ impl Fs for DiskFs {
         // escaped names do not keep (a `\` sorts before letters, and `\xff` is not the byte 0xff).
         use std::os::unix::ffi::OsStrExt;
         found.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+        // A file reached twice (through a link to a directory that is loaded
+        // anyway) is one file: the first name in declaration order keeps it.
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|rel| seen.insert(std::fs::canonicalize(root.join(rel)).unwrap_or_else(|_| root.join(rel))));
         Ok(found.iter().map(|rel| relative_name(rel)).collect())
     }
 
     fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
         read_limited(&self.root.join(path_of_name(relative)))
+    }
+
+    fn escaping_links(&self) -> Vec<(String, String)> {
+        self.escaping.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
 

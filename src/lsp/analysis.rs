@@ -42,6 +42,10 @@ impl Fs for OverlayFs<'_> {
             None => self.disk.read(relative),
         }
     }
+
+    fn escaping_links(&self) -> Vec<(String, String)> {
+        self.disk.escaping_links()
+    }
 }
 
 /// What one instance's compilation left, for reuse by the next analysis.

@@ -385,3 +385,44 @@ fn a_directory_swapped_for_a_symlink_mid_build_reads_nothing_outside() {
     assert!(builds >= 20, "too few builds to race: {builds}");
     assert!(leaked.is_empty(), "read outside the definition directory: {leaked:?}");
 }
+
+/// Spec §2: a symlinked directory that stays inside the definition
+/// directory is followed (its files load once, even when their real
+/// directory loads too); a link that leads out is E018, never skipped.
+#[test]
+fn symlinked_directories_inside_are_followed_and_links_out_are_e018() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("p");
+    std::fs::create_dir_all(project.join(".shared")).expect("mkdir");
+    std::fs::create_dir_all(project.join("real")).expect("mkdir");
+    std::fs::create_dir_all(tmp.path().join("outside")).expect("mkdir");
+    std::fs::write(project.join("main.facs"), "project p {}\n").expect("write");
+    std::fs::write(project.join("real/a.facs"), "instance a {}\n").expect("write");
+    std::fs::write(project.join(".shared/c.facs"), "instance c {}\n").expect("write");
+    std::fs::write(tmp.path().join("outside/b.facs"), "instance b {}\n").expect("write");
+    symlink("real", project.join("linked")).expect("symlink");
+    symlink(".shared", project.join("shared")).expect("symlink");
+    let list = |project: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(project)
+            .arg("list")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run facs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = list(&project);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("shared/c.facs:1"), "a link to a hidden directory inside is followed: {stdout}");
+    assert_eq!(stdout.matches("\na ").count(), 1, "`a` is loaded once: {stdout}");
+    symlink("../outside", project.join("ext")).expect("symlink");
+    let (code, _, stderr) = list(&project);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("error[E018]: `ext` is a symbolic link out of the definition directory"), "{stderr}");
+}
