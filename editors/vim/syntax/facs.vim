@@ -77,16 +77,18 @@ syn region facsListType  matchgroup=facsDelimiter start="\[" end="\]" contained 
 " `{T}` (map) or `{ a: T, b?: U }` (inline record).
 syn region facsBraceType matchgroup=facsDelimiter start="{" end="}" contained contains=@facsSchemaItems
 syn match  facsKey +[A-Za-z0-9_.-]\@1<!\%([A-Za-z_][A-Za-z0-9_-]*\|"\%([^"\\]\|\\.\)*"\)\ze\s*?\=\s*:+ contained contains=facsQuotedKey,facsKeywordKey
-syn cluster facsTypes contains=@facsComments,facsTypeName,facsType,facsOperator,facsListType,facsBraceType,facsString
+syn cluster facsTypes contains=@facsComments,facsTypeName,facsType,facsOperator,facsListType,facsBraceType,facsString,facsConstraint,facsUnique
 syn cluster facsSchemaItems contains=@facsTypes,facsKey
 syn region facsSchemaBody matchgroup=facsDelimiter start="{" end="}" contained contains=@facsSchemaItems fold
 
 " ---------------------------------------------------------------- declarations
 syn match  facsDeclName  "[A-Za-z_][A-Za-z0-9_-]*" contained
+" A quoted (template) name: `instance "dev-${who}"` in a generator.
+syn region facsQuotedDeclName start=+"+ end=+"+ end=+$+ contained contains=facsEscape,facsInterpolation
 syn match  facsInherited "[A-Za-z_][A-Za-z0-9_-]*" contained
 " After facsDeclName, so that `inherits` and `on` are keywords, not names.
-syn region facsInherits matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!inherits[A-Za-z0-9_-]\@!" end="{\@=" contained contains=facsInherited,@facsComments
-syn region facsOn       matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!on[A-Za-z0-9_-]\@!" end="{\@=" contained contains=facsInherited,@facsComments
+syn region facsInherits matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!inherits[A-Za-z0-9_-]\@!" end="{\@=" contained contains=facsInherited,facsQuotedDeclName,@facsComments
+syn region facsOn       matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!on[A-Za-z0-9_-]\@!" end="{\@=" contained contains=facsInherited,facsQuotedDeclName,@facsComments
 
 " Instance and overlay bodies also hold `target NAME { }` and `module NAME { }`.
 syn region facsTargetItem matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!target[A-Za-z0-9_.-]\@!" end="}\@1<=" end="}\@=" contained contains=facsDeclName,facsBlock,@facsComments
@@ -99,8 +101,8 @@ syn region facsProjectDecl  matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!pro
 syn region facsSchemaDecl   matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!schema[A-Za-z0-9_.-]\@!"   end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsSchemaBody,@facsComments
 " Also the module overlay inside instance bodies; `module.x` is a reference.
 syn region facsModuleDecl   matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!module[A-Za-z0-9_.-]\@!"   end="}\@1<=" end="}\@=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsBlock,@facsComments
-syn region facsInstanceDecl matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!instance[A-Za-z0-9_.-]\@!" end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsInherits,facsInstanceBody,@facsComments
-syn region facsOverlayDecl  matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!overlay[A-Za-z0-9_.-]\@!"  end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsOn,facsInstanceBody,@facsComments
+syn region facsInstanceDecl matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!instance[A-Za-z0-9_.-]\@!" end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsQuotedDeclName,facsInherits,facsInstanceBody,@facsComments
+syn region facsOverlayDecl  matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!overlay[A-Za-z0-9_.-]\@!"  end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsQuotedDeclName,facsOn,facsInstanceBody,@facsComments
 
 " Expressions (spec §5): contextual words, calls, operators. Defined last so
 " that they win where `facsReference` or the schema `=` also match.
@@ -113,6 +115,16 @@ syn region facsParens matchgroup=facsDelimiter start="(" end=")" contained conta
 " `{ for k, v in M: key: value }` holds values, not fields.
 syn region facsMapComp matchgroup=facsDelimiter start="{\ze\s*for[A-Za-z0-9_-]\@!" end="}" contained contains=@facsValues,facsCompColon
 syn match facsCompColon ":" contained
+
+" Generators and constraints (spec §4, §7).
+syn match  facsGenHead "[A-Za-z0-9_.-]\@1<!for\s\+[A-Za-z_][A-Za-z0-9_-]*\%(\s*,\s*[A-Za-z_][A-Za-z0-9_-]*\)\=\s\+in[A-Za-z0-9_-]\@!" contains=facsGenKeyword
+syn match  facsGenKeyword "[A-Za-z0-9_.-]\@1<!\%(for\|in\)[A-Za-z0-9_-]\@!" contained
+syn region facsGenList matchgroup=facsDelimiter start="\[" end="\]" contains=@facsValues
+syn region facsConstraint matchgroup=facsDelimiter start="[A-Za-z0-9_\]]\@1<=(\ze\s*\%(-\=\d\|\.\.\|>=\|<=\|/\|external\)" end=")" contained contains=facsRegex,facsRangeOp,facsBound
+syn match  facsRegex "/\%([^/\\]\|\\.\)*/" contained
+syn match  facsRangeOp "\.\.\|>=\|<=" contained
+syn match  facsBound "-\=\d\%(_\=\d\)*\%(\.\d\%(_\=\d\)*\)\=" contained
+syn match  facsUnique "[A-Za-z0-9_.-]\@1<!unique[A-Za-z0-9_-]\@!\%(\s*?\=:\)\@!" contained
 
 " ---------------------------------------------------------------- colours
 hi def link facsComment            Comment
@@ -131,6 +143,12 @@ hi def link facsExprKeyword        Conditional
 hi def link facsFunction           Function
 hi def link facsCall               Function
 hi def link facsCompColon          Delimiter
+hi def link facsGenKeyword         Repeat
+hi def link facsQuotedDeclName     Function
+hi def link facsRegex              String
+hi def link facsRangeOp            Operator
+hi def link facsBound              Number
+hi def link facsUnique             StorageClass
 hi def link facsDelimiter          Delimiter
 hi def link facsString             String
 hi def link facsMLString           String
