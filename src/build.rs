@@ -103,6 +103,17 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// The parsed files, in declaration order.
     pub files: Vec<ast::File>,
+    /// The directories the project includes, in `include` order.
+    pub includes: Vec<Include>,
+}
+
+/// A directory the project includes (spec §2).
+#[derive(Clone, Debug)]
+pub struct Include {
+    /// Where it is.
+    pub dir: PathBuf,
+    /// As `include` lists it (file names are shown under it).
+    pub shown: String,
 }
 
 /// Stack size of the worker threads. Nesting and reference depth are bounded
@@ -118,26 +129,131 @@ pub fn init_threads() {
     });
 }
 
-/// Reads and parses every `.facs` file. Syntax errors go to `sink`.
+/// Reads and parses every `.facs` file, then those of the directories the
+/// project includes (spec §2). Syntax errors go to `sink`.
 pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
     init_threads();
     let names = fs.facs_files().map_err(|e| format!("cannot list the definition directory: {e}"))?;
-    for (link, target) in fs.escaping_links() {
-        sink.push(
-            Diagnostic::global(Code::E018, format!("`{link}` is a symbolic link out of the definition directory (to {target})"))
-                .with_help("facs follows links that stay inside the definition directory; copy the files in, or point the link inside (shared definitions from elsewhere go in `project { include: [...] }` once includes are supported)."),
-        );
-    }
+    escaping_links(fs, "", sink);
     let mut sources = SourceMap::new();
     let mut invalid_utf8 = Vec::new();
-    for name in &names {
+    let own = read_sources(fs, &names, "", &mut sources, &mut invalid_utf8, sink)?;
+    let mut files = parse_sources(&sources, &own, &invalid_utf8, sink);
+    let mut includes = Vec::new();
+    for (dir, span) in included_dirs(&files, sink) {
+        let shown = dir.trim_end_matches('/').to_string();
+        let (sub, root) = match fs.include(&shown) {
+            Ok(found) => found,
+            Err(e) => {
+                sink.push(
+                    Diagnostic::error(Code::E022, span, format!("included directory `{shown}` cannot be read: {e}"))
+                        .with_primary_label("listed in `include`")
+                        .with_help("Paths in `include` are relative to the definition directory; check the path, or check out the shared definitions there."),
+                );
+                continue;
+            }
+        };
+        // A directory inside the definition directory (`vendor/net`) has
+        // its `.facs` files loaded already; it adds its `tmpl/` and `extra/`.
+        let inside = fs.location().is_some_and(|here| root.starts_with(here));
+        if inside {
+            includes.push(Include { dir: root, shown });
+            continue;
+        }
+        let names = sub.facs_files().map_err(|e| format!("cannot list the included directory {shown}: {e}"))?;
+        escaping_links(sub.as_ref(), &shown, sink);
+        let prefix = format!("{shown}/");
+        let ids = read_sources(sub.as_ref(), &names, &prefix, &mut sources, &mut invalid_utf8, sink)?;
+        let parsed = parse_sources(&sources, &ids, &invalid_utf8, sink);
+        for file in &parsed {
+            for decl in &file.decls {
+                if let ast::Decl::Project(p) = decl {
+                    sink.push(
+                        Diagnostic::error(Code::E002, p.name.span, "an included directory may not declare `project`")
+                            .with_primary_label("a second project")
+                            .with_label(span, "included here")
+                            .with_help("Shared definitions hold schemas, modules and abstract instances; the including project declares the one `project`."),
+                    );
+                }
+            }
+        }
+        files.extend(parsed);
+        includes.push(Include { dir: root, shown });
+    }
+    // Declaration order (spec §2): files by relative path, bytewise, includes too.
+    files.sort_by(|a, b| {
+        let name = |f: &ast::File| sources.get(f.id).map(|s| s.name.as_bytes().to_vec()).unwrap_or_default();
+        name(a).cmp(&name(b))
+    });
+    Ok(Loaded { sources, files, includes })
+}
+
+/// E018 for each symbolic link `fs` did not follow.
+fn escaping_links(fs: &dyn Fs, prefix: &str, sink: &mut Sink) {
+    for (link, target) in fs.escaping_links() {
+        let link = if prefix.is_empty() { link } else { format!("{prefix}/{link}") };
+        sink.push(
+            Diagnostic::global(Code::E018, format!("`{link}` is a symbolic link out of the definition directory (to {target})"))
+                .with_help("facs follows links that stay inside the definition directory (or an included one); copy the files in, point the link inside, or list the directory in `project { include: [...] }`."),
+        );
+    }
+}
+
+/// The directories `project { include: [...] }` lists, with their spans; the
+/// list is read before anything is evaluated, so it is a literal.
+fn included_dirs(files: &[ast::File], sink: &mut Sink) -> Vec<(String, Span)> {
+    let Some(field) = files.iter().flat_map(|f| &f.decls).find_map(|d| match d {
+        ast::Decl::Project(p) => p.body.items.iter().find_map(|item| match item {
+            ast::Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == "include") => Some(f),
+            _ => None,
+        }),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let help = "List directories relative to the definition directory: `include: [\"../platform-base\"]` (a literal list: it is read before anything is evaluated).";
+    let ast::ExprKind::List(items) = &field.value.kind else {
+        sink.push(
+            Diagnostic::error(Code::E007, field.value.span, "`include` must be a list of directory paths")
+                .with_primary_label("not a literal list")
+                .with_help(help),
+        );
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Span)> = Vec::new();
+    for item in items {
+        match item.as_plain_str().filter(|d| !d.trim().is_empty()) {
+            Some(dir) if out.iter().any(|(d, _)| *d == dir) => {}
+            Some(dir) => out.push((dir, item.span)),
+            None => sink.push(
+                Diagnostic::error(Code::E007, item.span, "not a directory path")
+                    .with_primary_label("expected a string such as \"../platform-base\"")
+                    .with_help(help),
+            ),
+        }
+    }
+    out
+}
+
+/// Reads `names` of `fs` into `sources`, shown with `prefix`; returns their ids.
+fn read_sources(
+    fs: &dyn Fs,
+    names: &[String],
+    prefix: &str,
+    sources: &mut SourceMap,
+    invalid_utf8: &mut Vec<(crate::source::FileId, usize)>,
+    sink: &mut Sink,
+) -> Result<Vec<crate::source::FileId>, String> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let shown = format!("{prefix}{name}");
         let bytes = match fs.read(name) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
-                sink.push(crate::limits::too_large(name, &e.to_string()));
+                sink.push(crate::limits::too_large(&shown, &e.to_string()));
                 continue;
             }
-            Err(e) => return Err(format!("cannot read {name}: {e}")),
+            Err(e) => return Err(format!("cannot read {shown}: {e}")),
         };
         let (text, bad_at) = match String::from_utf8(bytes) {
             Ok(t) => (t, None),
@@ -146,20 +262,29 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
                 (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
             }
         };
-        let id = sources.add(name.clone(), text);
+        let id = sources.add(shown, text);
         if let Some(at) = bad_at {
             invalid_utf8.push((id, at));
+            sink.push(
+                Diagnostic::error(Code::E001, Span::new(id, at, at + 1), "file is not valid UTF-8")
+                    .with_primary_label("invalid byte here")
+                    .with_help("Save the file as UTF-8."),
+            );
         }
+        ids.push(id);
     }
-    for (id, at) in &invalid_utf8 {
-        sink.push(
-            Diagnostic::error(Code::E001, Span::new(*id, *at, *at + 1), "file is not valid UTF-8")
-                .with_primary_label("invalid byte here")
-                .with_help("Save the file as UTF-8."),
-        );
-    }
+    Ok(ids)
+}
+
+/// Parses `ids` in parallel.
+fn parse_sources(
+    sources: &SourceMap,
+    ids: &[crate::source::FileId],
+    invalid_utf8: &[(crate::source::FileId, usize)],
+    sink: &mut Sink,
+) -> Vec<ast::File> {
     let parsed: Vec<(ast::File, Vec<Diagnostic>)> =
-        sources.ids().collect::<Vec<_>>().into_par_iter().map(|id| syntax::parse_file(&sources, id)).collect();
+        ids.to_vec().into_par_iter().map(|id| syntax::parse_file(sources, id)).collect();
     let mut files = Vec::with_capacity(parsed.len());
     for (file, diagnostics) in parsed {
         if !invalid_utf8.iter().any(|(id, _)| *id == file.id) {
@@ -167,7 +292,7 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
         }
         files.push(file);
     }
-    Ok(Loaded { sources, files })
+    files
 }
 
 /// How a run treats state and manifests.
@@ -249,6 +374,8 @@ pub struct Session {
     pub sink: Sink,
     /// False when a file had syntax errors.
     pub parsed: bool,
+    /// The directories the project includes.
+    pub includes: Vec<Include>,
 }
 
 /// Why [`Session::open`] stopped before analysis.
@@ -279,7 +406,7 @@ impl Session {
     /// workspace that cannot be read.
     pub fn empty(options: Options) -> Session {
         let program = Program::analyse(Vec::new(), &mut Sink::new());
-        Session { options, sources: SourceMap::new(), program, sink: Sink::new(), parsed: false }
+        Session { options, sources: SourceMap::new(), program, sink: Sink::new(), parsed: false, includes: Vec::new() }
     }
 
     /// Like [`Session::open`], but analyses what parsed even after syntax
@@ -298,7 +425,7 @@ impl Session {
         if parsed {
             sink.extend(analysis.into_sorted());
         }
-        Ok(Session { options, sources: loaded.sources, program, sink, parsed })
+        Ok(Session { options, sources: loaded.sources, program, sink, parsed, includes: loaded.includes })
     }
 
     /// The analysis.
@@ -348,7 +475,7 @@ impl Session {
     /// Renders the trees of the compiled instances (`only`: of these).
     pub fn render(&mut self, compilation: &Compilation, only: Option<&[InstanceId]>) -> Vec<(String, FileTree)> {
         let resolved = &self.program.front().resolved;
-        render_trees(&mut self.sources, resolved, compilation, only, &self.options, &mut self.sink)
+        render_trees(&mut self.sources, resolved, compilation, only, &self.options, &self.includes, &mut self.sink)
     }
 
     /// Saves the state of every owner that generated values. Returns the
@@ -908,6 +1035,7 @@ fn render_trees(
     compilation: &Compilation,
     only: Option<&[InstanceId]>,
     options: &Options,
+    includes: &[Include],
     sink: &mut Sink,
 ) -> Vec<(String, FileTree)> {
     let src = PathBuf::from(&compilation.paths.src_dir);
@@ -951,7 +1079,8 @@ fn render_trees(
         return Vec::new();
     }
     let protected = [options.state_dir.clone(), options.out_dir.clone()];
-    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &protected, &jobs);
+    let includes: Vec<(PathBuf, String)> = includes.iter().map(|i| (i.dir.clone(), format!("{}/", i.shown))).collect();
+    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &protected, &includes, &jobs);
     sink.extend(renderer.errors.iter().cloned());
     let sources: &SourceMap = sources;
     let results: Vec<(String, Result<FileTree, Vec<Diagnostic>>)> =

@@ -106,6 +106,10 @@ pub struct Renderer {
     templates: HashMap<PathBuf, Template>,
     roots: HashMap<PathBuf, Result<Vec<(String, PathBuf)>, String>>,
     definition_dir: PathBuf,
+    /// Where `tmpl/` and `extra/` are looked up: the included directories
+    /// (with the prefix their files are shown under), then the definition
+    /// directory, whose files win (spec §2).
+    bases: Vec<(PathBuf, String)>,
     src_dir: PathBuf,
     /// The state and output directories (canonical): never inputs.
     protected: Vec<PathBuf>,
@@ -123,6 +127,7 @@ impl Renderer {
         definition_dir: &Path,
         src_dir: &Path,
         protected: &[PathBuf],
+        includes: &[(PathBuf, String)],
         jobs: &[Job<'_>],
     ) -> Renderer {
         let mut registry = Handlebars::new();
@@ -131,10 +136,13 @@ impl Renderer {
         helpers::register(&mut registry);
         let definition_dir = std::fs::canonicalize(definition_dir).unwrap_or_else(|_| definition_dir.to_path_buf());
         let src_dir = std::fs::canonicalize(src_dir).unwrap_or_else(|_| src_dir.to_path_buf());
+        let mut bases: Vec<(PathBuf, String)> = includes.to_vec();
+        bases.push((definition_dir.clone(), String::new()));
         let mut renderer = Renderer {
             registry,
             templates: HashMap::new(),
             roots: HashMap::new(),
+            bases,
             definition_dir,
             src_dir,
             protected: protected.iter().map(|p| paths::canonical_or_lexical(p)).collect(),
@@ -150,8 +158,10 @@ impl Renderer {
                     continue;
                 }
                 for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
-                    let root = renderer.definition_dir.join(&dir).join(name);
-                    renderer.discover(sources, &root);
+                    for (base, shown) in renderer.bases.clone() {
+                        let root = base.join(&dir).join(name);
+                        renderer.discover(sources, &root, &base, &shown);
+                    }
                 }
             }
         }
@@ -173,11 +183,11 @@ impl Renderer {
         renderer
     }
 
-    fn discover(&mut self, sources: &mut SourceMap, root: &Path) {
+    fn discover(&mut self, sources: &mut SourceMap, root: &Path, base: &Path, shown: &str) {
         if self.roots.contains_key(root) {
             return;
         }
-        let found = paths::walk_files(root, &self.definition_dir);
+        let found = paths::walk_files(root, base);
         if let Ok(files) = &found {
             let limit = crate::limits::current().templates;
             for (_, path) in files {
@@ -205,17 +215,18 @@ impl Renderer {
                     }
                     break;
                 }
-                let template = self.load_template(sources, path);
+                let template = self.load_template(sources, path, base, shown);
                 self.templates.insert(path.clone(), template);
             }
         }
         self.roots.insert(root.to_path_buf(), found);
     }
 
-    fn load_template(&mut self, sources: &mut SourceMap, path: &Path) -> Template {
-        // Opened beneath the definition directory, so a directory swapped
-        // for a symlink since the walk reads nothing outside it.
-        let opened = paths::open_confined(path, &self.definition_dir);
+    fn load_template(&mut self, sources: &mut SourceMap, path: &Path, base: &Path, shown: &str) -> Template {
+        // Opened beneath its directory (the definition directory or an
+        // included one), so a directory swapped for a symlink since the walk
+        // reads nothing outside it.
+        let opened = paths::open_confined(path, base);
         let bytes = match opened.and_then(crate::source::read_limited_file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
@@ -240,8 +251,8 @@ impl Renderer {
             Err(e) => return Template::Binary(e.into_bytes()),
         };
         let name = path
-            .strip_prefix(&self.definition_dir)
-            .map(crate::source::relative_name)
+            .strip_prefix(base)
+            .map(|rel| format!("{shown}{}", crate::source::relative_name(rel)))
             .unwrap_or_else(|_| path.display().to_string());
         let file = sources.add(name.clone(), text.clone());
         match self.registry.register_template_string(&name, &text) {
@@ -348,20 +359,23 @@ impl Renderer {
             }
         }
         for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
-            let root = self.definition_dir.join("extra").join(name);
-            match paths::walk_files(&root, &self.definition_dir) {
-                Ok(files) => {
-                    for (rel, path) in files {
-                        copy::read_into(
-                            &mut tree,
-                            &format!("{deploy}/{rel}"),
-                            (&path, &self.definition_dir),
-                            job.span,
-                            &mut errors,
-                        );
+            // Included directories' `extra/` first: the project's own files win.
+            for (base, _) in &self.bases {
+                let root = base.join("extra").join(name);
+                match paths::walk_files(&root, base) {
+                    Ok(files) => {
+                        for (rel, path) in files {
+                            copy::read_into(
+                                &mut tree,
+                                &format!("{deploy}/{rel}"),
+                                (&path, base),
+                                job.span,
+                                &mut errors,
+                            );
+                        }
                     }
+                    Err(why) => errors.push(escape_error(job.span, &why)),
                 }
-                Err(why) => errors.push(escape_error(job.span, &why)),
             }
         }
         // A version computed from a secret makes the version file secret too.
@@ -409,7 +423,7 @@ impl Renderer {
         }
         // Spec §10: a template directory that does not exist is an error,
         // not an empty tree (a typo in `dir` would otherwise drop every file).
-        if !self.definition_dir.join(&dir).is_dir() {
+        if !self.bases.iter().any(|(base, _)| base.join(&dir).is_dir()) {
             let shown = crate::source::relative_name(&dir);
             errors.push(
                 Diagnostic::error(
@@ -434,18 +448,21 @@ impl Renderer {
         // Later roots replace earlier ones' files of the same path.
         let mut chosen: BTreeMap<String, &PathBuf> = BTreeMap::new();
         for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
-            let root = self.definition_dir.join(&dir).join(name);
-            match self.roots.get(&root) {
-                Some(Ok(files)) => {
-                    for (rel, path) in files {
-                        if skip.as_ref().is_some_and(|re| rel.split('/').any(|c| re.is_match(c))) {
-                            continue;
+            // Included directories first: the project's own files win.
+            for (base, _) in &self.bases {
+                let root = base.join(&dir).join(name);
+                match self.roots.get(&root) {
+                    Some(Ok(files)) => {
+                        for (rel, path) in files {
+                            if skip.as_ref().is_some_and(|re| rel.split('/').any(|c| re.is_match(c))) {
+                                continue;
+                            }
+                            chosen.insert(rel.clone(), path);
                         }
-                        chosen.insert(rel.clone(), path);
                     }
+                    Some(Err(why)) => errors.push(escape_error(span_of(&format!("{g}.dir")), why)),
+                    None => {}
                 }
-                Some(Err(why)) => errors.push(escape_error(span_of(&format!("{g}.dir")), why)),
-                None => {}
             }
         }
         for (rel, path) in chosen {

@@ -160,6 +160,15 @@ pub trait Fs {
     fn escaping_links(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// Where this file system is on disk, when it is.
+    fn location(&self) -> Option<PathBuf> {
+        None
+    }
+    /// The directory `dir` (relative to this one) as a file system of its
+    /// own, and where it is (`project { include: [...] }`).
+    fn include(&self, dir: &str) -> std::io::Result<(Box<dyn Fs>, PathBuf)> {
+        Err(std::io::Error::new(std::io::ErrorKind::Unsupported, format!("`{dir}`: includes need a directory on disk")))
+    }
 }
 
 /// The real file system, rooted at a definition directory.
@@ -192,7 +201,10 @@ impl Fs for DiskFs {
             if entry.depth() == 0 {
                 return true;
             }
-            if entry.path_is_symlink() {
+            // A link to a file that is not `.facs` (a copy source) is not
+            // discovery's business: render confines those itself.
+            let relevant = entry.file_type().is_dir() || entry.path().extension().is_some_and(|e| e == "facs");
+            if entry.path_is_symlink() && relevant {
                 let target = std::fs::canonicalize(entry.path());
                 if !target.as_ref().is_ok_and(|t| t.starts_with(&canonical_root)) {
                     let link = entry.path().strip_prefix(&root).map(relative_name).unwrap_or_default();
@@ -224,7 +236,20 @@ impl Fs for DiskFs {
         });
         let mut entries = Vec::new();
         for entry in walker {
-            entries.push(entry.map_err(std::io::Error::other)?);
+            match entry {
+                Ok(entry) => entries.push(entry),
+                // A link back to a directory being walked: its files are
+                // loaded through the real path already.
+                Err(e) if e.loop_ancestor().is_some() => {}
+                // A dangling link: nothing to load unless it names a `.facs`
+                // file, which would otherwise be lost without a word.
+                Err(e) if e.path().is_some_and(|p| p.is_symlink() && !p.exists()) => {
+                    if e.path().is_some_and(|p| p.extension().is_some_and(|x| x == "facs")) {
+                        return Err(std::io::Error::other(e));
+                    }
+                }
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
         }
         if let Ok(mut kept) = self.escaping.lock() {
             *kept = escaping.into_inner();
@@ -253,6 +278,18 @@ impl Fs for DiskFs {
 
     fn escaping_links(&self) -> Vec<(String, String)> {
         self.escaping.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn location(&self) -> Option<PathBuf> {
+        std::fs::canonicalize(&self.root).ok()
+    }
+
+    fn include(&self, dir: &str) -> std::io::Result<(Box<dyn Fs>, PathBuf)> {
+        let path = std::fs::canonicalize(self.root.join(dir))?;
+        if !path.is_dir() {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+        }
+        Ok((Box::new(DiskFs::new(&path, &self.skip)), path))
     }
 }
 

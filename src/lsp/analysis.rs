@@ -46,6 +46,14 @@ impl Fs for OverlayFs<'_> {
     fn escaping_links(&self) -> Vec<(String, String)> {
         self.disk.escaping_links()
     }
+
+    fn include(&self, dir: &str) -> std::io::Result<(Box<dyn Fs>, std::path::PathBuf)> {
+        self.disk.include(dir)
+    }
+
+    fn location(&self) -> Option<std::path::PathBuf> {
+        self.disk.location()
+    }
 }
 
 /// What one instance's compilation left, for reuse by the next analysis.

@@ -403,6 +403,9 @@ fn symlinked_directories_inside_are_followed_and_links_out_are_e018() {
     std::fs::write(tmp.path().join("outside/b.facs"), "instance b {}\n").expect("write");
     symlink("real", project.join("linked")).expect("symlink");
     symlink(".shared", project.join("shared")).expect("symlink");
+    // A dangling link and a link back to an ancestor change nothing.
+    symlink("/nonexistent", project.join("dangling")).expect("symlink");
+    symlink("..", project.join("real/up")).expect("symlink");
     let list = |project: &std::path::Path| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_facs"))
             .arg("-p")

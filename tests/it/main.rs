@@ -25,6 +25,7 @@ mod fixtures;
 mod fmt;
 mod fuzz_regressions;
 mod import;
+mod includes;
 mod lsp;
 mod malformed;
 mod secrets;
