@@ -295,6 +295,17 @@ fn evaluate_trees<'a>(
         shadowed: &shadowed,
     };
     let mut eval = Evaluator::new(roots, state);
+    // `self` in schema defaults (spec §5): the record each such default
+    // fills, found once the trees are final (nodes no longer move).
+    if resolved.schema_parts.values().flatten().any(|s| record_uses_self(&s.record)) {
+        let mut selves = evaluate::Selves::default();
+        collect_selves(&instance, Scope::Instance, &mut Vec::new(), &mut selves);
+        collect_selves(&project, Scope::Project, &mut Vec::new(), &mut selves);
+        for (idx, module) in modules.iter().enumerate() {
+            collect_selves(module, Scope::Module(idx), &mut Vec::new(), &mut selves);
+        }
+        eval.set_selves(selves);
+    }
     eval.allocate_services();
     let project_value =
         finish_root(&mut eval, schemas, &project, &project_ty, ("project", "project"), project_decl.name.span);
@@ -346,6 +357,49 @@ fn evaluate_trees<'a>(
         install_spans: spans,
         deploy_spans: deploy,
         uniques,
+    }
+}
+
+/// Whether a field default of `record` (or of its inline records) reads `self`.
+fn record_uses_self(record: &crate::syntax::ast::RecordTypeExpr) -> bool {
+    record.fields.iter().any(|f| {
+        let mut uses = false;
+        if let Some(d) = &f.default {
+            d.visit_refs(&mut |path, _| uses |= path.first().is_some_and(|n| n.text == "self"));
+        }
+        uses || matches!(&f.type_.kind, crate::syntax::ast::TypeExprKind::Record(r) if record_uses_self(r))
+    })
+}
+
+/// Records, for every expression node that reads `self`, the path of the
+/// record it belongs to (its parent map), keyed by the expression node's address.
+fn collect_selves<'a>(node: &Node<'a>, root: Scope, path: &mut Vec<String>, out: &mut evaluate::Selves<'a>) {
+    match &node.kind {
+        NodeKind::Map(map) => {
+            for (k, child) in map {
+                path.push(k.clone());
+                collect_selves(child, root, path, out);
+                path.pop();
+            }
+        }
+        NodeKind::List(items) => {
+            for (i, child) in items.iter().enumerate() {
+                path.push(i.to_string());
+                collect_selves(child, root, path, out);
+                path.pop();
+            }
+        }
+        NodeKind::Expr(e) => {
+            let mut uses = false;
+            e.visit_refs(&mut |p, _| uses |= p.first().is_some_and(|n| n.text == "self"));
+            // Only schema defaults have a `self` (spec §5).
+            if uses && node.history.iter().any(|step| step.action == merge::Action::Default) {
+                // The address is only a key; the record is found again by its path.
+                let record = path.get(..path.len().saturating_sub(1)).unwrap_or_default().to_vec();
+                out.insert(node as *const Node<'a>, (root, record));
+            }
+        }
+        _ => {}
     }
 }
 

@@ -48,7 +48,16 @@ pub struct Evaluator<'a, 'e> {
     pub uniques: Vec<UniqueValue>,
     /// Comprehension variables in scope, innermost last.
     locals: Vec<(&'a str, Local<'a, 'e>)>,
+    /// For schema defaults that read `self`: the record each fills.
+    selves: Selves<'a>,
+    /// The record `self` means while such a default is evaluated.
+    self_record: Vec<&'e Node<'a>>,
 }
+
+/// For each default expression that reads `self` (by the node's address,
+/// used only as a key: nodes do not move during evaluation), the root and
+/// path of the record it fills.
+pub type Selves<'a> = std::collections::HashMap<*const Node<'a>, (super::merge::Scope, Vec<String>)>;
 
 /// The value of a `unique` field in one instance (spec §7).
 #[derive(Clone, Debug)]
@@ -74,6 +83,11 @@ enum Local<'a, 'e> {
 }
 
 impl<'a, 'e> Evaluator<'a, 'e> {
+    /// Where `self` points for the defaults that read it (see `eval::collect_selves`).
+    pub fn set_selves(&mut self, selves: Selves<'a>) {
+        self.selves = selves;
+    }
+
     /// The state being read (and extended).
     pub fn state(&self) -> &State {
         self.state
@@ -90,6 +104,8 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             services: vec![None; n],
             locals: Vec::new(),
             uniques: Vec::new(),
+            selves: Selves::default(),
+            self_record: Vec::new(),
         }
     }
 
@@ -202,6 +218,20 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 } else {
                     Ok(Value::List(out))
                 }
+            }
+            NodeKind::Expr(expr) if !self.selves.is_empty() => {
+                let record = self
+                    .selves
+                    .get(&(node as *const Node<'a>))
+                    .cloned()
+                    .and_then(|(root, path)| self.record_at(root, &path));
+                let pushed = record.is_some();
+                self.self_record.extend(record);
+                let result = self.eval_expr(expr, node.scope);
+                if pushed {
+                    self.self_record.pop();
+                }
+                result
             }
             NodeKind::Expr(expr) => self.eval_expr(expr, node.scope),
             NodeKind::Append(base, tail) => {
@@ -370,6 +400,24 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             }
             ExprKind::Comp(comp) => self.comprehension(comp, scope, expr.span),
         }
+    }
+
+    /// The node at `path` below a root, walking maps and lists.
+    fn record_at(&self, root: super::merge::Scope, path: &[String]) -> Option<&'e Node<'a>> {
+        use super::merge::Scope;
+        let mut node: &'e Node<'a> = match root {
+            Scope::Instance => self.roots.instance,
+            Scope::Project => self.roots.project,
+            Scope::Module(m) => self.roots.modules.get(m)?,
+        };
+        for seg in path {
+            node = match &node.kind {
+                NodeKind::Map(map) => map.get(seg)?,
+                NodeKind::List(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
     }
 
     /// A fault of an operator or function as a diagnostic on the part it is about.
@@ -581,6 +629,12 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         let Some(first) = path.first() else {
             return Err(Reported);
         };
+        // `self` in a schema default: the record being filled (spec §5).
+        if first.text == "self" {
+            if let Some(record) = self.self_record.last().copied() {
+                return self.walk(record, path, path.get(1..).unwrap_or_default(), span);
+            }
+        }
         if let Some(local) = self.locals.iter().rev().find(|(n, _)| *n == first.text).map(|(_, l)| l.clone()) {
             let rest = path.get(1..).unwrap_or_default();
             return match local {

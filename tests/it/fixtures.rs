@@ -56,6 +56,7 @@ cases! { build:
     build_overlay_shared_state,
     build_repeated_schemas,
     build_replace_merge,
+    build_schema_default_self,
     build_schema_defaults_secret,
     build_side_by_side_keys_no_warning,
     build_targets,
