@@ -30,6 +30,9 @@ pub struct State {
     pub changed: bool,
     /// `facs check`: generate placeholders, never real secrets.
     pub placeholders: bool,
+    /// `facs secret set`: a missing external secret reads as a placeholder
+    /// (so the command can find where it goes) instead of failing.
+    pub external_placeholders: bool,
     /// How many passwords and secrets were generated since loading: a build
     /// says so every time (spec §10, nothing silent), and `facs deploy`
     /// refuses to push them to remote nodes unasked.
@@ -79,7 +82,15 @@ pub const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
 impl State {
     /// State from a parsed document.
     pub fn from_doc(doc: Document) -> State {
-        State { doc, changed: false, placeholders: false, generated: 0, encrypted: false, used: Vec::new() }
+        State {
+            doc,
+            changed: false,
+            placeholders: false,
+            external_placeholders: false,
+            generated: 0,
+            encrypted: false,
+            used: Vec::new(),
+        }
     }
 
     /// The document.
@@ -221,6 +232,17 @@ impl State {
         }
         self.changed = true;
         fresh
+    }
+
+    /// The value of an external secret (spec §7: `secret(external)`),
+    /// which facs never generates: `None` until `facs secret set` stores it.
+    pub fn external_secret(&mut self, key: &str) -> Option<String> {
+        self.used.push(StateKey { section: "secrets", key: key.to_string() });
+        match self.doc.sections.get("secrets").and_then(|p| p.get(key)).and_then(Json::as_str) {
+            Some(s) => Some(s.to_string()),
+            None if self.external_placeholders => Some(PLACEHOLDER.to_string()),
+            None => None,
+        }
     }
 
     /// `secrets[key]`, generated when missing.

@@ -63,6 +63,7 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
         }
     };
     state.placeholders = true;
+    state.external_placeholders = true;
     let Some(compiled) = session.compile_one(id, &mut state) else {
         ui.failure(&format!("`{name}` does not compile: run `facs check`"));
         return Err(1);

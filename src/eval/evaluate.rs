@@ -840,6 +840,24 @@ impl<'a, 'e> Evaluator<'a, 'e> {
                 )
             }
             Derived::Secret(key) => Value::Secret(Box::new(Value::Str(self.state.secret(key)))),
+            Derived::ExternalSecret(key) => match self.state.external_secret(key) {
+                Some(v) => Value::Secret(Box::new(Value::Str(v))),
+                None => {
+                    let instance = match self.roots.facs.map().and_then(|m| m.get("instance")).map(|n| &n.kind) {
+                        Some(NodeKind::Const(Value::Str(name))) => name.clone(),
+                        _ => String::new(),
+                    };
+                    let span = self.stack.last().map_or(self.roots.instance.key_span, |(_, _, s)| *s);
+                    let path = key.clone();
+                    self.errors.push(
+                        Diagnostic::error(Code::E009, self.roots.instance.key_span, format!("the external secret `{path}` is not set"))
+                            .with_primary_label(format!("`{instance}` needs it"))
+                            .with_label(span, "declared `secret(external)` here")
+                            .with_help(format!("facs never generates an external secret: supply it with `facs secret set {instance} {path}` (it reads the value from standard input).")),
+                    );
+                    return Err(Reported);
+                }
+            },
             Derived::UnsetEnv(name) => {
                 // The top of the stack is this node (the declaration); below it, the reader.
                 let declared = self.stack.last().map_or(self.roots.instance.key_span, |(_, _, s)| *s);

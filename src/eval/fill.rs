@@ -88,7 +88,18 @@ fn fill_record<'a>(
                 built
             }
             None if field.type_ == Type::Secret && !field.derived && !field.optional => {
-                Node::new(NodeKind::Derived(Derived::Secret(key_path.clone())), k, span, span, scope)
+                let external = field
+                    .check
+                    .as_ref()
+                    .is_some_and(|c| matches!(c.kind, crate::types::constraints::CheckKind::External));
+                let derived = if external {
+                    Derived::ExternalSecret(key_path.clone())
+                } else {
+                    Derived::Secret(key_path.clone())
+                };
+                // An external secret's errors point at its declaration.
+                let at = if external { field.span.unwrap_or(span) } else { span };
+                Node::new(NodeKind::Derived(derived), k, at, at, scope)
             }
             None => continue,
         };

@@ -45,6 +45,8 @@ pub enum Derived {
     ServiceInstances(usize),
     /// A generated `secret` kept in state under this key.
     Secret(String),
+    /// A `secret(external)` kept in state under this key: never generated.
+    ExternalSecret(String),
     /// `facs.env.X` for a declared variable that is not set (E009 when read).
     UnsetEnv(String),
     /// `facs.version`: the project's version.

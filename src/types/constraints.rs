@@ -30,6 +30,8 @@ pub enum CheckKind {
     Length(Option<u64>, Option<u64>),
     /// The whole string matches.
     Pattern(regex::Regex),
+    /// `secret(external)`: never generated; `facs secret set` supplies it.
+    External,
 }
 
 fn bad(span: Span, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
@@ -103,14 +105,7 @@ pub fn check_of(t: &TypeExpr, ty: &Type, sink: &mut Sink) -> Option<Check> {
                 }
             }
         }
-        (ConstraintKind::External, Type::Secret) => {
-            sink.push(bad(
-                span,
-                "`secret(external)` is not supported yet",
-                "Declare the field `secret` (generated) or `string` (set by hand) for now; external secrets are listed as not yet implemented in the reference.",
-            ));
-            return None;
-        }
+        (ConstraintKind::External, Type::Secret) => CheckKind::External,
         (kind, _) => {
             let what = match kind {
                 ConstraintKind::Range(..) => "a range applies to `int`, `float` (values), `string` and lists (lengths)",

@@ -132,3 +132,49 @@ fn explain_a_generated_instance_and_its_constraint() {
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
     }
 }
+
+/// `secret(external)` (spec §7): never generated; E009 names the command
+/// until `facs secret set` supplies it, then the build uses it (redacted).
+#[test]
+fn an_external_secret_is_supplied_by_secret_set() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        tmp.path().join("main.facs"),
+        "project p {}\nschema Instance { api_key: secret(external)  header?: string }\ninstance prod { header: \"Bearer ${api_key}\" }\n",
+    )
+    .expect("write");
+    let facs = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(tmp.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run facs");
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            input.write_all(text.as_bytes()).expect("stdin");
+        }
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = facs(&["build"], None);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("error[E009]: the external secret `instance.api_key` is not set"), "{stderr}");
+    assert!(stderr.contains("facs secret set prod instance.api_key"), "{stderr}");
+    let (code, _, stderr) = facs(&["secret", "set", "prod", "api_key"], Some("vendor-key-123"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = facs(&["build"], None);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, stdout, _) = facs(&["manifest", "prod"], None);
+    assert!(stdout.contains("\"header\": \"********\"") && !stdout.contains("vendor-key-123"), "{stdout}");
+    let (_, stdout, _) = facs(&["manifest", "prod", "--reveal-secrets"], None);
+    assert!(stdout.contains("\"header\": \"Bearer vendor-key-123\""), "{stdout}");
+}

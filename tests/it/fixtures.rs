@@ -99,6 +99,7 @@ cases! { errors:
     E008_nested_schema_field,
     E008_unknown_field_min,
     E009_env_variable_not_set,
+    E009_external_secret_not_set,
     E009_no_project,
     E009_no_project_no_module_cascade,
     E009_required_missing_min,
