@@ -1044,6 +1044,14 @@ fn unresolved<'k>(
     let candidates: Vec<&str> = candidates.collect();
     let d = Diagnostic::error(Code::E010, span, format!("unresolved reference `{}`", text.join(".")))
         .with_primary_label(format!("no {what} `{failing}` here"));
+    // `web_port-1`: names may hold `-`, so this is one name, not a subtraction.
+    if let Some((left, right)) = failing.split_once('-') {
+        if candidates.contains(&left) && !right.is_empty() {
+            return d.with_help(format!(
+                "`{failing}` is one name (names may contain `-`); to subtract, put spaces around the operator: `{left} - {right}`."
+            ));
+        }
+    }
     if failed_at == 2 && text.first() == Some(&"facs") && text.get(1) == Some(&"env") {
         return d.with_help(format!(
             "A definition reads only the environment variables the project declares: add `\"{failing}\"` to `project {{ env: [...] }}`."

@@ -109,6 +109,7 @@ cases! { errors:
     E010_env_variable_not_declared,
     E010_index_missing_key,
     E010_independent_instances,
+    E010_subtraction_without_spaces,
     E010_unresolved_min,
     E010_unset_missing,
     E010_unset_then_field,
