@@ -34,6 +34,7 @@ the totals to benches/results-callgrind-<N>.txt. `--callgrind-peers` also counts
 jrsonnet (Pkl is a GraalVM native image; see README).
 """
 import argparse
+import contextlib
 import datetime
 import glob
 import json
@@ -133,9 +134,21 @@ def floor_argv(project, out, scratch, case):
     return ["sh", "-c", script, "floor", project, out, scratch]
 
 
-def bench_one(args, n):
-    work = tempfile.mkdtemp(prefix=f"facs-bench-{args.case}-{n}-", dir=args.workdir)
+@contextlib.contextmanager
+def scratch_dir(args, prefix):
+    """A fresh directory for one measurement, removed afterwards unless --keep."""
+    work = tempfile.mkdtemp(prefix=prefix, dir=args.workdir)
     try:
+        yield work
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_one(args, n):
+    with scratch_dir(args, f"facs-bench-{args.case}-{n}-") as work:
         project = os.path.join(work, "project")
         subprocess.run([sys.executable, GEN, str(n), project, "--case", args.case], check=True)
         facsimile = os.path.join(project, ".facsimile")
@@ -163,11 +176,6 @@ def bench_one(args, n):
         floor = best_of(args.repeat, floor_argv(project, out, scratch, args.case),
                         f"I/O floor (N={n})", before=fresh_scratch)
         return {"n": n, "first": first, "rebuild": rebuild, "floor": floor}
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def input_files(root):
@@ -208,8 +216,7 @@ def compare_outputs(out, peer_out, tool, n):
 
 
 def bench_peers(args, n):
-    work = tempfile.mkdtemp(prefix=f"facs-bench-peers-{n}-", dir=args.workdir)
-    try:
+    with scratch_dir(args, f"facs-bench-peers-{n}-") as work:
         project = os.path.join(work, "facs")
         jdir, pdir = os.path.join(work, "jsonnet"), os.path.join(work, "pkl")
         subprocess.run([sys.executable, GEN, str(n), project, "--case", "peers",
@@ -246,16 +253,10 @@ def bench_peers(args, n):
         row["in_bytes"] = sum(os.path.getsize(f) for f in input_files(project))
         row["out_bytes"] = os.path.getsize(tarball)
         return row
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_check(args, n):
-    work = tempfile.mkdtemp(prefix=f"facs-bench-check-{n}-", dir=args.workdir)
-    try:
+    with scratch_dir(args, f"facs-bench-check-{n}-") as work:
         project = os.path.join(work, "project")
         subprocess.run([sys.executable, GEN, str(n), project, "--case", args.check_workload],
                        check=True)
@@ -263,19 +264,13 @@ def bench_check(args, n):
         row["check"] = best_of(args.repeat, [args.facs, "-p", project, "check"], f"check (N={n})")
         row["in_bytes"] = sum(os.path.getsize(f) for f in input_files(project))
         return row
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_generators(args, n):
     """Issue 14: the peers workload written plainly and with generators;
     the outputs must be byte-identical, and the generator variant no slower
     than 1.2x."""
-    work = tempfile.mkdtemp(prefix=f"facs-bench-generators-{n}-", dir=args.workdir)
-    try:
+    with scratch_dir(args, f"facs-bench-generators-{n}-") as work:
         row = {"n": n}
         outs = {}
         for variant, case in (("plain", "peers"), ("generators", "generators")):
@@ -293,11 +288,6 @@ def bench_generators(args, n):
         if same.returncode != 0:
             sys.exit(f"the generator variant builds other manifests (N={n}):\n{same.stdout[:2000]}")
         return row
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def report_generators(args, rows):
@@ -504,8 +494,7 @@ def profile_tables(raw, total):
 
 
 def run_callgrind(args, n):
-    work = tempfile.mkdtemp(prefix=f"facs-callgrind-{n}-", dir=args.workdir)
-    try:
+    with scratch_dir(args, f"facs-callgrind-{n}-") as work:
         project = os.path.join(work, "facs")
         jdir = os.path.join(work, "jsonnet")
         subprocess.run([sys.executable, GEN, str(n), project, "--case", "peers",
@@ -533,11 +522,6 @@ def run_callgrind(args, n):
             rebuild = dict(totals)["facs-rebuild"]
             lines.append(f"\njrsonnet/facs-rebuild instruction ratio: {dict(totals)['jrsonnet'] / rebuild:.2f}")
         return "\n".join(lines) + "\n"
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def git_revision():

@@ -203,10 +203,7 @@ fn escaping_links(fs: &dyn Fs, prefix: &str, sink: &mut Sink) {
 /// list is read before anything is evaluated, so it is a literal.
 fn included_dirs(files: &[ast::File], sink: &mut Sink) -> Vec<(String, Span)> {
     let Some(field) = files.iter().flat_map(|f| &f.decls).find_map(|d| match d {
-        ast::Decl::Project(p) => p.body.items.iter().find_map(|item| match item {
-            ast::Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == "include") => Some(f),
-            _ => None,
-        }),
+        ast::Decl::Project(p) => p.field("include"),
         _ => None,
     }) else {
         return Vec::new();
@@ -559,16 +556,7 @@ pub fn project_literals(resolved: &Resolved<'_>) -> ProjectLiterals {
 /// before evaluation, so only a list of string literals counts; each must be
 /// an age X25519 public key (E025).
 pub fn state_recipients(resolved: &Resolved<'_>, sink: &mut Sink) -> Vec<String> {
-    let Some(field) = resolved.project.and_then(|p| {
-        p.body.items.iter().find_map(|item| match item {
-            ast::Item::Field(f)
-                if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == "state_recipients") =>
-            {
-                Some(f)
-            }
-            _ => None,
-        })
-    }) else {
+    let Some(field) = resolved.project.and_then(|p| p.field("state_recipients")) else {
         return Vec::new();
     };
     let ast::ExprKind::List(items) = &field.value.kind else {
@@ -669,12 +657,7 @@ fn paths_from(src_dir: &Path, options: &Options, env: Vec<eval::EnvVar>) -> Path
 /// values now (spec §12): a definition reads only those, as `facs.env.X`.
 /// The list is read before evaluation, so it is a literal list of names.
 fn declared_env(resolved: &Resolved<'_>, sink: &mut Sink) -> Vec<eval::EnvVar> {
-    let Some(field) = resolved.project.and_then(|p| {
-        p.body.items.iter().find_map(|item| match item {
-            ast::Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == "env") => Some(f),
-            _ => None,
-        })
-    }) else {
+    let Some(field) = resolved.project.and_then(|p| p.field("env")) else {
         return Vec::new();
     };
     let help = "Name the variables the definitions may read: `env: [\"USER\", \"HOME\"]` (a literal list: it is read before anything is evaluated).";

@@ -247,7 +247,7 @@ fn expression(expr: &Expr, sink: &mut Sink) {
                     );
                 }
             }
-            if let (Some(second), true) = (&c.second, c.second.as_ref().is_some_and(|s| s.text == c.var.text)) {
+            if let Some(second) = c.second.as_ref().filter(|s| s.text == c.var.text) {
                 sink.push(
                     Diagnostic::error(
                         Code::E002,

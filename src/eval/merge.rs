@@ -216,6 +216,12 @@ impl Shape {
     }
 }
 
+/// True when `e` cannot give a list, as far as is known before evaluation
+/// (`null`, or a shape other than a list): `+=` onto or with it is E012 now.
+fn known_not_list(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Null) || Shape::of(e).is_some_and(|s| s != Shape::List)
+}
+
 /// Body number used for defaults and derived values.
 pub const NO_BODY: u32 = u32::MAX;
 
@@ -424,7 +430,7 @@ impl<'a> Merger<'a, '_> {
             Src::Block(_) => true,
             // Only what is known not to be a list fails here; a computed
             // value is checked when it is evaluated.
-            Src::Expr(e) => Shape::of(e).is_some_and(|s| s != Shape::List) || matches!(e.kind, ExprKind::Null),
+            Src::Expr(e) => known_not_list(e),
         };
         if given_not_list {
             self.errors.push(
@@ -455,9 +461,7 @@ impl<'a> Merger<'a, '_> {
         };
         let old_not_list = match &old.kind {
             NodeKind::Map(_) => Some("a map"),
-            NodeKind::Expr(e) if Shape::of(e).is_some_and(|s| s != Shape::List) || matches!(e.kind, ExprKind::Null) => {
-                Some(Shape::of(e).map_or("null", Shape::describe))
-            }
+            NodeKind::Expr(e) if known_not_list(e) => Some(Shape::of(e).map_or("null", Shape::describe)),
             NodeKind::Const(v) if !matches!(v, Value::List(_)) => Some("not a list"),
             _ => None,
         };

@@ -144,6 +144,18 @@ pub struct BlockDecl {
     pub span: Span,
 }
 
+impl BlockDecl {
+    /// The top-level field `name` written as `name: value` (or a block),
+    /// first occurrence: how settings read before evaluation are found
+    /// (`project { include, env, state_recipients }`).
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.body.items.iter().find_map(|item| match item {
+            Item::Field(f) if f.path.len() == 1 && f.path.first().is_some_and(|n| n.text == name) => Some(f),
+            _ => None,
+        })
+    }
+}
+
 /// Instance or overlay.
 #[derive(Debug, Clone)]
 pub struct InstanceDecl {

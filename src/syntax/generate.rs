@@ -106,6 +106,13 @@ impl Expander<'_> {
             return;
         };
         let head = Span::new(g.span.file, g.span.start as usize, list.span.end as usize);
+        for other in g.decls.iter().filter(|d| !matches!(d, Decl::Instance(_) | Decl::Generator(_))) {
+            self.errors.push(
+                Diagnostic::error(Code::E001, other.name().span, "a generator holds instances, overlays and generators")
+                    .with_primary_label("not allowed in a generator")
+                    .with_help("Declare projects, modules and schemas once, outside the generator; generated instances can inherit from a shared abstract instance."),
+            );
+        }
         for (i, item) in items.iter().enumerate() {
             let depth = self.bindings.len();
             let mut shown = format!("{} = {}", g.var.text, constant_text(item));
@@ -141,21 +148,12 @@ impl Expander<'_> {
                             out.push(Decl::Instance(copy));
                         }
                     }
-                    other => {
-                        self.errors.push(
-                            Diagnostic::error(Code::E001, other.name().span, "a generator holds instances, overlays and generators")
-                                .with_primary_label("not allowed in a generator")
-                                .with_help("Declare projects, modules and schemas once, outside the generator; generated instances can inherit from a shared abstract instance."),
-                        );
-                    }
+                    // Reported once, above.
+                    Decl::Project(_) | Decl::Module(_) | Decl::Schema(_) => {}
                 }
             }
             self.origins.pop();
             self.bindings.truncate(depth);
-            // One report per generator, not one per element.
-            if i == 0 && g.decls.iter().any(|d| matches!(d, Decl::Project(_) | Decl::Module(_) | Decl::Schema(_))) {
-                break;
-            }
         }
     }
 
@@ -351,8 +349,6 @@ impl Expander<'_> {
                         }
                     }
                 }
-                // Adjacent literals are one (the evaluator does not care, the
-                // formatter never sees copies).
                 ok
             }
             ExprKind::Map(block) => self.subst_block(block),

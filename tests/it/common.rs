@@ -40,6 +40,17 @@ pub fn facs_env(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::pr
     cmd.output().expect("run facs")
 }
 
+/// Runs the built `facs` on a definition directory: its exit status,
+/// stdout and stderr (colours off).
+pub fn facs_run(project: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = facs_env(project, args, &[]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Stdout then stderr, as one text for assertions and messages.
 pub fn text(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))

@@ -406,26 +406,12 @@ fn symlinked_directories_inside_are_followed_and_links_out_are_e018() {
     // A dangling link and a link back to an ancestor change nothing.
     symlink("/nonexistent", project.join("dangling")).expect("symlink");
     symlink("..", project.join("real/up")).expect("symlink");
-    let list = |project: &std::path::Path| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_facs"))
-            .arg("-p")
-            .arg(project)
-            .arg("list")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run facs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (code, stdout, stderr) = list(&project);
+    let (code, stdout, stderr) = crate::common::facs_run(&project, &["list"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("shared/c.facs:1"), "a link to a hidden directory inside is followed: {stdout}");
     assert_eq!(stdout.matches("\na ").count(), 1, "`a` is loaded once: {stdout}");
     symlink("../outside", project.join("ext")).expect("symlink");
-    let (code, _, stderr) = list(&project);
+    let (code, _, stderr) = crate::common::facs_run(&project, &["list"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("error[E018]: `ext` is a symbolic link out of the definition directory"), "{stderr}");
 }

@@ -69,6 +69,7 @@ cases! { errors:
     E001_keyword_key,
     E001_missing_value_before_brace,
     E001_missing_value_min,
+    E001_module_in_generator,
     E001_multiline_underindented,
     E001_unclosed_block_min,
     E001_unclosed_brace_at_eof,

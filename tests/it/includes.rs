@@ -2,28 +2,12 @@
 //! directory, with their `tmpl/` and `extra/` joining the project's.
 
 use std::path::Path;
-use std::process::Command;
 
 fn write(path: &Path, text: &str) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("mkdir");
     }
     std::fs::write(path, text).expect("write");
-}
-
-fn facs(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_facs"))
-        .arg("-p")
-        .arg(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run facs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// A platform repository beside the project: its schema, module and abstract
@@ -48,13 +32,13 @@ fn an_included_directory_shares_definitions_templates_and_extra_files() {
          instance prod inherits platform-base { region: \"eu\" home: \"/srv/shop\" }\n",
     );
     write(&shop.join("tmpl/_ALL_/override.txt"), "from shop\n");
-    let (code, stdout, stderr) = facs(&shop, &["list"]);
+    let (code, stdout, stderr) = crate::common::facs_run(&shop, &["list"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stdout.contains("../platform/schemas.facs:3"),
         "included files are named from the definition directory: {stdout}"
     );
-    let (code, _, stderr) = facs(&shop, &["build"]);
+    let (code, _, stderr) = crate::common::facs_run(&shop, &["build"]);
     assert_eq!(code, Some(0), "{stderr}");
     let tree = shop.join(".facsimile/out/prod/shop");
     let read = |rel: &str| std::fs::read_to_string(tree.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
@@ -70,7 +54,7 @@ fn an_included_directory_shares_definitions_templates_and_extra_files() {
         &shop.join("main.facs"),
         "project shop {\n  include: [\"../platform\", \"../nowhere\"]\n}\ninstance prod inherits platform-base { region: \"eu\" }\n",
     );
-    let (code, _, stderr) = facs(&shop, &["check"]);
+    let (code, _, stderr) = crate::common::facs_run(&shop, &["check"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("error[E002]: an included directory may not declare `project`"), "{stderr}");
     assert!(stderr.contains("../platform/second.facs:1:9"), "{stderr}");
