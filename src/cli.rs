@@ -255,11 +255,22 @@ pub enum Command {
     Man,
     /// Convert an original facsimile directory (facsimile.json, <env>.json, tmpl/) to .facs files.
     Import {
-        /// The legacy definition directory (holds facsimile.json).
+        /// The original's definition directory (config/facsimile/), or the repository holding it.
         legacy_dir: PathBuf,
-        /// Output directory (default: LEGACY_DIR-facs next to it); must be empty or absent.
+        /// Output directory (default: <repository>-facs next to it); must be empty or absent.
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// The project name (the original took it from its command line).
+        #[arg(long)]
+        name: Option<String>,
+        /// A release environment as given to the original (`dev.dev0`); repeat for more
+        /// (default: one per definition file, and each directory of the original's state).
+        #[arg(long = "env", value_name = "ENV")]
+        envs: Vec<String>,
+        /// The original's state directory, holding <env>/state.json (default:
+        /// <repository>/.facsimile/state when it exists). Copied, never moved.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
     /// Run the language server on stdin/stdout (Language Server Protocol).
     Lsp,
@@ -492,7 +503,13 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             }
         },
         Command::Fmt { check, files } => fmt::run(project, *check, files, &mut ui),
-        Command::Import { legacy_dir, out } => import::run(legacy_dir, out.as_deref()),
+        Command::Import { legacy_dir, out, name, envs, state } => import::run(&import::Args {
+            legacy: legacy_dir,
+            out: out.as_deref(),
+            name: name.as_deref(),
+            envs,
+            state: state.as_deref(),
+        }),
         Command::Man => match man::page() {
             Ok(page) => ui.out(&page),
             Err(e) => {

@@ -2,7 +2,8 @@
 //!
 //! Input: JSON values. Output: `.facs` source that evaluates back to the same
 //! values. Strings escape `"`, `\`, control characters and every `$` (so
-//! nothing is interpolated); numbers keep their kind (ints stay ints, floats
+//! nothing is interpolated), except the interpolations the import itself put
+//! in with [`interpolation`]; numbers keep their kind (ints stay ints, floats
 //! keep a decimal point or an exponent). [`body`] writes one legacy file's
 //! fields against what the parents already set: `key: {...}` deep-merges like
 //! the original's recursive update, a list or scalar replaces, and a map that
@@ -37,12 +38,26 @@ pub fn key(text: &str) -> String {
     }
 }
 
-/// A `"..."` literal whose value is exactly `text`.
+/// Opens an interpolation inside a converted string value (a private-use
+/// character: the import refuses legacy text that holds one).
+pub const OPEN: char = '\u{E000}';
+/// Closes an interpolation opened by [`OPEN`].
+pub const CLOSE: char = '\u{E001}';
+
+/// The text that [`string`] writes as the interpolation `${path}`.
+pub fn interpolation(path: &str) -> String {
+    format!("{OPEN}{path}{CLOSE}")
+}
+
+/// A `"..."` literal whose value is exactly `text`, where each
+/// [`interpolation`] becomes `${path}`.
 pub fn string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
         match c {
+            OPEN => out.push_str("${"),
+            CLOSE => out.push('}'),
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),

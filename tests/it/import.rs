@@ -1,41 +1,29 @@
-//! `facs import` on the legacy fixture `fixtures_legacy/proj0/`, through the
-//! real binary: import, build the result, and check every environment's
-//! manifest against the original's merge computed here from the JSON files
-//! (recursive dict update along defaults → ancestors → environment, lists
-//! and scalars replaced). Also the modules, the converted templates and the
-//! report.
+//! `facs import` through the real binary on `fixtures_legacy/shop/`, a
+//! repository in the original facsimile's own layout (`config/facsimile/`,
+//! modules as a list, dotted environments, `install.groups`,
+//! `deploy.nodes`, a `tmpl/dev.dev0/` folder, an original state file). The
+//! import is built, and each manifest is checked against the original's
+//! merge computed here from the JSON files. The comparison with the original
+//! tool itself (rendered trees, state both ways) is tests/it/oracle.rs.
 
 use crate::common;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures_legacy/proj0");
-
-/// Top-level keys the import renames (reserved in `.facs`).
-const RENAMED: &[(&str, &str)] = &[("name", "name_"), ("instance", "instance_")];
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures_legacy/shop");
 
 fn facs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_facs")).args(args).output().expect("facs runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    Command::new(env!("CARGO_BIN_EXE_facs")).args(args).env("NO_COLOR", "1").output().expect("facs runs")
 }
 
 fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .expect("json")
 }
 
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        other => panic!("not an object: {other}"),
-    }
-}
-
-/// The original's merge: recursive dict update, everything else replaced.
+/// The original's merge (munge `recursive_update`, lists replaced).
 fn update(base: &mut Map<String, Value>, over: &Map<String, Value>) {
     for (k, v) in over {
         match (base.get_mut(k), v) {
@@ -47,270 +35,210 @@ fn update(base: &mut Map<String, Value>, over: &Map<String, Value>) {
     }
 }
 
-/// Every environment of the legacy directory with its merged data.
-fn reference(legacy: &Path) -> Vec<(String, Map<String, Value>)> {
-    let project = read_json(&legacy.join("facsimile.json"))["project"].as_str().expect("project").to_string();
-    let defaults = object(read_json(&legacy.join(format!("{project}.json"))));
-    let mut envs = Vec::new();
-    for entry in std::fs::read_dir(legacy).expect("read_dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
-        let Some(stem) = name.strip_suffix(".json") else { continue };
-        if ["facsimile", "modules", project.as_str()].contains(&stem) {
-            continue;
+/// The original's data for release environment `env`: facsimile.json,
+/// shop.json, then one file per dotted segment.
+fn original_data(repo: &Path, env: &str) -> Map<String, Value> {
+    let define = repo.join("config/facsimile");
+    let mut data = Map::new();
+    for level in ["facsimile", "shop"].into_iter().chain(env.split('.')) {
+        let file = define.join(format!("{level}.json"));
+        if let Value::Object(m) = read_json(&file) {
+            update(&mut data, &m);
         }
-        let segments: Vec<&str> = stem.split('.').collect();
-        let mut data = defaults.clone();
-        for n in 1..=segments.len() {
-            let file = legacy.join(format!("{}.json", segments[..n].join(".")));
-            if file.exists() {
-                update(&mut data, &object(read_json(&file)));
-            }
-        }
-        for (old, new) in RENAMED {
-            if let Some(v) = data.shift_remove(*old) {
-                data.insert(new.to_string(), v);
-            }
-        }
-        envs.push((segments.last().expect("segment").to_string(), data));
     }
-    envs.sort_by(|a, b| a.0.cmp(&b.0));
-    envs
+    data
 }
 
-/// A manifest's instance without `name` and the built-in defaults the
-/// legacy data does not set.
-fn instance_data(manifest: &Value, legacy: &Map<String, Value>) -> Map<String, Value> {
-    let mut instance = object(manifest["instance"].clone());
-    instance.shift_remove("name");
-    for (key, default) in [("install", Value::Array(vec![])), ("targets", Value::Object(Map::new()))] {
-        if !legacy.contains_key(key) && instance.get(key) == Some(&default) {
-            instance.shift_remove(key);
+/// The original's data as the import documents its conversion: `name`
+/// renamed, `deploy.nodes` as `targets`, `install.groups` as `install`.
+fn converted(mut data: Map<String, Value>, repo: &Path) -> Map<String, Value> {
+    if let Some(v) = data.shift_remove("name") {
+        data.insert("name_".into(), v);
+    }
+    if let Some(Value::Object(deploy)) = data.get_mut("deploy") {
+        if let Some(Value::Object(nodes)) = deploy.shift_remove("nodes") {
+            let targets: Map<String, Value> =
+                nodes.into_iter().map(|(t, hosts)| (t, json!({ "nodes": hosts }))).collect();
+            data.insert("targets".into(), Value::Object(targets));
         }
     }
-    if let (Some(Value::Object(deploy)), Some(Value::Object(legacy_deploy))) =
-        (instance.get_mut("deploy"), legacy.get("deploy"))
-    {
-        if !legacy_deploy.contains_key("postcmd") && deploy.get("postcmd") == Some(&Value::Array(vec![])) {
-            deploy.shift_remove("postcmd");
-        }
+    if let Some(Value::Object(install)) = data.shift_remove("install") {
+        let src = repo.to_string_lossy().into_owned();
+        let groups = install["groups"].as_array().cloned().unwrap_or_default();
+        let groups: Vec<Value> = groups
+            .into_iter()
+            .map(|g| {
+                let text = g.to_string().replace("$SRC_DIR$", &src).replace("\\\\1", "${1}");
+                let mut g: Map<String, Value> = serde_json::from_str(&text).expect("group");
+                if g.get("type") == Some(&json!("tmpl")) {
+                    g.insert("engine".into(), json!("jinja"));
+                }
+                Value::Object(g)
+            })
+            .collect();
+        data.insert("install".into(), Value::Array(groups));
     }
-    instance
+    data
 }
 
-/// True when every key of `legacy` is in `manifest` with a value that
-/// contains it (manifests add derived fields).
-fn contains(manifest: &Value, legacy: &Value) -> bool {
-    match (manifest, legacy) {
+/// `manifest` holds every key of `expected` with a value that contains it
+/// (facs adds defaults and derived fields).
+fn contains(manifest: &Value, expected: &Value) -> bool {
+    match (manifest, expected) {
         (Value::Object(m), Value::Object(l)) => l.iter().all(|(k, v)| m.get(k).is_some_and(|mv| contains(mv, v))),
+        (Value::Array(m), Value::Array(l)) => m.len() == l.len() && m.iter().zip(l).all(|(a, b)| contains(a, b)),
         (m, l) => m == l,
     }
 }
 
 struct Imported {
     _tmp: tempfile::TempDir,
-    legacy: PathBuf,
+    repo: PathBuf,
     out: PathBuf,
     report: String,
 }
 
-fn import_fixture() -> Imported {
+fn import(extra: &[&str]) -> Imported {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let legacy = tmp.path().join("proj0");
-    common::copy_dir(Path::new(FIXTURE), &legacy);
-    let out = tmp.path().join("imported");
-    let run = facs(&["import", legacy.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")]);
-    assert!(run.status.success(), "import failed: {}{}", text(&run.stdout), text(&run.stderr));
-    let build = facs(&["-p", out.to_str().expect("utf-8"), "build"]);
-    assert!(build.status.success(), "build failed: {}", text(&build.stderr));
-    Imported { _tmp: tmp, legacy, out, report: text(&run.stdout) }
+    let repo = tmp.path().join("shop");
+    common::copy_dir(Path::new(FIXTURE), &repo);
+    let out = tmp.path().join("shop-facs");
+    let state = repo.join("legacy-state");
+    let mut args = vec!["import", repo.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")];
+    args.extend_from_slice(&["--env", "dev.dev0", "--env", "prod", "--state", state.to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    let run = facs(&args);
+    let report = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "import failed:\n{report}{}", String::from_utf8_lossy(&run.stderr));
+    Imported { _tmp: tmp, repo, out, report }
+}
+
+fn build(imported: &Imported) -> PathBuf {
+    let build = imported.out.join("build");
+    let run = facs(&["-p", imported.out.to_str().expect("utf-8"), "build", "-o", build.to_str().expect("utf-8")]);
+    assert!(run.status.success(), "build failed:\n{}", common::text(&run));
+    build
 }
 
 #[test]
-fn every_environment_equals_the_original_merge() {
-    let imported = import_fixture();
-    let manifests = imported.out.join(".facsimile/out");
-    let envs = reference(&imported.legacy);
-    let names: Vec<&str> = envs.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["beta", "dev", "dev0", "dev1", "prod"]);
-    for (name, legacy) in &envs {
-        let manifest = read_json(&manifests.join(format!("{name}.json")));
-        assert_eq!(Value::Object(instance_data(&manifest, legacy)), Value::Object(legacy.clone()), "instance {name}");
+fn every_environment_builds_to_the_original_merge() {
+    let imported = import(&[]);
+    let build = build(&imported);
+    for (env, instance) in [("dev.dev0", "dev0"), ("prod", "prod")] {
+        let manifest = read_json(&build.join(format!("{instance}.json")));
+        let expected = converted(original_data(&imported.repo, env), &imported.repo);
+        let got = &manifest["instance"];
+        assert!(
+            contains(got, &Value::Object(expected.clone())),
+            "{env}: manifest instance\n{got:#}\ndoes not hold the original's data\n{expected:#?}"
+        );
+        // Nothing beyond the original's keys but facs's own.
+        for key in got.as_object().expect("instance").keys() {
+            assert!(expected.contains_key(key) || ["name", "install", "targets"].contains(&key.as_str()), "{env}: {key}");
+        }
+        assert_eq!(manifest["project"]["version"], json!("2.0.1"));
     }
-    // The project defaults are an abstract instance: no manifest.
-    assert!(!manifests.join("defaults.json").exists());
+    let prod = read_json(&build.join("prod.json"));
+    assert_eq!(prod["instance"]["targets"], json!({"web": {"nodes": ["web1", "web2", "web3"]}, "jobs": {"nodes": ["jobs1"]}}));
 }
 
 #[test]
-fn modules_and_project_keep_their_fields() {
-    let imported = import_fixture();
-    let manifest = read_json(&imported.out.join(".facsimile/out/dev1.json"));
-    let modules = read_json(&imported.legacy.join("modules.json"));
-    let legacy_modules = modules.as_object().expect("modules");
-    assert_eq!(manifest["module"].as_object().expect("module").len(), legacy_modules.len());
-    for (name, fields) in legacy_modules {
-        assert!(contains(&manifest["module"][name], fields), "module {name}: {}", manifest["module"][name]);
+fn modules_keep_the_original_passwords_and_uiids() {
+    let imported = import(&[]);
+    let build = build(&imported);
+    let state = read_json(&imported.repo.join("legacy-state/dev.dev0/state.json"));
+    let dev0 = read_json(&build.join("dev0.json"));
+    let module = &dev0["module"];
+    let names: Vec<&String> = module.as_object().expect("modules").keys().collect();
+    assert_eq!(names, ["api", "worker", "cache"], "modules.json's order");
+    assert_eq!(module["api"]["username"], json!("shop"));
+    assert_eq!(module["worker"]["username"], json!("shop"));
+    assert_eq!(module["cache"]["username"], json!("cache"), "the original replaced `username`");
+    for m in ["api", "worker"] {
+        assert_eq!(module[m]["password"], state["passwd"]["shop"], "{m} shares the daemon's password");
     }
-    assert_eq!(manifest["module"]["proj0"]["service"]["name"], "proj0d");
-    assert_eq!(manifest["module"]["worker"]["genconfig"], true);
-    assert_eq!(
-        manifest["project"],
-        serde_json::json!({"name": "proj0", "version": "0.6.0", "repo": "../proj0", "maintainer": "ops@example.org"})
-    );
-}
-
-const APP_CONF: &str = r#"# {{project.name}} {{project.version}} ({{instance.name_}})
-{{!-- Jinja comment: the main section --}}
-[main]
-home = {{instance.home}}
-db = {{instance.db.host}}:{{instance.db.port}}
-user = {{upper instance.deploy.user}}
-title = {{default instance.title "untitled"}}
-hosts = {{json instance.hosts}}
-{{#each instance.features}}
-feature.{{@key}} = {{lower this}}
-{{/each}}
-{{#each instance.hosts}}
-host.{{@index}} = {{this}}:{{@root.instance.db.port}}
-{{else}}
-host = none
-{{/each}}
-{{#if instance.debug}}
-log = debug
-{{else if (eq instance.workers 1)}}
-log = single
-{{else}}
-log = info
-{{/if}}
-{{#unless instance.contact}}
-contact = nobody
-{{/unless}}
-{{#each module}}
-module {{@key}} = {{default this.daemon @key}} ({{@root.project.name}})
-{{/each}}
-"#;
-
-const DEBUG_TXT: &str = r#"db host: {{instance.db.host}}
-{{#if instance.db.options.timeout}}timeout: {{instance.db.options.timeout}}{{/if}}
-{{#if instance.servers}}{{#each instance.servers}}server {{default this.host ""}}
-{{/each}}{{/if}}
-"#;
-
-#[test]
-fn templates_are_converted_to_handlebars() {
-    let imported = import_fixture();
-    let read = |p: &str| std::fs::read_to_string(imported.out.join(p)).expect("template");
-    assert_eq!(read("tmpl/_ALL_/etc/app.conf"), APP_CONF);
-    assert_eq!(read("tmpl/dev/debug.txt"), DEBUG_TXT);
-    assert_eq!(
-        read("tmpl/_ALL_/bin/start.sh"),
-        "#!/bin/sh\nexec {{project.name}} --workers {{instance.workers}}{{#if instance.debug}} --debug{{/if}}\n"
-    );
-    // The unsupported template is kept, escaped so that it renders as written.
-    let original = std::fs::read_to_string(imported.legacy.join("tmpl/dev/macros.txt")).expect("original");
-    assert_eq!(read("tmpl/dev/macros.txt"), original.replace("{{", "\\{{"));
-    let release = imported.out.join(".facsimile/out/dev1/proj0");
-    let rendered = |p: &str| std::fs::read_to_string(release.join(p)).expect("rendered");
-    assert_eq!(rendered("macros.txt"), original);
-    assert_eq!(rendered("bin/start.sh"), "#!/bin/sh\nexec proj0 --workers 1 --debug\n");
-    assert_eq!(rendered("debug.txt"), "db host: dev-db\ntimeout: 5\nserver s1\nserver s2\n\n");
-    assert_eq!(
-        rendered("etc/app.conf"),
-        "# proj0 0.6.0 (Project Zero)\n[main]\nhome = /home/dev0/proj0\ndb = dev-db:5433\nuser = PROJ0\n\
-         title = untitled\nhosts = [\"localhost\"]\nfeature.search = true\nfeature.chat = true\n\
-         feature.beta-ui = true\nhost.0 = localhost:5433\nlog = debug\nmodule proj0 = proj0 (proj0)\n\
-         module worker = worker (proj0)\n"
-    );
-    let prod = std::fs::read_to_string(imported.out.join(".facsimile/out/prod/proj0/etc/app.conf")).expect("prod");
-    assert!(prod.contains("hosts = []\n") && prod.contains("host = none\n") && prod.contains("log = info\n"), "{prod}");
-    assert!(prod.contains("contact = nobody\n"), "{prod}");
-    assert!(!imported.out.join(".facsimile/out/prod/proj0/debug.txt").exists());
+    assert_eq!(module["cache"]["password"], state["passwd"]["cache"]);
+    assert_eq!(module["api"]["service"]["uiid"], json!("7"), "uiid kept from the original's inmap");
+    assert_eq!(module["api"]["service"]["instance_name"], json!("apid.0"));
+    assert_eq!(module["api"]["service"]["port"], json!(8080), "extra service keys kept");
+    assert_eq!(module["api"]["service"]["name"], json!("shopd"));
+    // The original's state file is copied, not moved, and kept private.
+    assert!(imported.repo.join("legacy-state/dev.dev0/state.json").is_file());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(imported.out.join("tmpl/_ALL_/bin/start.sh")).expect("meta").permissions().mode();
-        assert_ne!(mode & 0o111, 0, "the executable bit is kept");
+        let copied = imported.out.join(".facsimile/state/dev0/state.json");
+        assert_eq!(std::fs::metadata(&copied).expect("copied").permissions().mode() & 0o777, 0o600);
+        let dir = copied.parent().expect("dir");
+        assert_eq!(std::fs::metadata(dir).expect("dir").permissions().mode() & 0o777, 0o700);
     }
 }
 
 #[test]
-fn the_report_lists_files_and_what_was_not_converted() {
-    let imported = import_fixture();
-    let report = &imported.report;
-    for line in [
-        "  project.facs ",
-        "  schema.facs ",
-        "  modules.facs ",
-        "  envs.facs ",
-        "  tmpl/_ALL_/etc/app.conf  converted from Jinja",
-        "  tmpl/dev/macros.txt      left as is",
-        "proj0.json: field `name` renamed to `name_`: `name` is reserved in .facs",
-        "dev.dev0.dev1.json: field `instance` renamed to `instance_`",
-        "not converted:\n  tmpl/dev/macros.txt:2: `{% set greeting = \"hello\" %}`: the `set` statement\n",
-    ] {
-        assert!(report.contains(line), "{line:?} not in\n{report}");
-    }
-    assert!(!report.contains("everything converted"));
+fn templates_stay_jinja_in_their_environments_folder() {
+    let imported = import(&[]);
+    let templates = imported.out.join("tmpl");
+    assert!(templates.join("_ALL_/etc/shop.ini").is_file());
+    assert_eq!(
+        std::fs::read_to_string(templates.join("dev0/etc/shop.ini")).expect("moved to the instance's folder"),
+        std::fs::read_to_string(imported.repo.join("config/facsimile/tmpl/dev.dev0/etc/shop.ini")).expect("legacy"),
+        "kept byte for byte"
+    );
+    assert!(!templates.join("unused").exists());
+    let build = build(&imported);
+    let ini = std::fs::read_to_string(build.join("dev0/shop/etc/shop.ini")).expect("rendered");
+    assert_eq!(ini, "dev0 db=localhost\n");
+    let prod = std::fs::read_to_string(build.join("prod/shop/etc/shop.ini")).expect("rendered");
+    assert_eq!(prod, "db=db.internal:5432\ndebug=False\n", "Python's False, as the original rendered it");
+    let run_sh = build.join("prod/shop/_DEPLOY_/bin/run.sh");
+    assert!(run_sh.is_file(), "the copy group's pattern `\\1` reached the file");
 }
 
 #[test]
-fn the_generated_definitions_read_well() {
-    let imported = import_fixture();
-    let read = |p: &str| std::fs::read_to_string(imported.out.join(p)).expect("facs file");
-    let envs = read("envs.facs");
-    for part in [
-        "abstract instance defaults {\n",
-        "instance dev inherits defaults {\n",
-        "instance dev0 inherits dev {\n",
-        "instance dev1 inherits dev0 {\n",
-        "  price: \"\\$5, not \\${interpolated}\"\n",
-        "  limits := \"unlimited\"\n",
-        "  contact := {\n",
-        "  \"on\": true\n",
-        "  \"my key\": 1500.0\n",
-        "  db {\n    port: 5433\n  }\n",
-    ] {
-        assert!(envs.contains(part), "{part:?} not in\n{envs}");
-    }
-    let schema = read("schema.facs");
-    for part in
-        ["  ratio: float\n", "  limits: any\n", "  contact?: {\n    email: string\n  }\n", "      timeout?: int\n"]
-    {
-        assert!(schema.contains(part), "{part:?} not in\n{schema}");
-    }
-    for builtin in ["home", "deploy", "install", "targets"] {
-        assert!(!schema.contains(&format!("  {builtin}")), "{builtin} declared in\n{schema}");
-    }
+fn the_report_names_every_environment_move_and_omission() {
+    let imported = import(&[]);
+    let report = imported.report.replace(imported.out.to_str().expect("utf-8"), "<out>");
+    insta::assert_snapshot!("import_report", report);
 }
 
 #[test]
-fn refuses_bad_input_and_a_non_empty_output() {
+fn the_project_name_and_the_environments_are_found_without_options() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let path = |p: &str| tmp.path().join(p).to_str().expect("utf-8").to_string();
+    let repo = tmp.path().join("shop");
+    common::copy_dir(Path::new(FIXTURE), &repo);
+    // The original's default state directory: <repository>/.facsimile/state.
+    common::copy_dir(&repo.join("legacy-state"), &repo.join(".facsimile/state"));
+    let out = tmp.path().join("out");
+    let run = facs(&["import", repo.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")]);
+    let text = common::text(&run);
+    assert!(run.status.success(), "{text}");
+    assert!(text.contains("name from the repository directory `shop`"), "{text}");
+    for line in ["dev       -> instance dev  (from a definition file)", "dev.dev0  -> instance dev0  (from the original's state directory)"] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.contains("state read from"), "{text}");
+    // --name wins over everything.
+    let out2 = tmp.path().join("out2");
+    let run = facs(&["import", repo.to_str().expect("utf-8"), "--name", "store", "-o", out2.to_str().expect("utf-8")]);
+    assert!(common::text(&run).contains("imported project `store` (name from --name)"), "{}", common::text(&run));
+}
 
-    std::fs::create_dir(tmp.path().join("empty")).expect("mkdir");
-    let run = facs(&["import", &path("empty")]);
+#[test]
+fn refuses_what_is_not_a_legacy_directory_and_a_non_empty_output() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = facs(&["import", tmp.path().to_str().expect("utf-8")]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(text(&run.stderr).contains("has no facsimile.json"), "{}", text(&run.stderr));
-
-    let bad = tmp.path().join("bad");
-    std::fs::create_dir(&bad).expect("mkdir");
-    std::fs::write(bad.join("facsimile.json"), "{\"project\": \"p\"}").expect("write");
-    std::fs::write(bad.join("dev.json"), "{\n  \"a\": [1,\n}\n").expect("write");
-    let run = facs(&["import", &path("bad")]);
+    assert!(common::text(&run).contains("neither it nor its config/facsimile/ holds"), "{}", common::text(&run));
+    let repo = tmp.path().join("shop");
+    common::copy_dir(Path::new(FIXTURE), &repo);
+    let out = tmp.path().join("busy");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("keep.txt"), "mine").expect("write");
+    let run = facs(&["import", repo.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(text(&run.stderr).contains("dev.json:3:1: invalid JSON"), "{}", text(&run.stderr));
-    assert!(!tmp.path().join("bad-facs").exists(), "nothing written on error");
-
-    std::fs::write(bad.join("dev.json"), "{\"a\": 1}").expect("write");
-    std::fs::create_dir(tmp.path().join("full")).expect("mkdir");
-    std::fs::write(tmp.path().join("full/x"), "").expect("write");
-    let run = facs(&["import", &path("bad"), "-o", &path("full")]);
+    assert!(common::text(&run).contains("is not empty"), "{}", common::text(&run));
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).expect("kept"), "mine");
+    let run = facs(&["import", repo.to_str().expect("utf-8"), "--env", "dev..x", "-o", tmp.path().join("o").to_str().expect("utf-8")]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(text(&run.stderr).contains("exists and is not empty"), "{}", text(&run.stderr));
-
-    // Default output: LEGACY_DIR-facs next to it.
-    let run = facs(&["import", &path("bad")]);
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(tmp.path().join("bad-facs/envs.facs").is_file());
-    assert!(text(&run.stdout).contains("everything converted"), "{}", text(&run.stdout));
+    assert!(common::text(&run).contains("no environment to import"), "{}", common::text(&run));
 }

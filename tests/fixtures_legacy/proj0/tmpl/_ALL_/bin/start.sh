@@ -1,2 +1,0 @@
-#!/bin/sh
-exec {{ project.project }} --workers {{ workers }} {%- if debug %} --debug{% endif %}
