@@ -28,6 +28,7 @@ mod import;
 mod includes;
 mod lsp;
 mod malformed;
+mod oracle;
 mod secrets;
 mod state;
 mod tree_swap;
