@@ -624,7 +624,9 @@ pub fn src_dir(resolved: &Resolved<'_>, project_dir: &Path) -> PathBuf {
 pub fn src_dir_and_origin(resolved: &Resolved<'_>, project_dir: &Path) -> (PathBuf, SrcOrigin) {
     let literals = project_literals(resolved);
     if let Some(dir) = literals.src_dir {
-        return (absolute(&project_dir.join(dir)), SrcOrigin::SrcDir);
+        // Lexically normal (`out/../repo` is `repo`): `${facs.src_dir}` is
+        // text that copy patterns match, as the original's `$SRC_DIR$` was.
+        return (crate::render::paths::lexical(&absolute(&project_dir.join(dir))), SrcOrigin::SrcDir);
     }
     if let (Some(repo), Some(project)) = (&literals.repo, resolved.project) {
         let version = literals.version.as_deref().unwrap_or("");

@@ -207,8 +207,12 @@ pub fn import(legacy: &LegacyDir, options: &Options) -> Result<Imported, ImportE
     for (id, found) in levels::environments(&options.envs, &stems, &project, &state_dirs) {
         let own = [levels::FACSIMILE, project.as_str()].into_iter().chain(id.split('.'));
         let why = levels::invalid(&id).map(str::to_string).or_else(|| {
-            (!own.clone().any(|l| stems.contains(l)) && install_json.is_none())
-                .then(|| format!("none of its definition files ({}) exists", own.map(|l| format!("{l}.json")).collect::<Vec<_>>().join(", ")))
+            (!own.clone().any(|l| stems.contains(l)) && install_json.is_none()).then(|| {
+                format!(
+                    "none of its definition files ({}) exists",
+                    own.map(|l| format!("{l}.json")).collect::<Vec<_>>().join(", ")
+                )
+            })
         });
         match why {
             Some(why) => {
@@ -311,6 +315,10 @@ pub fn import(legacy: &LegacyDir, options: &Options) -> Result<Imported, ImportE
                 if let Some(data) = converted.get(i) {
                     facs::merge(&mut m, data);
                 }
+            }
+            // Written on the instance (see envs_text), so typed too.
+            if e.id != e.name {
+                m.insert("release_environment".into(), Value::String(e.id.clone()));
             }
             m
         })
@@ -451,9 +459,9 @@ fn observed_shape<'v>(own: impl Iterator<Item = &'v Value>, counted: impl Iterat
 
 fn without(value: Option<&Value>, keys: &[&str]) -> Option<Value> {
     match value {
-        Some(Value::Object(m)) => {
-            Some(Value::Object(m.iter().filter(|(k, _)| !keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()))
-        }
+        Some(Value::Object(m)) => Some(Value::Object(
+            m.iter().filter(|(k, _)| !keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        )),
         _ => None,
     }
 }
@@ -461,7 +469,11 @@ fn without(value: Option<&Value>, keys: &[&str]) -> Option<Value> {
 /// `schema Instance` typed from every level and environment; `schema Deploy`
 /// and `schema Service` for the keys the original allowed there beyond the
 /// built-in ones.
-fn schema_text(levels: &[Map<String, Value>], merged: &[Map<String, Value>], modules: &[(String, Map<String, Value>)]) -> String {
+fn schema_text(
+    levels: &[Map<String, Value>],
+    merged: &[Map<String, Value>],
+    modules: &[(String, Map<String, Value>)],
+) -> String {
     let objects = |maps: &[Map<String, Value>]| maps.iter().map(|m| Value::Object(m.clone())).collect::<Vec<_>>();
     let (own, counted) = (objects(levels), objects(merged));
     let instance = observed_shape(own.iter(), counted.iter());
@@ -473,8 +485,10 @@ fn schema_text(levels: &[Map<String, Value>], merged: &[Map<String, Value>], mod
          schema Instance {}\n",
         infer::record_text(&instance.record().cloned().unwrap_or_default(), 0, builtins::BUILTIN_INSTANCE)
     );
-    let deploy_own: Vec<Value> = levels.iter().filter_map(|m| without(m.get("deploy"), builtins::DEPLOY_FIELDS)).collect();
-    let deploy_counted: Vec<Value> = merged.iter().filter_map(|m| without(m.get("deploy"), builtins::DEPLOY_FIELDS)).collect();
+    let deploy_own: Vec<Value> =
+        levels.iter().filter_map(|m| without(m.get("deploy"), builtins::DEPLOY_FIELDS)).collect();
+    let deploy_counted: Vec<Value> =
+        merged.iter().filter_map(|m| without(m.get("deploy"), builtins::DEPLOY_FIELDS)).collect();
     if deploy_own.iter().any(|d| d.as_object().is_some_and(|m| !m.is_empty())) {
         let shape = observed_shape(deploy_own.iter(), deploy_counted.iter());
         text.push_str(&format!(
@@ -526,10 +540,24 @@ fn envs_text(levels: &[Level], data: &[Map<String, Value>], envs: &[Env]) -> Str
     }
     for env in envs {
         let files: Vec<&str> = env.levels.iter().filter_map(|&i| levels.get(i)).map(|l| l.file.as_str()).collect();
-        let parents: Vec<&str> = env.levels.iter().rev().filter_map(|&i| levels.get(i)).map(|l| l.name.as_str()).collect();
-        text.push_str(&format!("\n/// Release environment `{}`: {}, merged in this order.\n", env.id, files.join(", ")));
+        let parents: Vec<&str> =
+            env.levels.iter().rev().filter_map(|&i| levels.get(i)).map(|l| l.name.as_str()).collect();
+        text.push_str(&format!(
+            "\n/// Release environment `{}`: {}, merged in this order.\n",
+            env.id,
+            files.join(", ")
+        ));
         let inherits = if parents.is_empty() { String::new() } else { format!(" inherits {}", parents.join(", ")) };
-        text.push_str(&format!("instance {}{inherits} {{}}\n", env.name));
+        if env.id == env.name {
+            text.push_str(&format!("instance {}{inherits} {{}}\n", env.name));
+        } else {
+            // Templates read the original's dotted name as `facs.release_environment`.
+            text.push_str(&format!(
+                "instance {}{inherits} {{\n  release_environment: {}\n}}\n",
+                env.name,
+                facs::string(&env.id)
+            ));
+        }
     }
     text
 }
@@ -558,7 +586,9 @@ fn templates_and_copies(
     for dir in tmpl_dirs {
         match tmpl_root(dir) {
             Some(r) => roots.push(r),
-            None => notes.skipped(dir, "template dir outside the definition directory: not copied; fix the group's `dir`"),
+            None => {
+                notes.skipped(dir, "template dir outside the definition directory: not copied; fix the group's `dir`")
+            }
         }
     }
     let mut unused_folders: BTreeSet<String> = BTreeSet::new();
@@ -568,7 +598,8 @@ fn templates_and_copies(
         if !path.contains('/') && path.ends_with(".json") {
             continue;
         }
-        let copy = |path: String, how: How| OutputFile { path, bytes: file.bytes.clone(), executable: file.executable, how };
+        let copy =
+            |path: String, how: How| OutputFile { path, bytes: file.bytes.clone(), executable: file.executable, how };
         if let Some(root) = roots.iter().find(|r| path.starts_with(&format!("{r}/"))) {
             let rest = &path[root.len() + 1..];
             let Some((folder, inner)) = rest.split_once('/') else {

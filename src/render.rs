@@ -13,6 +13,7 @@
 
 mod copy;
 mod helpers;
+mod jinja;
 mod partials;
 pub mod paths;
 mod reads;
@@ -96,6 +97,8 @@ pub struct Job<'j> {
 
 enum Template {
     Text(String),
+    /// A template of an `engine: "jinja"` group: its name, source file, text.
+    Jinja(String, crate::source::FileId, String),
     Binary(Vec<u8>),
     Broken,
 }
@@ -157,10 +160,11 @@ impl Renderer {
                 if paths::overlaps(&renderer.definition_dir.join(&dir), &renderer.protected) {
                     continue;
                 }
+                let jinja = group.get_path(&["engine"]).and_then(Value::as_str) == Some("jinja");
                 for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
                     for (base, shown) in renderer.bases.clone() {
                         let root = base.join(&dir).join(name);
-                        renderer.discover(sources, &root, &base, &shown);
+                        renderer.discover(sources, &root, &base, &shown, jinja);
                     }
                 }
             }
@@ -183,7 +187,7 @@ impl Renderer {
         renderer
     }
 
-    fn discover(&mut self, sources: &mut SourceMap, root: &Path, base: &Path, shown: &str) {
+    fn discover(&mut self, sources: &mut SourceMap, root: &Path, base: &Path, shown: &str, jinja: bool) {
         if self.roots.contains_key(root) {
             return;
         }
@@ -215,14 +219,21 @@ impl Renderer {
                     }
                     break;
                 }
-                let template = self.load_template(sources, path, base, shown);
+                let template = self.load_template(sources, path, base, shown, jinja);
                 self.templates.insert(path.clone(), template);
             }
         }
         self.roots.insert(root.to_path_buf(), found);
     }
 
-    fn load_template(&mut self, sources: &mut SourceMap, path: &Path, base: &Path, shown: &str) -> Template {
+    fn load_template(
+        &mut self,
+        sources: &mut SourceMap,
+        path: &Path,
+        base: &Path,
+        shown: &str,
+        jinja: bool,
+    ) -> Template {
         // Opened beneath its directory (the definition directory or an
         // included one), so a directory swapped for a symlink since the walk
         // reads nothing outside it.
@@ -255,6 +266,11 @@ impl Renderer {
             .map(|rel| format!("{shown}{}", crate::source::relative_name(rel)))
             .unwrap_or_else(|_| path.display().to_string());
         let file = sources.add(name.clone(), text.clone());
+        if jinja {
+            // Parsed when rendered: minijinja compiles per root (its loader
+            // resolves includes inside the root being rendered).
+            return Template::Jinja(name, file, text);
+        }
         match self.registry.register_template_string(&name, &text) {
             Ok(()) => Template::Text(name),
             Err(e) => {
@@ -446,7 +462,8 @@ impl Renderer {
             }
         };
         // Later roots replace earlier ones' files of the same path.
-        let mut chosen: BTreeMap<String, &PathBuf> = BTreeMap::new();
+        let jinja = group.get_path(&["engine"]).and_then(Value::as_str) == Some("jinja");
+        let mut chosen: BTreeMap<String, (&PathBuf, PathBuf)> = BTreeMap::new();
         for name in std::iter::once("_ALL_").chain(job.lineage.iter().map(String::as_str)) {
             // Included directories first: the project's own files win.
             for (base, _) in &self.bases {
@@ -457,7 +474,7 @@ impl Renderer {
                             if skip.as_ref().is_some_and(|re| rel.split('/').any(|c| re.is_match(c))) {
                                 continue;
                             }
-                            chosen.insert(rel.clone(), path);
+                            chosen.insert(rel.clone(), (path, root.clone()));
                         }
                     }
                     Some(Err(why)) => errors.push(escape_error(span_of(&format!("{g}.dir")), why)),
@@ -465,9 +482,27 @@ impl Renderer {
                 }
             }
         }
-        for (rel, path) in chosen {
+        let jinja_ctx = jinja.then(|| jinja::context(context, job.instance));
+        let mut environments: HashMap<PathBuf, minijinja::Environment<'static>> = HashMap::new();
+        for (rel, (path, root)) in chosen {
             let out_path = format!("{release}/{rel}");
             match self.templates.get(path) {
+                Some(Template::Jinja(name, file, text)) => {
+                    let env = environments.entry(root.clone()).or_insert_with(|| jinja::environment(&root));
+                    let ctx = jinja_ctx.as_ref().unwrap_or(context);
+                    match jinja::render(env, &rel, text, ctx) {
+                        Ok(out) if out.len() as u64 > crate::limits::current().file_bytes => {
+                            errors.push(output_too_large(name, job));
+                        }
+                        Ok(out) => {
+                            // Provenance is not traced through Jinja: a file of
+                            // an instance that holds any secret is private.
+                            let secret = !secrets.text.is_empty();
+                            tree.insert(out_path, TreeFile::rendered(out.into_bytes(), secret, is_executable(path)));
+                        }
+                        Err(e) => errors.push(jinja_error(sources, *file, &rel, &e, job.instance)),
+                    }
+                }
                 Some(Template::Text(name)) => {
                     // Rendered into a bounded buffer: nested `{{#each}}` blocks
                     // multiply output, and the limit must stop the rendering
@@ -559,6 +594,39 @@ impl std::io::Write for Bounded {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// A Jinja error as E015, pointing into the file (or the included file) at
+/// fault.
+fn jinja_error(
+    sources: &SourceMap,
+    file: crate::source::FileId,
+    rel: &str,
+    e: &minijinja::Error,
+    instance: &str,
+) -> Diagnostic {
+    let at_fault = e.name().unwrap_or(rel);
+    let span = match (e.name() == Some(rel), e.range(), e.line()) {
+        (true, Some(range), _) => Span::new(file, range.start, range.end.max(range.start + 1)),
+        (true, None, Some(line)) => {
+            let start = sources.get(file).map_or(0, |f| f.offset_of(line, 1));
+            Span::new(file, start, start + 1)
+        }
+        _ => Span::new(file, 0, 0),
+    };
+    let what = match e.kind() {
+        minijinja::ErrorKind::UndefinedError => "a variable or field is undefined".to_string(),
+        minijinja::ErrorKind::SyntaxError => "template syntax error".to_string(),
+        _ => e.kind().to_string(),
+    };
+    let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+    let line = e.line().map(|l| format!(" (`{at_fault}` line {l})")).unwrap_or_default();
+    Diagnostic::error(Code::E015, span, format!("{what} while rendering for instance `{instance}`{detail}{line}"))
+        .with_primary_label("here")
+        .with_help(
+            "This group renders with `engine: \"jinja\"`, which is strict: a missing value is an error, not an \
+             empty string. Test it with `is defined` or give a `|default(...)`.",
+        )
 }
 
 fn output_too_large(template: &str, job: &Job<'_>) -> Diagnostic {

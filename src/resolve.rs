@@ -64,11 +64,13 @@ pub struct Resolved<'a> {
     pub by_name: std::collections::HashMap<&'a str, InstanceId>,
 }
 
-/// Names the built-in schemas take; `Project`, `Instance`, `Module` and `Target`
-/// may be extended, the others not.
-pub const EXTENSIBLE_SCHEMAS: &[&str] = &["Project", "Instance", "Module", "Target"];
+/// Names the built-in schemas take; all but `Install` may be extended.
+/// Spec v2 §7 closes `Deploy` and `Service`, but the original facsimile let
+/// both carry any key (a service's `port`, deploy's `libcheck_ignorelist`)
+/// and `facs import` must keep them: see docs/decisions/import.md.
+pub const EXTENSIBLE_SCHEMAS: &[&str] = &["Project", "Instance", "Module", "Target", "Deploy", "Service"];
 /// Built-in record names that a user schema may not redeclare.
-pub const CLOSED_SCHEMAS: &[&str] = &["Deploy", "Service", "Install"];
+pub const CLOSED_SCHEMAS: &[&str] = &["Install"];
 /// Primitive type names.
 pub const PRIMITIVE_TYPES: &[&str] = &["string", "int", "float", "bool", "secret", "any"];
 

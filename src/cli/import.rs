@@ -169,9 +169,11 @@ fn import_to_disk(args: &Args<'_>) -> Result<String, String> {
     }
     let mut report = imported.report(&out.display().to_string());
     if let Some(note) = state_note {
-        report.push_str(&format!("
+        report.push_str(&format!(
+            "
 {note}
-"));
+"
+        ));
     }
     Ok(report)
 }

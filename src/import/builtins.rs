@@ -77,7 +77,8 @@ pub fn renames(levels: &[(String, &Map<String, Value>)]) -> BTreeMap<String, (St
         }
     }
     // A legacy `targets` key and `deploy.nodes` would both write `targets`.
-    let has_nodes = levels.iter().any(|(_, m)| matches!(m.get("deploy"), Some(Value::Object(d)) if d.contains_key("nodes")));
+    let has_nodes =
+        levels.iter().any(|(_, m)| matches!(m.get("deploy"), Some(Value::Object(d)) if d.contains_key("nodes")));
     if has_nodes && all.iter().any(|k| k.as_str() == "targets") && !out.contains_key("targets") {
         let mut new = "targets_".to_string();
         while taken.contains(&new) {
@@ -214,7 +215,10 @@ fn environ(file: &str, value: &Value, changes: &mut Changes) -> Value {
                 if text.contains(token) {
                     text = text.replace(token, &interpolation(&format!("facs.env.{var}")));
                     if changes.env_vars.insert(var.to_string()) {
-                        changes.note(file, format!("`{token}` converted to `${{facs.env.{var}}}` (`project {{ env }}` lists {var})"));
+                        changes.note(
+                            file,
+                            format!("`{token}` converted to `${{facs.env.{var}}}` (`project {{ env }}` lists {var})"),
+                        );
                     }
                 }
             }
@@ -265,7 +269,8 @@ fn install_group(file: &str, group: &Value, changes: &mut Changes) -> Value {
             ("replace", Value::String(r)) => {
                 let converted = python_replacement(r);
                 if converted != *r {
-                    changes.note(file, format!("copy replacement {r:?} written in the regex crate's form {converted:?}"));
+                    changes
+                        .note(file, format!("copy replacement {r:?} written in the regex crate's form {converted:?}"));
                 }
                 out.insert(k.clone(), Value::String(converted));
             }
@@ -382,7 +387,12 @@ pub fn modules(data: &Value, changes: &mut Changes) -> Vec<(String, Map<String, 
             match k.as_str() {
                 "name" => {}
                 "username" | "password" => {
-                    changes.note(FILE, format!("module `{name}`: `{k}` dropped (the original replaced it; facs derives it the same way)"));
+                    changes.note(
+                        FILE,
+                        format!(
+                            "module `{name}`: `{k}` dropped (the original replaced it; facs derives it the same way)"
+                        ),
+                    );
                 }
                 "daemon" if !v.is_string() => {
                     changes.note(FILE, format!("module `{name}`: `daemon` renamed to `daemon_` (not a string)"));

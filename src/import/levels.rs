@@ -122,7 +122,8 @@ pub fn env_names(ids: &[String]) -> Vec<String> {
     ids.iter()
         .map(|id| {
             let last = id.rsplit('.').next().unwrap_or(id);
-            let base = if by_last.get(last).copied().unwrap_or(0) > 1 { id.replace('.', "-") } else { last.to_string() };
+            let base =
+                if by_last.get(last).copied().unwrap_or(0) > 1 { id.replace('.', "-") } else { last.to_string() };
             let base = plain_name(&base);
             let base = if base == "_ALL_" { "_ALL_-env".to_string() } else { base };
             unique(base, &mut taken, "-")

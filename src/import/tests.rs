@@ -99,7 +99,10 @@ fn deploy_nodes_become_targets_and_reserved_keys_are_renamed() {
     assert_eq!(renames.get("home").map(|r| r.0.as_str()), Some("home_"));
     let mut changes = Changes::default();
     let out = builtins::level("a.json", &a, &renames, &mut changes);
-    assert_eq!(Value::Object(out), json!({"targets": {"web": {"nodes": ["w1"]}}, "deploy": {"user": "u"}, "name_": "x"}));
+    assert_eq!(
+        Value::Object(out),
+        json!({"targets": {"web": {"nodes": ["w1"]}}, "deploy": {"user": "u"}, "name_": "x"})
+    );
     assert!(changes.notes.iter().any(|(f, w)| f == "a.json" && w.contains("`name` renamed to `name_`")));
 }
 
@@ -160,7 +163,7 @@ fn a_dotted_environment_inherits_its_levels_most_specific_first() {
     let options = Options { envs: vec!["dev.dev0".into(), "dev".into()], ..named("shop") };
     let imported = import(&dir, &options).expect("imports");
     let envs = file(&imported, "envs.facs");
-    assert!(envs.contains("instance dev0 inherits dev0-level, dev-level, defaults, facsimile {}"), "{envs}");
+    assert!(envs.contains("instance dev0 inherits dev0-level, dev-level, defaults, facsimile {\n  release_environment: \"dev.dev0\"\n}"), "{envs}");
     assert!(envs.contains("instance dev inherits dev-level, defaults, facsimile {}"), "{envs}");
     // No tmpl group reads `tmpl/`: it is copied as is, and the report says so.
     let copied: Vec<&str> =

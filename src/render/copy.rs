@@ -46,7 +46,11 @@ pub fn copy_group(
         }
     };
     let replace = group.get_path(&["replace"]).and_then(Value::as_str).unwrap_or("").to_string();
-    for (list, required) in [("files", true), ("optfiles", false)] {
+    for (list, required) in [("files", true), ("optfiles", false), ("dirs", true)] {
+        // `dirs` (spec §10): like the original's `dir` walk, `pattern`
+        // applies to each file's path (the directory as written, then the
+        // file's path inside it), not to the directory's.
+        let walked = list == "dirs";
         for (j, source) in strings(group, list).iter().enumerate() {
             let span = span_of(&format!("{g}.{list}.{j}"));
             let source_path = ctx.src_dir.join(source);
@@ -116,12 +120,36 @@ pub fn copy_group(
             // not beneath `canonical` itself: a directory swapped for a
             // symlink after the check would otherwise become the root.
             let base = if canonical.starts_with(ctx.src_dir) { ctx.src_dir } else { ctx.definition_dir };
+            if walked && !canonical.is_dir() {
+                errors.push(
+                    Diagnostic::error(Code::E022, span, format!("directory to copy is not a directory: `{source}`"))
+                        .with_help("List single files under `files`."),
+                );
+                continue;
+            }
             if canonical.is_dir() {
                 match paths::walk_files(&canonical, &canonical) {
                     Ok(files) => {
                         for (rel, path) in files {
                             let file = (path.as_path(), base);
-                            read_into(tree, &format!("{}/{dest}/{rel}", ctx.deploy), file, span, errors);
+                            let key = match (&pattern, walked) {
+                                (Some(re), true) => {
+                                    let renamed =
+                                        re.replace_all(&format!("{source}/{rel}"), replace.as_str()).into_owned();
+                                    match paths::relative_inside(&renamed) {
+                                        Ok(d) => crate::source::relative_name(&d),
+                                        Err(_) => {
+                                            errors.push(escape_error(
+                                                dest_span,
+                                                &format!("copying `{source}/{rel}` to `{renamed}` would leave the deploy directory"),
+                                            ));
+                                            continue;
+                                        }
+                                    }
+                                }
+                                _ => format!("{dest}/{rel}"),
+                            };
+                            read_into(tree, &format!("{}/{key}", ctx.deploy), file, span, errors);
                         }
                     }
                     Err(why) => errors.push(escape_error(span, &why)),

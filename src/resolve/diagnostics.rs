@@ -21,7 +21,7 @@ pub fn duplicate(kind: &str, first: &Name, second: &Name) -> Diagnostic {
 pub fn builtin_schema_redeclared(name: &Name) -> Diagnostic {
     Diagnostic::error(Code::E002, name.span, format!("`{}` is a built-in type and cannot be redeclared", name.text))
         .with_primary_label("built-in name")
-        .with_help("Only Project, Instance, Module and Target can be extended; choose another name for this schema.")
+        .with_help("Only Project, Instance, Module, Target, Deploy and Service can be extended; choose another name for this schema.")
 }
 
 pub fn no_project() -> Diagnostic {

@@ -116,6 +116,8 @@ pub fn schemas<'a>() -> Schemas<'a> {
             ("type", field(Type::Enum(vec!["tmpl".into()]), None, true)),
             ("dir", field(Type::String, None, true)),
             ("skip", optional(Type::String)),
+            // Absent means "handlebars" (kept out of manifests that do not choose).
+            ("engine", optional(Type::Enum(vec!["handlebars".into(), "jinja".into()]))),
         ],
     ));
     let copy_group = push(record(
@@ -125,6 +127,9 @@ pub fn schemas<'a>() -> Schemas<'a> {
             ("type", optional(Type::Enum(vec!["copy".into()]))),
             ("files", field(strings(), Some(Const::EmptyList), false)),
             ("optfiles", field(strings(), Some(Const::EmptyList), false)),
+            // Optional (absent = none), so manifests of groups without it keep
+            // their v1 shape (the conformance suite compares them key for key).
+            ("dirs", optional(strings())),
             ("pattern", optional(Type::String)),
             ("replace", optional(Type::String)),
         ],

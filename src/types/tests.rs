@@ -48,9 +48,15 @@ fn open_schemas_type_unknown_fields_any() {
 #[test]
 fn builtin_fields_cannot_be_redeclared_and_closed_builtins_not_extended() {
     let (_, d) =
-        compile_memory(&[("main.facs", "project p {}\nschema Instance { home: int }\nschema Service { x: int }")]);
+        compile_memory(&[("main.facs", "project p {}\nschema Instance { home: int }\nschema Install { x: int }")]);
     let codes: Vec<&str> = d.iter().map(|(c, _, _)| c.as_str()).collect();
     assert_eq!(codes, ["E002", "E002"]);
+    // Service and Deploy take extra fields (docs/decisions/import.md).
+    let (_, d) = compile_memory(&[(
+        "main.facs",
+        "project p {}\nschema Service { port: int }\nmodule api { service { port: 80 } }\ninstance x {}",
+    )]);
+    assert!(d.is_empty(), "{d:?}");
 }
 
 #[test]

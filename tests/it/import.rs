@@ -134,12 +134,19 @@ fn every_environment_builds_to_the_original_merge() {
         );
         // Nothing beyond the original's keys but facs's own.
         for key in got.as_object().expect("instance").keys() {
-            assert!(expected.contains_key(key) || ["name", "install", "targets"].contains(&key.as_str()), "{env}: {key}");
+            assert!(
+                expected.contains_key(key)
+                    || ["name", "install", "targets", "release_environment"].contains(&key.as_str()),
+                "{env}: {key}"
+            );
         }
         assert_eq!(manifest["project"]["version"], json!("2.0.1"));
     }
     let prod = read_json(&build.join("prod.json"));
-    assert_eq!(prod["instance"]["targets"], json!({"web": {"nodes": ["web1", "web2", "web3"]}, "jobs": {"nodes": ["jobs1"]}}));
+    assert_eq!(
+        prod["instance"]["targets"],
+        json!({"web": {"nodes": ["web1", "web2", "web3"]}, "jobs": {"nodes": ["jobs1"]}})
+    );
 }
 
 #[test]
@@ -213,7 +220,10 @@ fn the_project_name_and_the_environments_are_found_without_options() {
     let text = common::text(&run);
     assert!(run.status.success(), "{text}");
     assert!(text.contains("name from the repository directory `shop`"), "{text}");
-    for line in ["dev       -> instance dev  (from a definition file)", "dev.dev0  -> instance dev0  (from the original's state directory)"] {
+    for line in [
+        "dev       -> instance dev  (from a definition file)",
+        "dev.dev0  -> instance dev0  (from the original's state directory)",
+    ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
     assert!(text.contains("state read from"), "{text}");
@@ -238,7 +248,14 @@ fn refuses_what_is_not_a_legacy_directory_and_a_non_empty_output() {
     assert_eq!(run.status.code(), Some(1));
     assert!(common::text(&run).contains("is not empty"), "{}", common::text(&run));
     assert_eq!(std::fs::read_to_string(out.join("keep.txt")).expect("kept"), "mine");
-    let run = facs(&["import", repo.to_str().expect("utf-8"), "--env", "dev..x", "-o", tmp.path().join("o").to_str().expect("utf-8")]);
+    let run = facs(&[
+        "import",
+        repo.to_str().expect("utf-8"),
+        "--env",
+        "dev..x",
+        "-o",
+        tmp.path().join("o").to_str().expect("utf-8"),
+    ]);
     assert_eq!(run.status.code(), Some(1));
     assert!(common::text(&run).contains("no environment to import"), "{}", common::text(&run));
 }

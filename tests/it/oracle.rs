@@ -687,12 +687,20 @@ fn compare_tree(report: &mut Report, env: &str, original_dir: &Path, facs_dir: O
 ///   (what copy groups do is checked by the tree);
 /// - schema defaults the original lacks are accepted: `install: []`,
 ///   `targets: {}`, `deploy.postcmd: []`;
-/// - a reserved top-level key (`project`, ...) may be kept as `<key>_`.
+/// - a reserved top-level key (`project`, ...) may be kept as `<key>_`;
+/// - a dotted release environment's name is kept as `release_environment`.
 fn compare_instance(report: &mut Report, env: &str, data: &Map<String, Value>, manifest_instance: Option<&Value>) {
     let mut original = data.clone();
     let mut facs = manifest_instance.cloned().map(object);
     if let Some(f) = facs.as_mut() {
         f.shift_remove("name");
+        // The import keeps a dotted release environment's name here (the
+        // Jinja context's `facs.release_environment`).
+        if !original.contains_key("release_environment")
+            && f.get("release_environment").and_then(Value::as_str) == Some(env)
+        {
+            f.shift_remove("release_environment");
+        }
     }
 
     // install.groups ↔ install
