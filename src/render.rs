@@ -482,15 +482,15 @@ impl Renderer {
                 }
             }
         }
-        let jinja_ctx = jinja.then(|| jinja::context(context, job.instance));
+        let jinja_ctx = jinja.then(|| minijinja::Value::from_serialize(jinja::context(context, job.instance)));
         let mut environments: HashMap<PathBuf, minijinja::Environment<'static>> = HashMap::new();
         for (rel, (path, root)) in chosen {
             let out_path = format!("{release}/{rel}");
             match self.templates.get(path) {
                 Some(Template::Jinja(name, file, text)) => {
                     let env = environments.entry(root.clone()).or_insert_with(|| jinja::environment(&root));
-                    let ctx = jinja_ctx.as_ref().unwrap_or(context);
-                    match jinja::render(env, &rel, text, ctx) {
+                    let ctx = jinja_ctx.clone().unwrap_or_default();
+                    match jinja::render(env, &rel, text, &ctx) {
                         Ok(out) if out.len() as u64 > crate::limits::current().file_bytes => {
                             errors.push(output_too_large(name, job));
                         }

@@ -119,8 +119,18 @@ fn import_to_disk(args: &Args<'_>) -> Result<String, String> {
             ));
         }
     }
+    let created = !out.exists();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let out_full = std::fs::canonicalize(&out).map_err(|e| format!("cannot resolve {}: {e}", out.display()))?;
+    let result = convert_and_write(args, &found, &out);
+    if result.is_err() && created {
+        // A refused import leaves no empty directory behind.
+        let _ = std::fs::remove_dir(&out);
+    }
+    result
+}
+
+fn convert_and_write(args: &Args<'_>, found: &Found, out: &Path) -> Result<String, String> {
+    let out_full = std::fs::canonicalize(out).map_err(|e| format!("cannot resolve {}: {e}", out.display()))?;
     let mut dir = read_legacy(&found.define)?;
     let mut state_note = None;
     if let Some(repo) = &found.repo {

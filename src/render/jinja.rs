@@ -88,13 +88,11 @@ pub fn context(handlebars: &serde_json::Value, instance_name: &str) -> serde_jso
     J::Object(ctx)
 }
 
-/// Renders `text` (the file `name`, relative to its root) with `ctx` plus
-/// `filename`.
-pub fn render(env: &Environment<'static>, name: &str, text: &str, ctx: &serde_json::Value) -> Result<String, Error> {
-    let mut ctx = ctx.clone();
-    if let Some(obj) = ctx.as_object_mut() {
-        obj.insert("filename".into(), serde_json::Value::String(name.to_string()));
-    }
+/// Renders `text` (the file `name`, relative to its root) with `ctx` (made
+/// once per instance by [`context`] and `Value::from_serialize`) plus
+/// `filename`: the context is shared, not copied, per file.
+pub fn render(env: &Environment<'static>, name: &str, text: &str, ctx: &Value) -> Result<String, Error> {
+    let ctx = minijinja::context! { filename => name, ..ctx.clone() };
     env.template_from_named_str(name, &as_jinja2(text))?.render(ctx)
 }
 
@@ -336,7 +334,7 @@ mod tests {
     fn render_str(text: &str, ctx: serde_json::Value) -> String {
         let dir = tempfile::tempdir().expect("tempdir");
         let env = environment(dir.path());
-        render(&env, "t", text, &ctx).unwrap_or_else(|e| panic!("{e:#}"))
+        render(&env, "t", text, &Value::from_serialize(&ctx)).unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     #[test]
@@ -377,10 +375,11 @@ mod tests {
     fn a_missing_variable_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let env = environment(dir.path());
-        let e = render(&env, "t", "a {{ nope.x }}", &json!({})).expect_err("strict");
+        let empty = Value::from_serialize(json!({}));
+        let e = render(&env, "t", "a {{ nope.x }}", &empty).expect_err("strict");
         assert_eq!(e.kind(), ErrorKind::UndefinedError);
         assert_eq!(
-            render(&env, "t", "{{ nope|default('d') }}{% if nope is defined %}x{% endif %}", &json!({})).ok(),
+            render(&env, "t", "{{ nope|default('d') }}{% if nope is defined %}x{% endif %}", &empty).ok(),
             Some("d".into())
         );
     }

@@ -258,4 +258,5 @@ fn refuses_what_is_not_a_legacy_directory_and_a_non_empty_output() {
     ]);
     assert_eq!(run.status.code(), Some(1));
     assert!(common::text(&run).contains("no environment to import"), "{}", common::text(&run));
+    assert!(!tmp.path().join("o").exists(), "a refused import leaves no output directory");
 }
