@@ -32,6 +32,8 @@ pub struct Options {
     pub out_dir: PathBuf,
     /// State directory (absolute).
     pub state_dir: PathBuf,
+    /// `--deny-warnings`: warnings fail the run like errors.
+    pub deny_warnings: bool,
 }
 
 impl Options {
@@ -40,7 +42,21 @@ impl Options {
         let project_dir = absolute(project_dir);
         let out_dir = out_dir.map_or_else(|| project_dir.join(".facsimile/out"), absolute);
         let state_dir = state_dir.map_or_else(|| project_dir.join(".facsimile/state"), absolute);
-        Options { project_dir, out_dir, state_dir }
+        Options { project_dir, out_dir, state_dir, deny_warnings: false }
+    }
+
+    /// The same options, failing on warnings when `deny` is set.
+    pub fn deny_warnings(self, deny: bool) -> Options {
+        Options { deny_warnings: deny, ..self }
+    }
+
+    /// The sink every stage of a session reports into.
+    fn sink(&self) -> Sink {
+        if self.deny_warnings {
+            Sink::denying_warnings()
+        } else {
+            Sink::new()
+        }
     }
 }
 
@@ -411,7 +427,7 @@ impl Session {
     /// a file being typed). Analysis diagnostics are then dropped: they
     /// would be cascades of the syntax errors.
     pub fn open_anyway(fs: &dyn Fs, options: Options) -> Result<Session, String> {
-        let mut sink = Sink::new();
+        let mut sink = options.sink();
         let mut loaded = load(fs, &mut sink)?;
         let parsed = !sink.has_errors();
         let mut analysis = Sink::new();
@@ -479,8 +495,24 @@ impl Session {
     /// instances compiled again because another build wrote their state
     /// meanwhile (render them again).
     pub fn commit(&mut self, compilation: &mut Compilation) -> Vec<InstanceId> {
+        // Spec §12: W004 once per run that writes state. git matches `dir/`
+        // patterns only against directories that exist, so a first build
+        // asks after writing; later ones ask before, so that
+        // `--deny-warnings` refuses before anything is written.
+        let unignored = |dir: &Path| crate::checkout::git_ignores(dir) == Some(false);
+        let existed = self.options.state_dir.is_dir();
+        if existed && unignored(&self.options.state_dir) {
+            self.sink.push(unignored_state(&self.options.state_dir));
+            if self.sink.has_errors() {
+                return Vec::new();
+            }
+        }
         let front = self.program.front();
-        persist(compilation, &front.resolved, &front.schemas, &self.options, &mut self.sink)
+        let recompiled = persist(compilation, &front.resolved, &front.schemas, &self.options, &mut self.sink);
+        if !existed && unignored(&self.options.state_dir) {
+            self.sink.push(unignored_state(&self.options.state_dir));
+        }
+        recompiled
     }
 }
 
@@ -941,6 +973,18 @@ fn unique_clashes(resolved: &Resolved<'_>, groups: &[Group], sink: &mut Sink) {
     }
 }
 
+/// W004: the state directory would be committed by `git add`.
+fn unignored_state(dir: &Path) -> Diagnostic {
+    Diagnostic::global(
+        Code::W004,
+        format!("the state directory {} is inside a git work tree and not ignored", dir.display()),
+    )
+    .with_help(
+        "It holds every generated password and secret: `git add .` would commit them. Add `.facsimile/` (or \
+         the state directory) to the repository's .gitignore; `facs init` writes one.",
+    )
+}
+
 /// W003 for each state file or directory of `owner` that others could read;
 /// an error when it cannot be made private.
 fn tighten_state(dir: &StateDir, owner: &str) -> Result<Vec<Diagnostic>, String> {
@@ -1111,6 +1155,7 @@ pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value
         project_dir: PathBuf::from("/nonexistent/project"),
         out_dir: PathBuf::from("/nonexistent/out"),
         state_dir: PathBuf::from("/nonexistent/state"),
+        deny_warnings: false,
     };
     let mut manifests = Vec::new();
     let (sources, sink) = match Session::open(&fs, options) {

@@ -175,6 +175,29 @@ fn git_argv(dir: Option<&Path>, args: &[&str]) -> Vec<Word> {
     argv
 }
 
+/// Whether git would commit `path` (spec §12: state must not be committed):
+/// `Some(false)` when it lies in a git work tree and no ignore rule covers
+/// it, `Some(true)` when one does, `None` outside a work tree or without git.
+/// `path` need not exist. Read-only: `git check-ignore` runs with the same
+/// safe options as every git command (no hooks, no fsmonitor).
+pub fn git_ignores(path: &Path) -> Option<bool> {
+    let mut dir = path.parent()?;
+    // `-C` must name an existing directory: the nearest existing ancestor.
+    while !dir.is_dir() {
+        dir = dir.parent()?;
+    }
+    let cmd = crate::process::Cmd::new(
+        "git check-ignore",
+        git_argv(Some(dir), &["check-ignore", "-q", "--"]).into_iter().chain([Word::plain(path.to_string_lossy())]),
+    );
+    match crate::process::run_one(&cmd) {
+        Ok(_) => Some(true),
+        // 1: not ignored; 128: not a work tree (or another fatal error).
+        Err((_, status, _)) if status == "exit status 1" => Some(false),
+        Err(_) => None,
+    }
+}
+
 /// `https://user:secret@host/x` → `https://user:********@host/x`.
 fn hide_password(url: &str) -> String {
     match url_parts(url) {

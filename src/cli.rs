@@ -3,14 +3,20 @@
 //! (warnings allowed), 1 errors reported, 2 usage error (clap's own status).
 
 mod commands;
+mod complete;
 mod deploy;
 mod discover;
+mod eval;
+mod explain_code;
 mod fmt;
 mod import;
+mod init;
 mod inspect;
 mod man;
+mod progress;
 mod secret;
 mod stale;
+mod watch;
 mod write;
 
 use crate::build::{Options, Session, Unopened};
@@ -36,8 +42,14 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorWhen>,
     /// Print what each stage does and how long it takes (on stderr; secrets redacted).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print errors only: no warnings, notes, progress or summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Report every warning as an error: the run fails and writes nothing.
+    #[arg(long, global = true)]
+    pub deny_warnings: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -117,6 +129,7 @@ pub enum Command {
     /// Write manifests, state and trees for the named (default: all) instances.
     Build {
         /// Instances and overlays to build (default: every non-abstract one).
+        #[arg(add = complete::instances())]
         names: Vec<String>,
         /// Output directory (default: DIR/.facsimile/out).
         #[arg(short, long)]
@@ -135,9 +148,10 @@ pub enum Command {
     /// Build an instance, then copy its deploy tree to its nodes with rsync over ssh.
     Deploy {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// Only the nodes of this target.
-        #[arg(long)]
+        #[arg(long, add = complete::targets())]
         target: Option<String>,
         /// Print every command; build, write and run nothing.
         #[arg(long)]
@@ -162,6 +176,7 @@ pub enum Command {
     /// Run the stages checkout, build, install, deploy (or some of them) for one instance.
     Run {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// Run only this stage.
         #[arg(long, value_enum, conflicts_with_all = ["start", "end"])]
@@ -176,7 +191,7 @@ pub enum Command {
         #[arg(long)]
         devel: bool,
         /// Deploy only the nodes of this target.
-        #[arg(long)]
+        #[arg(long, add = complete::targets())]
         target: Option<String>,
         /// Push passwords and secrets generated since the last deploy (a
         /// first deploy, or state deliberately reset) to remote nodes.
@@ -192,7 +207,23 @@ pub enum Command {
     /// Print one instance's manifest (secrets redacted).
     Manifest {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
+        /// Print secrets instead of `********`.
+        #[arg(long)]
+        reveal_secrets: bool,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Print the value of an expression or path for an instance, as JSON (secrets redacted).
+    Eval {
+        /// The instance or overlay.
+        #[arg(add = complete::instances())]
+        name: String,
+        /// An expression as a field would hold it: `db.url`, `module.web.port + 1`,
+        /// `[for m in module: m.username]`.
+        expr: String,
         /// Print secrets instead of `********`.
         #[arg(long)]
         reveal_secrets: bool,
@@ -203,9 +234,14 @@ pub enum Command {
     /// Show the value at PATH for an instance and every place that set it.
     Explain {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// A dotted path: `db.url`, `instance.db.url`, `module.web.password`, `project.version`.
+        #[arg(add = complete::paths())]
         path: String,
+        /// `human` (default) or `json`.
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        format: MessageFormat,
         /// State directory (default: DIR/.facsimile/state).
         #[arg(long)]
         state: Option<PathBuf>,
@@ -213,12 +249,17 @@ pub enum Command {
     /// Show how two instances' manifests differ (secrets redacted).
     Diff {
         /// The first instance.
+        #[arg(add = complete::instances())]
         a: String,
         /// The second instance.
+        #[arg(add = complete::instances())]
         b: String,
         /// `human` (default) or `json`.
         #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
         format: MessageFormat,
+        /// Exit 1 when the manifests differ (0 when they are equal), like `diff`.
+        #[arg(long)]
+        exit_code: bool,
         /// State directory (default: DIR/.facsimile/state).
         #[arg(long)]
         state: Option<PathBuf>,
@@ -228,6 +269,12 @@ pub enum Command {
         /// What to list.
         #[arg(value_enum, default_value_t = ListWhat::Instances)]
         what: ListWhat,
+        /// Only this instance (for modules, targets and nodes).
+        #[arg(add = complete::instances())]
+        name: Option<String>,
+        /// `human` (a table, default) or `json`.
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        format: MessageFormat,
         /// State directory (default: DIR/.facsimile/state).
         #[arg(long)]
         state: Option<PathBuf>,
@@ -243,10 +290,37 @@ pub enum Command {
         /// Write nothing; list the files that are not formatted and exit 1 if any.
         #[arg(long)]
         check: bool,
-        /// Files (or directories) to format (default: every `.facs` file of the project).
+        /// Write nothing; print what would change as a unified diff and exit 1 if anything would.
+        #[arg(long)]
+        diff: bool,
+        /// Files (or directories) to format (default: every `.facs` file of the project);
+        /// `-` formats stdin to stdout.
         files: Vec<PathBuf>,
     },
-    /// Print a shell completion script.
+    /// Create a small working project (and a .gitignore for .facsimile/) in DIR.
+    Init {
+        /// The directory (default: the current one); created when missing.
+        dir: Option<PathBuf>,
+    },
+    /// Run `check` (default) or `build` again on every change of the definitions,
+    /// templates, extra and copied files.
+    Watch {
+        /// `check` or `build`, then the instances to build (default: all).
+        #[arg(value_name = "build|check [NAME...]")]
+        args: Vec<String>,
+        /// Output directory for `build` (default: DIR/.facsimile/out).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// State directory (default: DIR/.facsimile/state).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Explain a diagnostic code (`E007`) with an example and its fix; without CODE, list them.
+    ExplainCode {
+        /// The code.
+        code: Option<String>,
+    },
+    /// Print a shell completion script (it completes instance, module and target names too).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -373,6 +447,14 @@ pub enum GraphFormat {
     Dot,
     /// Mermaid flowchart.
     Mermaid,
+    /// JSON: nodes (name, kind, declared at) and edges (from, to, kind).
+    Json,
+}
+
+/// Answers a shell's completion request and exits, when there is one
+/// (see `cli/complete.rs`); returns at once otherwise.
+pub fn answer_completion_request() {
+    complete::answer_request();
 }
 
 /// Runs the command line and returns the exit status.
@@ -390,7 +472,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         std::env::var_os("CLICOLOR_FORCE").as_deref(),
         std::io::stderr().is_terminal(),
     );
-    let mut ui = Ui { format: cli.message_format, color, verbose: cli.verbose, started: std::time::Instant::now() };
+    let mut ui = Ui {
+        format: cli.message_format,
+        color,
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+        started: std::time::Instant::now(),
+        progress: None,
+    };
     if let Err(why) = crate::limits::init_from_env() {
         ui.failure(&why);
         return 2;
@@ -398,7 +487,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     // Commands that read no project run without discovery; a `-p` that
     // names no directory is still a usage error for them (it is a typo).
     let need = match &cli.command {
-        Command::Completions { .. } | Command::Man | Command::Import { .. } | Command::Lsp => Need::No,
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Import { .. }
+        | Command::Lsp
+        | Command::Init { .. }
+        | Command::ExplainCode { .. } => Need::No,
         // `fmt FILES` names files relative to the project when there is one.
         Command::Fmt { files, .. } if !files.is_empty() => Need::IfFound,
         _ => Need::Yes,
@@ -408,10 +502,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Err(status) => return status,
     };
     let project = project.as_path();
+    let deny = cli.deny_warnings;
+    let opts = |out: Option<&Path>, state: Option<&Path>| Options::new(project, out, state).deny_warnings(deny);
     match &cli.command {
-        Command::Check => commands::check(project, &mut ui),
+        Command::Check => commands::check(&opts(None, None), &mut ui),
         Command::Build { names, out, state, checkout, devel } => {
-            let options = Options::new(project, out.as_deref(), state.as_deref());
+            let options = opts(out.as_deref(), state.as_deref());
             if *checkout {
                 let status = deploy::checkout(&options, *devel, &mut ui);
                 if status != 0 {
@@ -421,7 +517,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             commands::build(&options, names, &mut ui)
         }
         Command::Deploy { name, target, dry_run, no_build, reveal_secrets, allow_new_secrets, out, state } => {
-            let options = Options::new(project, out.as_deref(), state.as_deref());
+            let options = opts(out.as_deref(), state.as_deref());
             let args = deploy::DeployArgs {
                 name,
                 target: target.as_deref(),
@@ -440,7 +536,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                     return 2;
                 }
             };
-            let options = Options::new(project, out.as_deref(), state.as_deref());
+            let options = opts(out.as_deref(), state.as_deref());
             let args = deploy::RunArgs {
                 name,
                 range,
@@ -451,58 +547,59 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             deploy::run(&options, &args, &mut ui)
         }
         Command::Manifest { name, reveal_secrets, state } => {
-            let options = Options::new(project, None, state.as_deref());
+            let options = opts(None, state.as_deref());
             commands::manifest(&options, name, *reveal_secrets, &mut ui)
         }
-        Command::Explain { name, path, state } => {
-            inspect::explain(&Options::new(project, None, state.as_deref()), name, path, &mut ui)
+        Command::Eval { name, expr, reveal_secrets, state } => {
+            eval::eval(&opts(None, state.as_deref()), name, expr, *reveal_secrets, &mut ui)
         }
-        Command::Diff { a, b, format, state } => {
-            let options = Options::new(project, None, state.as_deref());
-            inspect::diff(&options, a, b, *format == MessageFormat::Json, &mut ui)
+        Command::Explain { name, path, format, state } => {
+            inspect::explain(&opts(None, state.as_deref()), name, path, *format == MessageFormat::Json, &mut ui)
         }
-        Command::List { what, state } => {
+        Command::Diff { a, b, format, exit_code, state } => {
+            let options = opts(None, state.as_deref());
+            inspect::diff(&options, a, b, *format == MessageFormat::Json, *exit_code, &mut ui)
+        }
+        Command::List { what, name, format, state } => {
             let what = match what {
                 ListWhat::Instances => "instances",
                 ListWhat::Modules => "modules",
                 ListWhat::Targets => "targets",
                 ListWhat::Nodes => "nodes",
             };
-            inspect::list(&Options::new(project, None, state.as_deref()), what, &mut ui)
+            let json = *format == MessageFormat::Json;
+            inspect::list(&opts(None, state.as_deref()), what, name.as_deref(), json, &mut ui)
         }
-        Command::Graph { format } => {
-            inspect::graph(&Options::new(project, None, None), *format == GraphFormat::Mermaid, &mut ui)
-        }
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut command, "facs", &mut script);
-            ui.out(&script)
-        }
+        Command::Graph { format } => inspect::graph(&opts(None, None), *format, &mut ui),
+        Command::Completions { shell } => complete::script(*shell, &mut ui),
+        Command::Init { dir } => init::run(dir.as_deref(), &mut ui),
+        Command::ExplainCode { code } => explain_code::run(code.as_deref(), &mut ui),
+        Command::Watch { args, out, state } => watch::run(&opts(out.as_deref(), state.as_deref()), args, &mut ui),
         Command::Lsp => crate::lsp::run(),
         Command::Secret { action } => match action {
             SecretAction::Set { name, path, from_file, state } => {
-                let options = Options::new(project, None, state.as_deref());
+                let options = opts(None, state.as_deref());
                 secret::change(&options, name, path, secret::Input::Given(from_file.as_deref()), &mut ui)
             }
             SecretAction::Rotate { name, path, state } => {
-                let options = Options::new(project, None, state.as_deref());
+                let options = opts(None, state.as_deref());
                 secret::change(&options, name, path, secret::Input::Generated, &mut ui)
             }
-            SecretAction::List { name, state } => {
-                secret::list(&Options::new(project, None, state.as_deref()), name, &mut ui)
-            }
+            SecretAction::List { name, state } => secret::list(&opts(None, state.as_deref()), name, &mut ui),
         },
         Command::State { action } => match action {
-            StateAction::Mv { old, new, state } => {
-                secret::mv(&Options::new(project, None, state.as_deref()), old, new, &mut ui)
-            }
-            StateAction::Orphans { state } => secret::orphans(&Options::new(project, None, state.as_deref()), &mut ui),
-            StateAction::Deployed { name, state } => {
-                secret::deployed(&Options::new(project, None, state.as_deref()), name, &mut ui)
-            }
+            StateAction::Mv { old, new, state } => secret::mv(&opts(None, state.as_deref()), old, new, &mut ui),
+            StateAction::Orphans { state } => secret::orphans(&opts(None, state.as_deref()), &mut ui),
+            StateAction::Deployed { name, state } => secret::deployed(&opts(None, state.as_deref()), name, &mut ui),
         },
-        Command::Fmt { check, files } => fmt::run(project, *check, files, &mut ui),
+        Command::Fmt { check, diff, files } => {
+            let mode = match (check, diff) {
+                (_, true) => fmt::Mode::Diff,
+                (true, false) => fmt::Mode::Check,
+                (false, false) => fmt::Mode::Write,
+            };
+            fmt::run(project, mode, files, &mut ui)
+        }
         Command::Import { legacy_dir, out, name, envs, state } => import::run(&import::Args {
             legacy: legacy_dir,
             out: out.as_deref(),
@@ -566,7 +663,11 @@ pub struct Ui {
     format: MessageFormat,
     color: bool,
     verbose: bool,
+    /// `-q`: errors only.
+    quiet: bool,
     started: std::time::Instant,
+    /// The spinner of a long build, while it runs (see `cli/progress.rs`).
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl Ui {
@@ -582,40 +683,61 @@ impl Ui {
         }
     }
 
-    /// Prints diagnostics on stderr.
+    /// Prints diagnostics on stderr (with `-q`, errors only).
     pub fn diagnostics(&mut self, sources: &SourceMap, diagnostics: &[Diagnostic]) {
-        let mut err = std::io::stderr().lock();
-        match self.format {
-            MessageFormat::Human => {
-                let _ = err.write_all(render_human(sources, diagnostics, self.color).as_bytes());
-            }
-            MessageFormat::Json => {
-                for d in diagnostics {
-                    let _ = writeln!(err, "{}", render_json(sources, d));
+        let kept: Vec<Diagnostic>;
+        let diagnostics = if self.quiet {
+            kept = diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+            &kept[..]
+        } else {
+            diagnostics
+        };
+        self.above_progress(|| {
+            let mut err = std::io::stderr().lock();
+            match self.format {
+                MessageFormat::Human => {
+                    let _ = err.write_all(render_human(sources, diagnostics, self.color).as_bytes());
+                }
+                MessageFormat::Json => {
+                    for d in diagnostics {
+                        let _ = writeln!(err, "{}", render_json(sources, d));
+                    }
                 }
             }
-        }
+        });
     }
 
     /// Prints an error that has no place in a source file.
     pub fn failure(&mut self, message: &str) {
         let message = &crate::diagnostic::visible(message);
-        let mut err = std::io::stderr().lock();
-        match self.format {
-            MessageFormat::Human => {
-                let _ = writeln!(err, "error: {message}");
+        self.above_progress(|| {
+            let mut err = std::io::stderr().lock();
+            match self.format {
+                MessageFormat::Human => {
+                    let _ = writeln!(err, "error: {message}");
+                }
+                MessageFormat::Json => {
+                    let obj = serde_json::json!({"severity": "error", "code": null, "message": message, "file": null, "line": null, "column": null, "labels": [], "help": null});
+                    let _ = writeln!(err, "{obj}");
+                }
             }
-            MessageFormat::Json => {
-                let obj = serde_json::json!({"severity": "error", "code": null, "message": message, "file": null, "line": null, "column": null, "labels": [], "help": null});
-                let _ = writeln!(err, "{obj}");
-            }
+        });
+    }
+
+    /// A progress or information line for people (not printed in JSON mode or with `-q`).
+    pub fn note(&mut self, message: &str) {
+        if self.format == MessageFormat::Human && !self.quiet {
+            let line = format!("note: {}", crate::diagnostic::visible(message));
+            self.above_progress(|| writeln!(std::io::stderr().lock(), "{line}")).ok();
         }
     }
 
-    /// A progress or information line for people (not printed in JSON mode).
-    pub fn note(&mut self, message: &str) {
-        if self.format == MessageFormat::Human {
-            let _ = writeln!(std::io::stderr().lock(), "note: {}", crate::diagnostic::visible(message));
+    /// A status line for people, without a prefix (`formatted FILE`): not
+    /// printed in JSON mode or with `-q`.
+    pub fn status(&mut self, message: &str) {
+        if self.format == MessageFormat::Human && !self.quiet {
+            let line = crate::diagnostic::visible(message);
+            self.above_progress(|| writeln!(std::io::stderr().lock(), "{line}")).ok();
         }
     }
 
@@ -623,13 +745,21 @@ impl Ui {
     pub fn verbose(&mut self, message: &str) {
         if self.verbose && self.format == MessageFormat::Human {
             let ms = self.started.elapsed().as_secs_f64() * 1000.0;
-            let _ = writeln!(std::io::stderr().lock(), "[{ms:8.1} ms] {}", crate::diagnostic::visible(message));
+            let line = format!("[{ms:8.1} ms] {}", crate::diagnostic::visible(message));
+            self.above_progress(|| writeln!(std::io::stderr().lock(), "{line}")).ok();
         }
     }
 
-    /// A closing summary for people (not printed in JSON mode).
+    /// True when progress bars may be drawn: people at a terminal, not `-q`
+    /// or JSON.
+    pub fn shows_progress(&self) -> bool {
+        self.format == MessageFormat::Human && !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// A closing summary for people (not printed in JSON mode or with `-q`).
     pub fn summary(&mut self, sink_errors: usize, warnings: usize) {
-        if self.format == MessageFormat::Human && (sink_errors > 0 || warnings > 0) {
+        self.progress_clear();
+        if self.format == MessageFormat::Human && !self.quiet && (sink_errors > 0 || warnings > 0) {
             let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
             let mut parts = Vec::new();
             if sink_errors > 0 {

@@ -7,6 +7,7 @@
 
 mod code;
 mod excerpt;
+pub mod explain;
 mod render;
 
 pub use code::Code;
@@ -147,6 +148,8 @@ impl Diagnostic {
 pub struct Sink {
     items: Vec<Diagnostic>,
     seen: std::collections::HashSet<(Code, Option<Span>, String)>,
+    /// `--deny-warnings`: every warning pushed is reported as an error.
+    deny_warnings: bool,
 }
 
 impl Sink {
@@ -155,9 +158,20 @@ impl Sink {
         Sink::default()
     }
 
+    /// A sink that reports warnings as errors (`--deny-warnings`): the run
+    /// then fails, and writes nothing, exactly as for an error.
+    pub fn denying_warnings() -> Sink {
+        Sink { deny_warnings: true, ..Sink::default() }
+    }
+
     /// Reports one diagnostic (ignored when an earlier one has the same code,
     /// place and message).
-    pub fn push(&mut self, diagnostic: Diagnostic) {
+    pub fn push(&mut self, mut diagnostic: Diagnostic) {
+        if self.deny_warnings && diagnostic.severity == Severity::Warning {
+            diagnostic.severity = Severity::Error;
+            let help = diagnostic.help.as_deref().map_or(String::new(), |h| format!("{h} "));
+            diagnostic.help = Some(format!("{help}(An error because of `--deny-warnings`.)").into());
+        }
         let key = (diagnostic.code, diagnostic.primary.as_ref().map(|l| l.span), diagnostic.message.clone());
         if self.seen.insert(key) {
             self.items.push(diagnostic);

@@ -9,6 +9,8 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // A shell asking for completions (`FACS_COMPLETE` set) is answered here.
+    facs::cli::answer_completion_request();
     let worker = std::thread::Builder::new()
         .name("facs".into())
         .stack_size(256 * 1024 * 1024)

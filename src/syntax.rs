@@ -63,6 +63,43 @@ pub fn parse_file(sources: &SourceMap, file: FileId) -> (File, Vec<Diagnostic>) 
     }
 }
 
+/// Parses a file holding one expression (`facs eval NAME EXPR`): the same
+/// scanner, delimiter check and grammar as a definition file, so an
+/// expression means there what it means in a field.
+pub fn parse_expression(sources: &SourceMap, file: FileId) -> Result<ast::Expr, Vec<Diagnostic>> {
+    let text = sources.get(file).map_or("", |f| f.text.as_str());
+    let scanned = scan::scan(text);
+    if let Some(err) = &scanned.error {
+        return Err(vec![lex_error(file, text, err)]);
+    }
+    if let Some(problem) = scan::check_delims(text, &scanned.delims, MAX_DEPTH) {
+        let d = Diagnostic::error(Code::E001, Span::new(file, problem.pos, problem.pos + 1), problem.message)
+            .with_help(problem.help);
+        return Err(vec![d]);
+    }
+    match parser::FacsParser::parse(parser::Rule::expression_only, text) {
+        Err(err) => {
+            let (start, end, message, help) = parser::explain_error(&err, text);
+            let end = end.min(text.len()).max(start);
+            Err(vec![Diagnostic::error(Code::E001, Span::new(file, start, end), message).with_help(help)])
+        }
+        Ok(mut pairs) => {
+            let comments = Vec::new();
+            let mut lowerer = lower::Lowerer { file, text, comments: &comments, errors: Vec::new() };
+            let expr = pairs.next().and_then(|top| lowerer.expression_only(top));
+            match (expr, lowerer.errors) {
+                (Some(expr), errors) if errors.is_empty() => Ok(expr),
+                (_, errors) if !errors.is_empty() => Err(errors),
+                _ => Err(vec![Diagnostic::error(
+                    Code::E000,
+                    Span::new(file, 0, text.len()),
+                    "internal error in facs, please report: the expression did not lower",
+                )]),
+            }
+        }
+    }
+}
+
 fn lex_error(file: FileId, text: &str, err: &scan::LexError) -> Diagnostic {
     let eof = Span::new(file, text.len(), text.len());
     match *err {

@@ -6,7 +6,6 @@ use crate::diagnostic::{Diagnostic, Sink};
 use crate::eval::Compiled;
 use crate::source::{SourceMap, Span};
 use crate::state::StateDir;
-use std::path::Path;
 
 /// Prints the sink and returns the exit status for it (plus other failures).
 pub(super) fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[String]) -> i32 {
@@ -17,13 +16,16 @@ pub(super) fn finish(ui: &mut Ui, sources: &SourceMap, sink: Sink, failures: &[S
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count() + failures.len();
     ui.summary(errors, diagnostics.len() + failures.len() - errors);
+    // Like rustc: the long text of a code is one command away (spec §12).
+    if let Some(first) = diagnostics.iter().find(|d| d.is_error()).or(diagnostics.first()) {
+        ui.note(&format!("`facs explain-code {}` explains a code with an example and its fix", first.code));
+    }
     i32::from(errors > 0)
 }
 
 /// `facs check`: everything `build` does, in memory, with placeholder secrets.
-pub fn check(project: &Path, ui: &mut Ui) -> i32 {
-    let options = Options::new(project, None, None);
-    let mut session = match open(&options, ui) {
+pub fn check(options: &Options, ui: &mut Ui) -> i32 {
+    let mut session = match open(options, ui) {
         Ok(session) => session,
         Err(status) => return status,
     };
@@ -124,6 +126,9 @@ pub fn compile_and_write(
         (_, true) => Mode::Manifest,
         (_, false) => Mode::Build,
     };
+    if writes.files() {
+        ui.progress_start(selected.len());
+    }
     let mut compilation = session.compile(&selected, mode);
     if session.has_errors() || !compilation.failures.is_empty() {
         if writes != Writes::Manifests {
@@ -138,6 +143,7 @@ pub fn compile_and_write(
     let render = writes != Writes::Manifests;
     let mut trees = Vec::new();
     if render {
+        ui.progress_stage(format!("rendering the trees of {} instances", selected.len()));
         trees = session.render(&compilation, None);
         if session.has_errors() {
             return Err(finish(ui, &session.sources, session.sink, &[]));
@@ -173,6 +179,7 @@ pub fn compile_and_write(
         let generated: Vec<NewSecrets> = compilation.groups.iter().filter_map(build::Group::new_secrets).collect();
         let resealed: Vec<String> =
             compilation.groups.iter().filter(|g| g.resealed).map(|g| format!("`{}`", g.owner)).collect();
+        ui.progress_stage("saving state");
         let recompiled = session.commit(&mut compilation);
         if !resealed.is_empty() && compilation.failures.is_empty() && !session.has_errors() {
             ui.note(&match compilation.recipients().len() {
@@ -200,8 +207,24 @@ pub fn compile_and_write(
     let mut failures = std::mem::take(&mut compilation.failures);
     if writes.files() && !session.has_errors() && failures.is_empty() {
         let written: &[(String, crate::render::FileTree)] = if writes == Writes::All { &trees } else { &[] };
+        ui.progress_stage(format!("writing {} manifests and {} trees", selected.len(), written.len()));
         failures.extend(super::write::write_outputs(&options.out_dir, &compilation, session.resolved(), written));
         ui.verbose(&format!("wrote manifests and {} trees to {}", written.len(), options.out_dir.display()));
+        if failures.is_empty() {
+            let concrete: Vec<&str> =
+                session.resolved().instances.iter().filter(|i| i.is_concrete()).map(|i| i.name()).collect();
+            let (pruned, failed) = super::write::prune_outputs(&options.out_dir, &concrete);
+            failures.extend(failed);
+            if !pruned.is_empty() {
+                let names: Vec<String> = pruned.iter().map(|n| format!("`{n}`")).collect();
+                ui.note(&format!(
+                    "removed the manifests and trees of {} from {}: no longer instances of the definition (their \
+                     state is kept: `facs state orphans` lists it)",
+                    names.join(", "),
+                    options.out_dir.display()
+                ));
+            }
+        }
     }
     // Spec §12: every build ends with one summary line, after its warnings.
     let mut summary = None;

@@ -101,25 +101,79 @@ fn shown(value: &Option<Value>) -> String {
     }
 }
 
-fn print_explanation(sources: &SourceMap, e: &Explanation, depth: usize, out: &mut String) {
+/// The step whose value is the final one: the last, when it sets the whole
+/// value (a merge or an append combines every step, so none wins alone).
+fn winning_step(e: &Explanation) -> Option<usize> {
+    use crate::eval::merge::Action;
+    let last = e.steps.len().checked_sub(1)?;
+    let sets = matches!(e.steps.get(last)?.action, Action::Set | Action::Replace | Action::Default | Action::Derived);
+    (sets && e.steps.len() > 1).then_some(last)
+}
+
+/// Where a stored value lives, in words: "generated, kept in the state of `prod`".
+fn kept(origin: &str, owner: &str) -> String {
+    format!("{origin}, kept in the state of `{owner}`")
+}
+
+fn print_explanation(sources: &SourceMap, e: &Explanation, owner: &str, depth: usize, out: &mut String) {
     use std::fmt::Write;
     let pad = "  ".repeat(depth);
     let _ = writeln!(out, "{pad}{} = {}", e.path, shown(&e.value));
-    for step in &e.steps {
+    let winner = winning_step(e);
+    for (i, step) in e.steps.iter().enumerate() {
         let (file, line, text) = place(sources, step.span);
         let text = if e.value.as_ref().is_some_and(Value::contains_secret) { redact_literals(&text) } else { text };
         let action = format!("{:?}", step.action).to_lowercase();
-        let _ = writeln!(out, "{pad}  {action:<8} {:<28} {file}:{line}  {text}", step.body);
+        let mark = if winner == Some(i) { "*" } else { " " };
+        let _ = writeln!(out, "{pad} {mark}{action:<8} {:<28} {file}:{line}  {text}", step.body);
     }
     if let Some((at, origin)) = &e.stored {
-        let _ = writeln!(out, "{pad}  {:<8} {at:<28} {origin}", "state");
+        let _ = writeln!(out, "{pad}  {:<8} {at:<28} {}", "state", kept(origin, owner));
+    }
+    if winner.is_some() {
+        let _ = writeln!(out, "{pad}  (* is the step whose value is used; the others were overridden)");
     }
     if !e.inputs.is_empty() {
         let _ = writeln!(out, "{pad}  computed from:");
         for input in &e.inputs {
-            print_explanation(sources, input, depth + 2, out);
+            print_explanation(sources, input, owner, depth + 2, out);
         }
     }
+}
+
+/// An explanation as JSON (`explain --format json`); secrets redacted as in
+/// the human form.
+fn explanation_json(sources: &SourceMap, e: &Explanation, owner: &str) -> serde_json::Value {
+    let secret = e.value.as_ref().is_some_and(Value::contains_secret);
+    let winner = winning_step(e);
+    let steps: Vec<serde_json::Value> = e
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let (file, line, text) = place(sources, step.span);
+            let text = if secret { redact_literals(&text) } else { text };
+            serde_json::json!({
+                "action": format!("{:?}", step.action).to_lowercase(),
+                "body": step.body,
+                "file": file,
+                "line": line,
+                "text": text,
+                "wins": winner == Some(i),
+            })
+        })
+        .collect();
+    let stored = e.stored.as_ref().map(
+        |(at, origin)| serde_json::json!({"entry": at, "origin": origin, "owner": owner, "text": kept(origin, owner)}),
+    );
+    serde_json::json!({
+        "path": e.path,
+        "value": e.value.as_ref().map(|v| serde_json::to_value(v.json(false)).unwrap_or_default()),
+        "secret": secret,
+        "steps": steps,
+        "state": stored,
+        "computed_from": e.inputs.iter().map(|i| explanation_json(sources, i, owner)).collect::<Vec<_>>(),
+    })
 }
 
 /// The schema field a path (`instance.web_port`, `module.api.port`) is
@@ -148,8 +202,8 @@ fn declared_field<'s>(schemas: &'s crate::types::Schemas<'s>, path: &str) -> Opt
     }
 }
 
-/// `facs explain NAME PATH`
-pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
+/// `facs explain NAME PATH [--format json]`
+pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut Ui) -> i32 {
     let result = analysed(options, ui, |session| {
         let selected = session.select(&[name.to_string()]);
         let (sources, Front { resolved, schemas }) = (&session.sources, session.program.front());
@@ -166,17 +220,22 @@ pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
         Some(match explain::explain(resolved, schemas, id, &mut state, &paths, path) {
             Ok(e) => {
                 let mut out = format!("{path} in {name}:\n");
+                let mut generated = None;
                 // A generated instance says where it came from (spec §4).
                 if let Some(origin) = resolved.instances.get(id).and_then(|i| i.decl.origin.as_deref()) {
                     let (file, line, head) = place(sources, origin.generator);
-                    let head = head.trim_end_matches('{').trim_end();
+                    let head = head.trim_end_matches('{').trim_end().to_string();
                     out.push_str(&format!(
                         "  {name} is generated by `{head}` ({file}:{line}), {}\n",
                         origin.bindings.join(", ")
                     ));
+                    generated = Some(serde_json::json!({
+                        "generator": head, "file": file, "line": line, "bindings": origin.bindings,
+                    }));
                 }
-                print_explanation(sources, &e, 0, &mut out);
+                print_explanation(sources, &e, &owner, 0, &mut out);
                 // The constraint the value must meet (spec §7), from its schema.
+                let mut constraint = None;
                 if let Some(field) = declared_field(schemas, path) {
                     let mut what: Vec<String> = Vec::new();
                     let mut at = None;
@@ -191,9 +250,23 @@ pub fn explain(options: &Options, name: &str, path: &str, ui: &mut Ui) -> i32 {
                     if let Some(span) = at {
                         let (file, line, _) = place(sources, span);
                         out.push_str(&format!("  must meet {}  ({file}:{line})\n", what.join(", ")));
+                        constraint = Some(serde_json::json!({"must": what, "file": file, "line": line}));
                     }
                 }
+                if json {
+                    let mut obj = explanation_json(sources, &e, &owner);
+                    if let Some(map) = obj.as_object_mut() {
+                        map.insert("instance".into(), name.into());
+                        map.insert("generated_by".into(), generated.unwrap_or_default());
+                        map.insert("constraint".into(), constraint.unwrap_or_default());
+                    }
+                    out = format!("{obj}\n");
+                }
                 Ok(out)
+            }
+            Err(ExplainError::Unset { path: at, body, span }) => {
+                let (file, line, text) = place(sources, span);
+                Err(format!("`{at}` is not set in `{name}`: `{text}` in instance {body} ({file}:{line}) removed it"))
             }
             Err(ExplainError::Broken) => Err(format!("`{name}` does not compile: run `facs check`")),
             Err(ExplainError::NoSuchPath(at, suggestion)) => Err(match suggestion {
@@ -229,8 +302,8 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
-/// `facs diff A B`
-pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32 {
+/// `facs diff A B [--format json] [--exit-code]`
+pub fn diff(options: &Options, a: &str, b: &str, json: bool, exit_code: bool, ui: &mut Ui) -> i32 {
     let result = analysed(options, ui, |session| {
         let selected = session.select(&[a.to_string(), b.to_string()]);
         let compilation = session.compile(&selected, Mode::Check);
@@ -275,7 +348,9 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
         }
     }
     let show = |v: Option<&Value>| v.map(|v| serde_json::to_value(v.json(false)).unwrap_or_default());
-    if json {
+    // `--exit-code`: 1 when they differ, like `diff` and `git diff --exit-code`.
+    let differs = i32::from(exit_code && !changes.is_empty());
+    let status = if json {
         let items: Vec<serde_json::Value> = changes
             .iter()
             .map(|(op, path, va, vb)| {
@@ -303,17 +378,25 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, ui: &mut Ui) -> i32
             out.push_str("(no differences)\n");
         }
         ui.out(out.as_bytes())
-    }
+    };
+    status.max(differs)
 }
 
-/// `facs list instances|modules|targets|nodes`
-pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
+/// `facs list instances|modules|targets|nodes [NAME] [--format json]`
+pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &mut Ui) -> i32 {
     let rows = analysed(options, ui, |session| {
-        // Modules and targets are read from compiled manifests.
+        // Modules and targets are read from compiled manifests: of NAME
+        // only, when given (an unknown NAME is an E003 with did-you-mean).
+        let names: Vec<String> = only.map(str::to_string).into_iter().collect();
         let compilation = matches!(what, "modules" | "targets" | "nodes").then(|| {
-            let selected = session.select(&[]);
+            let selected = session.select(&names);
             session.compile(&selected, Mode::Check)
         });
+        // `list instances NAME` takes abstract names too; an unknown one is
+        // E003 with the closest name, reported by `select`.
+        if what == "instances" && only.is_some_and(|n| !session.resolved().by_name.contains_key(n)) {
+            let _ = session.select(&names);
+        }
         let (sources, resolved) = (&session.sources, session.resolved());
         let compiled = || compilation.iter().flat_map(|c| c.instances());
         let defined = |span| {
@@ -324,7 +407,7 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
         match what {
             "instances" => {
                 rows.push(vec!["NAME".into(), "KIND".into(), "FROM".into(), "STATE".into(), "DEFINED".into()]);
-                for info in &resolved.instances {
+                for info in resolved.instances.iter().filter(|i| only.is_none_or(|n| i.name() == n)) {
                     let kind = if info.is_overlay() {
                         "overlay"
                     } else if info.decl.is_abstract {
@@ -395,6 +478,7 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
         Some(rows)
     });
     match rows {
+        Some(Some(rows)) if json => ui.out(format!("{}\n", json_rows(&rows)).as_bytes()),
         Some(Some(rows)) => ui.out(table(&rows).as_bytes()),
         Some(None) => {
             ui.failure(&format!("unknown list `{what}`: use instances, modules, targets or nodes"));
@@ -404,11 +488,39 @@ pub fn list(options: &Options, what: &str, ui: &mut Ui) -> i32 {
     }
 }
 
-/// `facs graph [--format dot|mermaid]`
-pub fn graph(options: &Options, mermaid: bool, ui: &mut Ui) -> i32 {
+/// `facs graph [--format dot|mermaid|json]`
+pub fn graph(options: &Options, format: super::GraphFormat, ui: &mut Ui) -> i32 {
+    let mermaid = format == super::GraphFormat::Mermaid;
     let text = analysed(options, ui, |session| {
         let resolved = session.resolved();
         let mut out = String::new();
+        if format == super::GraphFormat::Json {
+            let nodes: Vec<serde_json::Value> = resolved
+                .instances
+                .iter()
+                .map(|info| {
+                    let kind = if info.is_overlay() {
+                        "overlay"
+                    } else if info.decl.is_abstract {
+                        "abstract"
+                    } else {
+                        "instance"
+                    };
+                    let (file, line, _) = place(&session.sources, info.decl.name.span);
+                    serde_json::json!({"name": info.name(), "kind": kind, "file": file, "line": line})
+                })
+                .collect();
+            let mut edges = Vec::new();
+            for info in &resolved.instances {
+                for parent in &info.decl.parents {
+                    edges.push(serde_json::json!({"from": info.name(), "to": parent.text, "kind": "inherits"}));
+                }
+                if let Some(base) = &info.decl.overlay_base {
+                    edges.push(serde_json::json!({"from": info.name(), "to": base.text, "kind": "on"}));
+                }
+            }
+            return format!("{}\n", serde_json::json!({"nodes": nodes, "edges": edges}));
+        }
         let id = |name: &str| format!("n_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
         if mermaid {
             out.push_str("graph BT\n");
@@ -462,6 +574,20 @@ pub fn graph(options: &Options, mermaid: bool, ui: &mut Ui) -> i32 {
         Some(t) => ui.out(t.as_bytes()),
         None => 1,
     }
+}
+
+/// Rows (the first one the header) as a JSON array of objects keyed by the
+/// lower-cased header: `[{"name": "dev", "kind": "instance", ...}]`.
+fn json_rows(rows: &[Vec<String>]) -> serde_json::Value {
+    let Some((header, body)) = rows.split_first() else { return serde_json::Value::Array(Vec::new()) };
+    let keys: Vec<String> = header.iter().map(|h| h.to_lowercase()).collect();
+    body.iter()
+        .map(|row| {
+            let obj: serde_json::Map<String, serde_json::Value> =
+                keys.iter().cloned().zip(row.iter().map(|c| serde_json::Value::from(c.as_str()))).collect();
+            serde_json::Value::Object(obj)
+        })
+        .collect()
 }
 
 /// Rows as a table: columns padded to their widest cell, two spaces apart.

@@ -69,6 +69,41 @@ pub fn claim_output_dir(out_dir: &Path, instances: &[&str]) -> Result<(), String
     ))
 }
 
+/// Removes the outputs of instances the definition no longer builds (spec
+/// §12): each `<name>.json` that facs wrote (see [`is_facs_manifest`]) whose
+/// name is not in `concrete` (removed, renamed, or made abstract), with its
+/// tree. Anything else in the output directory stays. The tree goes first:
+/// an interrupted prune leaves a manifest, which the next build prunes. Returns
+/// the names pruned, and failures.
+pub fn prune_outputs(out_dir: &Path, concrete: &[&str]) -> (Vec<String>, Vec<String>) {
+    let Ok(entries) = fs::read_dir(out_dir) else { return (Vec::new(), Vec::new()) };
+    let mut stale: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+        .filter(|name| !concrete.contains(&name.as_str()))
+        .filter(|name| is_facs_manifest(&crate::layout::manifest_path(out_dir, name), name))
+        .collect();
+    stale.sort();
+    let mut failures = Vec::new();
+    stale.retain(|name| {
+        let tree = out_dir.join(name);
+        let removed = match fs::symlink_metadata(&tree) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&tree),
+            // A symlink or file where a tree would be is not facs's: kept.
+            _ => Ok(()),
+        }
+        .and_then(|()| fs::remove_file(crate::layout::manifest_path(out_dir, name)));
+        match removed {
+            Ok(()) => true,
+            Err(e) => {
+                failures.push(format!("cannot remove the outputs of `{name}` (no longer an instance): {e}"));
+                false
+            }
+        }
+    });
+    (stale, failures)
+}
+
 /// True when `path` is a manifest facs wrote for `instance`: the pretty JSON
 /// facs writes starts with the `facs` block and the instance's name.
 fn is_facs_manifest(path: &Path, instance: &str) -> bool {

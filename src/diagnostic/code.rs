@@ -152,6 +152,10 @@ codes! {
     /// Why: the original facsimile wrote state 0644; a copied state directory
     /// hands every user of the machine every password.
     W003 = "W003", "state that others could read was tightened to 0600";
+    /// What it does: warns when a build wrote state into a git work tree
+    /// where no ignore rule covers it.
+    /// Why: state holds every password; `git add .` would publish them.
+    W004 = "W004", "the state directory is in a git work tree and not ignored";
 }
 
 impl fmt::Display for Code {

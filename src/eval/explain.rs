@@ -49,6 +49,15 @@ pub enum ExplainError {
     Broken,
     /// Nothing is at that path; the closest existing key, if any.
     NoSuchPath(String, Option<String>),
+    /// The path was set, then removed by an `unset` of the lineage.
+    Unset {
+        /// The path as asked.
+        path: String,
+        /// The instance whose body holds the `unset`.
+        body: String,
+        /// The `unset` item.
+        span: Span,
+    },
 }
 
 /// Explains `path` in instance `id`.
@@ -75,7 +84,16 @@ pub fn explain<'a>(
     eval.allocate_services();
     let ctx = Ctx { resolved, lineage: &lineage, trees: &trees };
     let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
-    let (node, root_desc) = ctx.find(&segments, None)?;
+    let (node, root_desc) = match ctx.find(&segments, None) {
+        Ok(found) => found,
+        Err(ExplainError::NoSuchPath(at, suggestion)) => {
+            // A value an `unset` removed is not a typo: say which one did.
+            return Err(
+                unset_of(resolved, &lineage, &segments, path).unwrap_or(ExplainError::NoSuchPath(at, suggestion))
+            );
+        }
+        Err(e) => return Err(e),
+    };
     let mut seen = Vec::new();
     Ok(ctx.explain_node(&mut eval, node, &root_desc, path, 0, &mut seen))
 }
@@ -201,6 +219,50 @@ impl<'a, 't> Ctx<'a, 't> {
     }
 }
 
+/// The last `unset` of the lineage that removed the instance path `segments`
+/// (`instance.x.y`, or `x.y`): written as `unset x.y`, or inside `x { }`.
+fn unset_of(resolved: &Resolved<'_>, lineage: &[InstanceId], segments: &[&str], path: &str) -> Option<ExplainError> {
+    use crate::syntax::ast::{Block, ExprKind, Item};
+    let rel = match segments {
+        ["instance" | "env", rest @ ..] => rest,
+        ["project" | "module" | "facs", ..] => return None,
+        rest => rest,
+    };
+    fn find(block: &Block, prefix: &mut Vec<String>, wanted: &[&str], found: &mut Option<Span>) {
+        for item in &block.items {
+            match item {
+                Item::Unset(u) => {
+                    let full: Vec<&str> =
+                        prefix.iter().map(String::as_str).chain(u.path.iter().map(|n| n.text.as_str())).collect();
+                    if full == wanted {
+                        *found = Some(u.span);
+                    }
+                }
+                Item::Field(f) => {
+                    if let ExprKind::Map(inner) = &f.value.kind {
+                        let depth = prefix.len();
+                        prefix.extend(f.path.iter().map(|n| n.text.clone()));
+                        find(inner, prefix, wanted, found);
+                        prefix.truncate(depth);
+                    }
+                }
+                Item::Target(_) | Item::Module(_) => {}
+            }
+        }
+    }
+    // The lineage runs most-base first: the value is absent, so the last
+    // body that unset it did so after every body that set it.
+    for &id in lineage.iter().rev() {
+        let info = resolved.instances.get(id)?;
+        let mut found = None;
+        find(&info.decl.body, &mut Vec::new(), rel, &mut found);
+        if let Some(span) = found {
+            return Some(ExplainError::Unset { path: path.to_string(), body: info.name().to_string(), span });
+        }
+    }
+    None
+}
+
 /// The paths a node's expression refers to (bare references and `${...}`).
 fn references(node: &Node<'_>) -> Vec<Vec<String>> {
     let mut out = Vec::new();
@@ -218,4 +280,46 @@ fn references(node: &Node<'_>) -> Vec<Vec<String>> {
         _ => collect(node),
     }
     out
+}
+
+/// Why an expression could not be evaluated for `facs eval`.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The instance has no lineage (its errors were reported by check).
+    Broken,
+    /// The expression failed: its diagnostics.
+    Failed(Vec<crate::diagnostic::Diagnostic>),
+}
+
+/// Evaluates `expr` as if it were a field of instance `id` (`facs eval`,
+/// spec §12): its references resolve against the final instance, modules,
+/// project and `facs`, exactly as a field's would. Nothing is stored; the
+/// caller decides whether `state` generates placeholders.
+pub fn evaluate_expression<'a>(
+    resolved: &'a Resolved<'a>,
+    schemas: &'a Schemas<'a>,
+    id: InstanceId,
+    state: &mut State,
+    paths: &Paths,
+    expr: &'a crate::syntax::ast::Expr,
+) -> Result<Value, QueryError> {
+    let trees = build_trees(resolved, schemas, id, paths).ok_or(QueryError::Broken)?;
+    if !trees.errors.is_empty() {
+        return Err(QueryError::Broken);
+    }
+    let roots = Roots {
+        project: &trees.project,
+        instance: &trees.instance,
+        modules: &trees.modules,
+        module_names: &trees.module_names,
+        module_spans: &trees.module_spans,
+        facs: &trees.facs,
+        shadowed: &trees.shadowed,
+    };
+    let mut eval = Evaluator::new(roots, state);
+    eval.allocate_services();
+    match eval.eval_expr(expr, super::merge::Scope::Instance) {
+        Ok(value) if eval.errors.is_empty() => Ok(value),
+        _ => Err(QueryError::Failed(std::mem::take(&mut eval.errors))),
+    }
 }

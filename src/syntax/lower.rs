@@ -121,6 +121,16 @@ impl<'t> Lowerer<'t> {
         self.decls(pair.into_inner().collect())
     }
 
+    /// The expression of an `expression_only` match.
+    pub fn expression_only(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().find(|p| p.as_rule() == Rule::expr);
+        match inner {
+            Some(expr) => self.expr(expr),
+            None => self.internal(span).and(None),
+        }
+    }
+
     fn generator(&mut self, pair: Pair<'_, Rule>) -> Lowered<Generator> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();

@@ -11,7 +11,8 @@
 //!   - `facs,warns=W001`: exit 0, W001 reported, and no other code;
 //!   - `env=KEY=VALUE` (repeatable) sets a variable for that run (`env=FACS_MAX_TREE_SIZE=64`);
 //!   - `build` runs `facs build` instead of `check` (for what only a build does, such as
-//!     tightening a state file given with `file=.facsimile/state/...`).
+//!     tightening a state file given with `file=.facsimile/state/...`);
+//!   - `git` makes the directory a git work tree first (skipped without git).
 //!
 //!   A block of any language with `file=PATH` (`text,file=tmpl/_ALL_/app.conf`) is not
 //!   checked: its text is written to PATH (relative, without `..`) in the directory of the
@@ -87,6 +88,8 @@ struct Block {
     envs: Vec<(String, String)>,
     /// Run `facs build`, not `facs check`.
     build: bool,
+    /// Make the directory a git work tree first (`git init`).
+    git: bool,
     text: String,
 }
 
@@ -104,6 +107,7 @@ fn blocks(doc: &str) -> Vec<Block> {
             expect: Expect::Clean,
             envs: Vec::new(),
             build: false,
+            git: false,
             text: String::new(),
         };
         for word in words {
@@ -115,6 +119,8 @@ fn blocks(doc: &str) -> Vec<Block> {
                 block.expect = Expect::Warns(code.to_string());
             } else if word == "build" {
                 block.build = true;
+            } else if word == "git" {
+                block.git = true;
             } else if let Some((key, value)) = word.strip_prefix("env=").and_then(|kv| kv.split_once('=')) {
                 block.envs.push((key.to_string(), value.to_string()));
             } else {
@@ -136,6 +142,9 @@ fn blocks(doc: &str) -> Vec<Block> {
 /// Runs `facs check` on one block (with the pending files) and returns what is wrong, if
 /// anything.
 fn check_block(doc: &str, block: &Block, files: &[(String, String)]) -> Option<String> {
+    if block.git && !crate::common::have_tools(&format!("{doc} line {}", block.line), &["git"]) {
+        return None;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     for (path, text) in files {
         let rel = Path::new(path);
@@ -146,6 +155,10 @@ fn check_block(doc: &str, block: &Block, files: &[(String, String)]) -> Option<S
         std::fs::write(&dest, text).expect("write file");
     }
     std::fs::write(dir.path().join("main.facs"), &block.text).expect("write main.facs");
+    if block.git {
+        let init = Command::new("git").args(["init", "-q"]).arg(dir.path()).status();
+        assert!(init.is_ok_and(|s| s.success()), "{doc}: `git init` failed (the block needs git)");
+    }
     let output = Command::new(env!("CARGO_BIN_EXE_facs"))
         .arg("-p")
         .arg(dir.path())

@@ -163,6 +163,7 @@ cases! { errors:
     W001_typo_min,
     W002_unused_template_folder,
     W003_legacy_world_readable_state,
+    W004_state_not_ignored_by_git,
 }
 
 cases! { render:
@@ -190,6 +191,9 @@ fn root() -> PathBuf {
 fn check_case(group: &str, case: &str) {
     let dir = root().join(group).join(case);
     assert!(dir.join("main.facs").is_file(), "{}: no main.facs (a listed case without its directory?)", dir.display());
+    if dir.join("git").is_file() && !common::have_tools(case, &["git"]) {
+        return;
+    }
     let uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(uuid, "<uuid4>");
@@ -231,6 +235,13 @@ fn run_case(case: &Path) -> String {
     let _ = std::fs::remove_dir_all(project.join("state"));
     let _ = std::fs::remove_file(project.join("args"));
     let _ = std::fs::remove_file(project.join("env"));
+    // `git`: the run's directory (project, state and outputs) is a git work
+    // tree (W004). The caller skips such cases where git is missing.
+    if case.join("git").is_file() {
+        let _ = std::fs::remove_file(project.join("git"));
+        let init = Command::new("git").args(["init", "-q"]).arg(work.path()).status();
+        assert!(init.is_ok_and(|s| s.success()), "git init failed");
+    }
     let state = work.path().join("state");
     if case.join("state").is_dir() {
         common::copy_dir(&case.join("state"), &state);
@@ -303,7 +314,13 @@ fn run_case(case: &Path) -> String {
         }
     }
     writeln!(snap, "----- EXIT STATUS\n{}", output.status.code().unwrap_or(-1)).ok();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The closing pointer to `facs explain-code` is the same on every
+    // failing case (tested in `everyday.rs`): left out of the snapshots.
+    let stderr: String = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("note: `facs explain-code "))
+        .map(|l| format!("{l}\n"))
+        .collect();
     writeln!(snap, "----- DIAGNOSTICS\n{stderr}").ok();
     writeln!(snap, "----- OUTPUT").ok();
     for file in files_below(&out) {

@@ -556,7 +556,8 @@ fn check_lists_unformatted_files_then_fmt_fixes_them() {
     assert_eq!(facs_files(project), sources_before, "--check wrote something");
 
     let (code, stdout, stderr) = facs(project, &["fmt"]);
-    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
+    // Spec §12: fmt names each file it rewrites.
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", "formatted envs/dev.facs\nformatted project.facs\n"));
     assert_eq!(
         std::fs::read_to_string(project.join("envs/dev.facs")).expect("read"),
         "abstract instance base {\n  home: \"/srv\"\n  tags: [\"a\", \"b\"]\n}\n\ninstance dev inherits base {\n  tags += [\"c\"] /* more */\n  db {\n    host: \"h\"\n  }\n}\n"

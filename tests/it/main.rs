@@ -21,6 +21,7 @@ mod crash_safety;
 mod deploy;
 mod docs;
 mod editors;
+mod everyday;
 mod fixtures;
 mod fmt;
 mod fuzz_regressions;
