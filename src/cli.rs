@@ -368,6 +368,7 @@ pub enum SecretAction {
     /// Replace a stored secret with a value read from stdin (or --from-file), never argv.
     Set {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// The secret's path: `module.db.password`, `instance.api_key` (or `api_key`).
         path: String,
@@ -381,6 +382,7 @@ pub enum SecretAction {
     /// Replace a stored secret with a newly generated one (the old one stays in state.json.bak).
     Rotate {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// The secret's path.
         path: String,
@@ -391,6 +393,7 @@ pub enum SecretAction {
     /// List the stored secrets an instance uses and where each came from (never the values).
     List {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// State directory (default: DIR/.facsimile/state).
         #[arg(long)]
@@ -420,6 +423,7 @@ pub enum StateAction {
     /// Record that the nodes have the stored values (deployed by other means).
     Deployed {
         /// The instance or overlay.
+        #[arg(add = complete::instances())]
         name: String,
         /// State directory (default: DIR/.facsimile/state).
         #[arg(long)]
