@@ -114,6 +114,7 @@ cases! { errors:
     E010_unresolved_min,
     E010_unset_missing,
     E010_unset_then_field,
+    E011_cycle_across_module,
     E011_cycle_through_parent,
     E011_reference_cycle_min,
     E012_append_non_list_min,
