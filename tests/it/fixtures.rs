@@ -67,6 +67,8 @@ cases! { build:
 cases! { errors:
     E001_bad_escape,
     E001_keyword_key,
+    E001_keyword_typo,
+    E001_missing_colon,
     E001_missing_value_before_brace,
     E001_missing_value_min,
     E001_module_in_generator,
