@@ -222,13 +222,10 @@ fn scopes<'j>(blocks: &[Enclosing<'_>], context: &'j Json) -> Scopes<'j> {
                 break;
             }
         }
-        match &block.helper.block_param {
-            Some(BlockParam::Single(p) | BlockParam::Pair((p, _))) => {
-                if let Some(bound) = param_name(p) {
-                    scopes.bindings.push((bound, items.clone()));
-                }
+        if let Some(BlockParam::Single(p) | BlockParam::Pair((p, _))) = &block.helper.block_param {
+            if let Some(bound) = param_name(p) {
+                scopes.bindings.push((bound, items.clone()));
             }
-            _ => {}
         }
         scopes.frames.push(items);
     }
