@@ -25,9 +25,10 @@ mod tests;
 pub use bodies::check_bodies;
 pub use value::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::map::IndexMap;
 use crate::resolve::{InstanceId, Resolved};
+use crate::source::Span;
 use crate::state::State;
 use crate::syntax::ast::Item;
 use crate::types::{Const, Schemas, Type};
@@ -165,6 +166,8 @@ pub struct Trees<'a> {
     /// schema also uses as a field name: E013 reports them, and references
     /// through them fail quietly instead of cascading.
     pub shadowed: Vec<&'a str>,
+    /// Helps the merge foresaw for errors at a span (see `Merger::hints`).
+    pub hints: Vec<(Span, String)>,
 }
 
 /// Merges and fills one instance's trees (steps 1–4 of the module doc).
@@ -178,6 +181,7 @@ pub fn build_trees<'a>(
     let lineage = info.lineage.as_ref()?;
     let project_decl = resolved.project?;
     let mut errors = Vec::new();
+    let mut hints: Vec<(Span, String)> = Vec::new();
     let instance_ty = Type::Record(schemas.instance);
     let module_ty = Type::Record(schemas.module);
 
@@ -195,7 +199,8 @@ pub fn build_trees<'a>(
         let Some(ancestor) = resolved.instances.get(ancestor_id) else {
             continue;
         };
-        let mut merger = Merger { schemas, errors: &mut errors, body: body_idx as u32, scope: Scope::Instance };
+        let mut merger =
+            Merger { schemas, errors: &mut errors, hints: &mut hints, body: body_idx as u32, scope: Scope::Instance };
         if let Some(map) = instance.map_mut() {
             merger.apply_block(map, &ancestor.decl.body, &instance_ty);
         }
@@ -214,7 +219,7 @@ pub fn build_trees<'a>(
     let mut modules = Vec::with_capacity(module_names.len());
     for (idx, (name, decl)) in resolved.modules.iter().enumerate() {
         let mut node = Node::empty_map(name, decl.name.span, Scope::Module(idx));
-        let mut merger = Merger { schemas, errors: &mut errors, body: 0, scope: Scope::Module(idx) };
+        let mut merger = Merger { schemas, errors: &mut errors, hints: &mut hints, body: 0, scope: Scope::Module(idx) };
         if let Some(map) = node.map_mut() {
             merger.apply_block(map, &decl.body, &module_ty);
             for (body, overlay) in overlays.iter().filter(|(_, o)| o.name.text == *name) {
@@ -232,7 +237,7 @@ pub fn build_trees<'a>(
     let project_ty = Type::Record(schemas.project);
     let mut project = Node::empty_map("project", project_decl.name.span, Scope::Project);
     {
-        let mut merger = Merger { schemas, errors: &mut errors, body: 0, scope: Scope::Project };
+        let mut merger = Merger { schemas, errors: &mut errors, hints: &mut hints, body: 0, scope: Scope::Project };
         if let Some(map) = project.map_mut() {
             merger.apply_block(map, &project_decl.body, &project_ty);
         }
@@ -250,7 +255,7 @@ pub fn build_trees<'a>(
     let release_dir = crate::layout::release_dir(&paths.out_dir, info.name(), &project_decl.name.text);
     let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
-    Some(Trees { instance, modules, module_names, module_spans, project, facs, errors, shadowed })
+    Some(Trees { instance, modules, module_names, module_spans, project, facs, errors, shadowed, hints })
 }
 
 /// The names that start a path at a root (spec §5).
@@ -266,7 +271,7 @@ fn evaluate_trees<'a>(
     state: &mut State,
     trees: Trees<'a>,
 ) -> Compiled {
-    let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, shadowed } = trees;
+    let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, shadowed, hints } = trees;
     let (Some(info), Some(project_decl), Some(lineage)) =
         (resolved.instances.get(id), resolved.project, resolved.instances.get(id).and_then(|i| i.lineage.as_ref()))
     else {
@@ -324,6 +329,13 @@ fn evaluate_trees<'a>(
         }
     }
     errors.append(&mut eval.errors);
+    // A better help for an E010 the merge foresaw (a bare union value).
+    for d in &mut errors {
+        let at = d.primary.as_ref().map(|p| p.span);
+        if let Some((_, help)) = hints.iter().find(|(span, _)| d.code == Code::E010 && Some(*span) == at) {
+            d.help = Some(help.clone().into_boxed_str());
+        }
+    }
     let uniques = std::mem::take(&mut eval.uniques);
     let spans = install_spans(&instance);
     let deploy = deploy_spans(&instance);

@@ -13,6 +13,7 @@
 
 mod copy;
 mod helpers;
+mod hints;
 mod jinja;
 mod partials;
 pub mod paths;
@@ -521,13 +522,58 @@ impl Renderer {
                             tree.insert(out_path, TreeFile::rendered(text.into_bytes(), secret, executable));
                         }
                         Err(_) if out.over() => errors.push(output_too_large(name, job)),
-                        Err(e) => errors.push(render_error(sources, name, &e, job.instance, &secrets.all)),
+                        Err(e) => self.every_failure(sources, name, e, context, job, &secrets.all, errors),
                     }
                 }
                 Some(Template::Binary(bytes)) => {
                     tree.insert(out_path, TreeFile::copied(bytes.clone(), path));
                 }
                 Some(Template::Broken) | None => {}
+            }
+        }
+    }
+
+    /// Reports a failed rendering of template `name`, then the file's other
+    /// failures: the failing expression is blanked (spaces, so every later
+    /// position stays where it was) and the file rendered again, until it
+    /// renders or fails somewhere this cannot blank (a block, a partial).
+    #[allow(clippy::too_many_arguments)]
+    fn every_failure(
+        &self,
+        sources: &SourceMap,
+        name: &str,
+        first: handlebars::RenderError,
+        context: &serde_json::Value,
+        job: &Job<'_>,
+        secrets: &[String],
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        let template = self.registry.get_template(name);
+        let mut text = sources.find(name).and_then(|f| sources.get(f)).map(|f| f.text.clone());
+        let mut failure = first;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_FAILURES_PER_FILE {
+            // An error inside a partial is reported where the partial is.
+            let in_file = failure.template_name.as_deref().is_none_or(|n| n == name);
+            let at = failure.line_no.zip(failure.column_no);
+            errors.push(render_error(
+                sources,
+                name,
+                &failure,
+                job.instance,
+                secrets,
+                template.filter(|_| in_file),
+                context,
+            ));
+            let (Some(at), Some(template), Some(source)) = (at, template, text.as_mut()) else { return };
+            if !in_file || !seen.insert(at) || !hints::is_expression(template, at) || !blank(source, at) {
+                return;
+            }
+            let mut out = Bounded { bytes: Vec::new(), limit: crate::limits::current().file_bytes, exceeded: false };
+            match self.registry.render_template_to_write(source, context, &mut out) {
+                Ok(()) => return,
+                Err(_) if out.over() => return,
+                Err(e) => failure = e,
             }
         }
     }
@@ -708,26 +754,84 @@ fn genconfig(manifest: &Value, deploy: &str, tree: &mut FileTree) {
     }
 }
 
+/// The most failures reported for one template file and instance.
+const MAX_FAILURES_PER_FILE: usize = 50;
+
+/// Blanks the expression starting at `at` (line, column) of a template's
+/// text with spaces, keeping line ends: false when there is none there.
+fn blank(text: &mut String, at: (usize, usize)) -> bool {
+    let line_start = text.split_inclusive('\n').take(at.0.saturating_sub(1)).map(str::len).sum::<usize>();
+    let rest = text.get(line_start..).unwrap_or("");
+    let start = line_start + rest.chars().take(at.1.saturating_sub(1)).map(char::len_utf8).sum::<usize>();
+    let tag = text.get(start..).unwrap_or("");
+    let close = if tag.starts_with("{{{") { "}}}" } else { "}}" };
+    let Some(end) = tag.strip_prefix("{{").and_then(|t| t.find(close)).map(|e| start + 2 + e + close.len()) else {
+        return false;
+    };
+    let blanked: String = text.get(start..end).unwrap_or("").chars().map(|c| if c == '\n' { c } else { ' ' }).collect();
+    text.replace_range(start..end, &blanked);
+    true
+}
+
 fn render_error(
     sources: &SourceMap,
     template: &str,
     e: &handlebars::RenderError,
     instance: &str,
     secrets: &[String],
+    compiled: Option<&handlebars::template::Template>,
+    context: &serde_json::Value,
 ) -> Diagnostic {
+    use handlebars::RenderErrorReason as Reason;
     let file = e.template_name.as_deref().and_then(|n| sources.find(n)).or_else(|| sources.find(template));
+    let mut label = "while rendering this expression".to_string();
     let (message, help) = match e.reason() {
-        handlebars::RenderErrorReason::MissingVariable(Some(path)) => (
-            format!("missing variable `{path}`"),
-            format!("Set `{path}` for this instance, or guard it with `{{{{#if {path}}}}}` or `{{{{default {path} \"...\"}}}}`."),
-        ),
+        Reason::MissingVariable(Some(path)) => {
+            let set = format!(
+                "Set `{path}` for this instance, or guard it with `{{{{#if {path}}}}}` or `{{{{default {path} \"...\"}}}}`."
+            );
+            let why = compiled.zip(e.line_no.zip(e.column_no)).and_then(|(t, at)| hints::explain(t, at, path, context));
+            let help = match why {
+                Some(why) => {
+                    label = why.label;
+                    match why.help {
+                        // A close name may still be the wrong guess.
+                        Some(guess) if guess.starts_with("Did you mean") => {
+                            format!("{guess} If not, set the field, or guard it with `{{{{#if {path}}}}}`.")
+                        }
+                        Some(help) => help,
+                        None => set,
+                    }
+                }
+                None => set,
+            };
+            (format!("missing variable `{path}`"), help)
+        }
+        // Arity and type errors of helpers, in our words.
+        Reason::ParamNotFoundForIndex(helper, _)
+        | Reason::ParamNotFoundForName(helper, _)
+        | Reason::ParamTypeMismatchForName(helper, _, _)
+            if helpers::usage(helper).is_some() =>
+        {
+            let (needs, example) = helpers::usage(helper).unwrap_or_default();
+            let found = match e.reason() {
+                Reason::ParamTypeMismatchForName(..) => ", found a value of another type",
+                _ => "",
+            };
+            (format!("`{helper}` needs {needs}{found}"), format!("Write it as `{example}`."))
+        }
+        Reason::Other(why) if helpers::ours(why).is_some() => {
+            let (_, example) = helpers::ours(why).and_then(helpers::usage).unwrap_or_default();
+            (why.clone(), format!("Write it as `{example}`."))
+        }
         handlebars::RenderErrorReason::MissingVariable(None) => (
             "missing variable".to_string(),
             "Set the value for this instance, or guard it with `{{#if ...}}` or `{{default ... \"...\"}}`.".to_string(),
         ),
         handlebars::RenderErrorReason::HelperNotFound(name) => (
             format!("unknown helper `{name}`"),
-            "Available helpers: the Handlebars built-ins and eq ne lt gt and or not json join upper lower default.".to_string(),
+            "Available helpers: the Handlebars built-ins and eq ne lt gt and or not json join upper lower default."
+                .to_string(),
         ),
         // Handlebars quotes the values it refuses (`log level=...`, an
         // index): a reason that holds a secret's text is not shown.
@@ -749,7 +853,7 @@ fn render_error(
                 (start, end)
             });
             Diagnostic::error(Code::E015, Span::new(file, start, end), message)
-                .with_primary_label("while rendering this expression")
+                .with_primary_label(label)
                 .with_help(help)
         }
         None => Diagnostic::global(Code::E015, format!("{message} in {template}")).with_help(help),

@@ -48,7 +48,11 @@ pub fn parse_file(sources: &SourceMap, file: FileId) -> (File, Vec<Diagnostic>) 
         Err(err) => {
             let (start, end, message, help) = parser::explain_error(&err, text);
             let end = end.min(text.len()).max(start);
-            (empty, vec![Diagnostic::error(Code::E001, Span::new(file, start, end), message).with_help(help)])
+            let mut d = Diagnostic::error(Code::E001, Span::new(file, start, end), message);
+            if help.starts_with("Insert `:`") {
+                d = d.with_primary_label("insert `:` here");
+            }
+            (empty, vec![d.with_help(help)])
         }
         Ok(mut pairs) => {
             let Some(top) = pairs.next() else {

@@ -941,6 +941,44 @@ impl<'a, 'e> Evaluator<'a, 'e> {
         Ok(out)
     }
 
+    /// `instance.db.url`, `module.postgres.url`: where a node sits among the roots.
+    fn path_of(&self, target: *const Node<'a>) -> Option<String> {
+        fn find<'a>(node: &Node<'a>, target: *const Node<'a>, path: &mut Vec<String>) -> bool {
+            if std::ptr::eq(node, target) {
+                return true;
+            }
+            let children: Vec<(String, &Node<'a>)> = match &node.kind {
+                NodeKind::Map(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                NodeKind::List(items) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+                NodeKind::Append(a, b) => vec![(String::new(), &**a), (String::new(), &**b)],
+                _ => Vec::new(),
+            };
+            for (key, child) in children {
+                let pushed = !key.is_empty();
+                if pushed {
+                    path.push(key);
+                }
+                if find(child, target, path) {
+                    return true;
+                }
+                if pushed {
+                    path.pop();
+                }
+            }
+            false
+        }
+        let mut roots: Vec<(String, &Node<'a>)> =
+            vec![("instance".to_string(), self.roots.instance), ("project".to_string(), self.roots.project)];
+        for (name, module) in self.roots.module_names.iter().zip(self.roots.modules) {
+            roots.push((format!("module.{name}"), module));
+        }
+        roots.push(("facs".to_string(), self.roots.facs));
+        roots.into_iter().find_map(|(root, node)| {
+            let mut path = vec![root];
+            find(node, target, &mut path).then(|| path.join("."))
+        })
+    }
+
     fn cycle(&mut self, node: &Node<'a>) -> Result<Value, Reported> {
         let ptr = node as *const Node<'a>;
         let start = self.stack.iter().position(|(p, _, _)| *p == ptr).unwrap_or(0);
@@ -948,6 +986,18 @@ impl<'a, 'e> Evaluator<'a, 'e> {
             self.stack.get(start..).unwrap_or_default().iter().map(|(_, k, s)| (*k, *s)).collect();
         let first = members.iter().enumerate().min_by_key(|(_, (_, s))| (s.file, s.start)).map_or(0, |(i, _)| i);
         let ordered: Vec<(&str, Span)> = members.iter().cycle().skip(first).take(members.len()).copied().collect();
+        // Full paths (`instance.db.url → module.postgres.url`): keys alone
+        // repeat when the cycle crosses roots.
+        let named: Vec<String> = self
+            .stack
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .map(|(p, key, _)| self.path_of(*p).unwrap_or_else(|| (*key).to_string()))
+            .collect();
+        let named: Vec<String> = named.iter().cycle().skip(first).take(named.len()).cloned().collect();
+        let ordered: Vec<(&str, Span)> =
+            ordered.iter().zip(&named).map(|((_, span), name)| (name.as_str(), *span)).collect();
         let mut chain: Vec<String> = ordered.iter().map(|(k, _)| format!("`{k}`")).collect();
         if let Some(head) = chain.first().cloned() {
             chain.push(head);

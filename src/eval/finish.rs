@@ -31,12 +31,14 @@ pub struct Finisher<'a, 'e, 'r> {
     /// Who missing fields are reported against.
     pub owner: Owner<'r>,
     path: Vec<String>,
+    /// Where the schema declares the field being checked (E007 labels it).
+    field_span: Option<Span>,
 }
 
 impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
     /// A walk reporting against `owner`.
     pub fn new(eval: &'r mut Evaluator<'a, 'e>, schemas: &'a Schemas<'a>, owner: Owner<'r>) -> Self {
-        Finisher { eval, schemas, owner, path: Vec::new() }
+        Finisher { eval, schemas, owner, path: Vec::new(), field_span: None }
     }
 
     fn record_for(&self, node: &Node<'a>, ty: &Type) -> Option<&'a Record<'a>> {
@@ -138,7 +140,13 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 self.typo_warning(map, idx, key, child, record);
             }
             self.path.push(key.clone());
-            match self.finish(child, &child_ty, child_required) {
+            let outer = self.field_span;
+            if let Some(at) = field.and_then(|f| f.span) {
+                self.field_span = Some(at);
+            }
+            let finished = self.finish(child, &child_ty, child_required);
+            self.field_span = outer;
+            match finished {
                 Ok(Some(v)) => {
                     if let Some(f) = field {
                         if let Some(check) = f.check.as_ref() {
@@ -252,6 +260,7 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                         .with_primary_label("not an allowed value")
                         .with_help(format!("Use one of {}.", opts.join(", "))),
                     );
+                    self.label_schema_field();
                     return Err(Reported);
                 }
                 true
@@ -349,6 +358,17 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 .with_primary_label(format!("this is {}", article(found)))
                 .with_help(help),
         );
+        self.label_schema_field();
+    }
+
+    /// Labels the schema field behind the E007 just reported.
+    fn label_schema_field(&mut self) {
+        let (Some(at), Some(d)) = (self.field_span, self.eval.errors.last_mut()) else { return };
+        let field = self.path.last().cloned().unwrap_or_default();
+        d.labels.push(crate::diagnostic::Label {
+            span: at,
+            message: format!("the schema declares `{field}` here").into_boxed_str(),
+        });
     }
 
     fn unknown_field(&mut self, child: &Node<'a>, key: &str, record: &Record<'a>) {

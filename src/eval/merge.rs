@@ -293,6 +293,9 @@ pub struct Merger<'a, 's> {
     pub body: u32,
     /// The root relative references of the body resolve against.
     pub scope: Scope,
+    /// Helps for errors evaluation will report at a span: `region: us` where
+    /// the schema allows `"us"` is an unresolved reference meant as a string.
+    pub hints: &'s mut Vec<(Span, String)>,
 }
 
 /// What a field's value is made of.
@@ -495,16 +498,17 @@ impl<'a> Merger<'a, '_> {
         };
         let mut current = map;
         for seg in parents {
+            if current.get(&seg.text).and_then(Node::map).is_none() {
+                self.errors.push(unset_missing(path, seg, span, current.keys()));
+                return;
+            }
             match current.get_mut(&seg.text).and_then(Node::map_mut) {
                 Some(next) => current = next,
-                None => {
-                    self.errors.push(unset_missing(path, seg, span));
-                    return;
-                }
+                None => return,
             }
         }
         if current.shift_remove(&last.text).is_none() {
-            self.errors.push(unset_missing(path, last, span));
+            self.errors.push(unset_missing(path, last, span, current.keys()));
         }
     }
 
@@ -559,7 +563,28 @@ impl<'a> Merger<'a, '_> {
                 let nodes = items.iter().map(|item| self.build_expr(item, key, key_span, &elem_ty)).collect();
                 Node::new(NodeKind::List(nodes), key, key_span, expr.span, self.scope)
             }
-            _ => Node::new(NodeKind::Expr(expr), key, key_span, expr.span, self.scope),
+            _ => {
+                if let ExprKind::Ref(path) = &expr.kind {
+                    let allowed = match ty {
+                        Type::Enum(values) => Some(values),
+                        Type::Nullable(inner) => match &**inner {
+                            Type::Enum(values) => Some(values),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let ([name], Some(values)) = (path.as_slice(), allowed) {
+                        if values.contains(&name.text) {
+                            let text = &name.text;
+                            self.hints.push((
+                                expr.span,
+                                format!("`{key}` takes a string: write `\"{text}\"` (quoted), not the name `{text}`."),
+                            ));
+                        }
+                    }
+                }
+                Node::new(NodeKind::Expr(expr), key, key_span, expr.span, self.scope)
+            }
         };
         node.first = Shape::of(expr).map(|s| (s, expr.span));
         node
@@ -591,13 +616,21 @@ fn descend<'a, 'm>(
     node
 }
 
-fn unset_missing(path: &[Name], at: &Name, span: Span) -> Diagnostic {
+fn unset_missing<'k>(path: &[Name], at: &Name, span: Span, keys: impl Iterator<Item = &'k String>) -> Diagnostic {
     let full: Vec<&str> = path.iter().map(|n| n.text.as_str()).collect();
+    let help = match crate::diagnostic::closest(&at.text, keys.map(String::as_str)) {
+        Some(near) => {
+            let fixed: Vec<&str> =
+                path.iter().map(|n| if std::ptr::eq(n, at) { near } else { n.text.as_str() }).collect();
+            format!("Did you mean `{near}` (`unset {}`)? Otherwise remove the `unset`.", fixed.join("."))
+        }
+        None => "Remove the `unset`, or check the key's spelling against what the parents set.".to_string(),
+    };
     Diagnostic::error(
         Code::E010,
         Span { end: path.last().map_or(span.end, |n| n.span.end), ..span },
         format!("cannot unset `{}`: it is not set at this point", full.join(".")),
     )
     .with_primary_label(format!("`{}` does not exist here", at.text))
-    .with_help("Remove the `unset`, or check the key's spelling against what the parents set.")
+    .with_help(help)
 }

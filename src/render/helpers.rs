@@ -8,11 +8,67 @@ use handlebars::{
 };
 use serde_json::Value as Json;
 
+/// Our helpers, by name.
+const OURS: [&str; 5] = ["json", "join", "upper", "lower", "default"];
+
+/// What a helper (ours or a Handlebars built-in) is called with, and an
+/// example call: for arity and type errors in our words.
+pub fn usage(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "json" => ("one value", "{{json instance.hosts}}"),
+        "join" => ("a list and a separator", "{{join instance.hosts \", \"}}"),
+        "upper" => ("one value", "{{upper instance.name}}"),
+        "lower" => ("one value", "{{lower instance.name}}"),
+        "default" => ("a value and a fallback", "{{default instance.port \"8080\"}}"),
+        "eq" | "ne" => ("two values to compare", "{{#if (eq instance.mode \"prod\")}}"),
+        "lt" | "gt" | "lte" | "gte" => ("two numbers to compare", "{{#if (gt instance.workers 1)}}"),
+        "and" | "or" => ("two values", "{{#if (and instance.tls instance.domain)}}"),
+        "not" => ("one value", "{{#if (not instance.debug)}}"),
+        "len" => ("a list, map or string", "{{len instance.nodes}}"),
+        "each" => ("a list or map to loop over", "{{#each module}}...{{/each}}"),
+        "with" => ("a value", "{{#with instance.db}}...{{/with}}"),
+        "if" | "unless" => ("a value to test", "{{#if instance.tls}}...{{/if}}"),
+        "lookup" => ("a map or list and a key", "{{lookup module \"api\"}}"),
+        _ => return None,
+    })
+}
+
+/// The helper of ours an error message of ours is about.
+pub fn ours(message: &str) -> Option<&str> {
+    let name = message.strip_prefix('`')?.split('`').next()?;
+    OURS.contains(&name).then_some(name)
+}
+
+fn needs(name: &str) -> &'static str {
+    usage(name).map_or("other arguments", |(needs, _)| needs)
+}
+
+fn arguments(n: usize) -> String {
+    match n {
+        0 => "no arguments".to_string(),
+        1 => "1 argument".to_string(),
+        n => format!("{n} arguments"),
+    }
+}
+
+/// Refuses a call with more arguments than the helper takes: a second
+/// argument to `upper` is a mistake, not something to ignore.
+fn at_most(h: &Helper<'_>, name: &'static str, n: usize) -> Result<(), RenderError> {
+    if h.params().len() > n {
+        let found = arguments(h.params().len());
+        return Err(RenderErrorReason::Other(format!("`{name}` needs {}, found {found}", needs(name))).into());
+    }
+    Ok(())
+}
+
 fn param<'rc>(h: &'rc Helper<'rc>, idx: usize, name: &'static str) -> Result<&'rc Json, RenderError> {
     match h.param(idx) {
         Some(p) if !p.is_value_missing() => Ok(p.value()),
         Some(p) => Err(RenderErrorReason::MissingVariable(p.relative_path().cloned()).into()),
-        None => Err(RenderErrorReason::ParamNotFoundForIndex(name, idx).into()),
+        None => {
+            let found = arguments(h.params().len());
+            Err(RenderErrorReason::Other(format!("`{name}` needs {}, found {found}", needs(name))).into())
+        }
     }
 }
 
@@ -34,6 +90,7 @@ impl HelperDef for JsonHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
+        at_most(h, "json", 1)?;
         let v = param(h, 0, "json")?;
         out.write(&v.to_string()).map_err(|e| RenderErrorReason::Other(e.to_string()).into())
     }
@@ -49,12 +106,17 @@ impl HelperDef for JoinHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
+        at_most(h, "join", 2)?;
         let list = param(h, 0, "join")?;
         let sep = param(h, 1, "join").map(text)?;
         let joined = match list {
             Json::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(&sep),
             other => {
-                return Err(RenderErrorReason::Other(format!("`join` needs a list, found {}", kind(other))).into());
+                let found = kind(other);
+                return Err(RenderErrorReason::Other(format!(
+                    "`join` needs a list and a separator, found {found} for the list"
+                ))
+                .into());
             }
         };
         out.write(&joined).map_err(|e| RenderErrorReason::Other(e.to_string()).into())
@@ -74,6 +136,7 @@ impl HelperDef for CaseHelper {
         out: &mut dyn Output,
     ) -> HelperResult {
         let name = if self.upper { "upper" } else { "lower" };
+        at_most(h, name, 1)?;
         let s = text(param(h, 0, name)?);
         let s = if self.upper { s.to_uppercase() } else { s.to_lowercase() };
         out.write(&s).map_err(|e| RenderErrorReason::Other(e.to_string()).into())
@@ -89,6 +152,7 @@ impl HelperDef for DefaultHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
+        at_most(h, "default", 2)?;
         let value = h.param(0).filter(|p| !p.is_value_missing()).map(|p| p.value());
         let fallback = param(h, 1, "default")?;
         let chosen = match value {

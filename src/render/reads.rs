@@ -409,7 +409,7 @@ fn raw(path: &Path) -> &str {
 
 /// Where a path starts.
 #[derive(Debug, PartialEq)]
-enum Base {
+pub(super) enum Base {
     /// `@root.…`
     Root,
     /// `@index`, `@key`, `@first`, `../@key`: loop data, not values.
@@ -423,7 +423,7 @@ enum Base {
 }
 
 /// Splits `../a.[b c]/d` into its base and segments.
-fn split_path(raw: &str) -> (Base, Vec<String>) {
+pub(super) fn split_path(raw: &str) -> (Base, Vec<String>) {
     let mut rest = raw.trim();
     let mut base = Base::Current;
     while let Some(r) = rest.strip_prefix("../") {

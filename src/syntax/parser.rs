@@ -8,17 +8,20 @@ use pest::error::{ErrorVariant, InputLocation};
 #[grammar = "grammar/facs.pest"]
 pub(crate) struct FacsParser;
 
+const DECLARATION: &str = "a declaration (`project`, `schema`, `module`, `instance`, `overlay`)";
+const FIELD_OP: &str = "`:`, `:=`, `+=` or `{`";
+
 /// What a rule means to a user, for "expected ..." messages.
 fn describe(rule: &Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
         Rule::project_decl | Rule::schema_decl | Rule::module_decl | Rule::instance_decl | Rule::overlay_decl => {
-            "a declaration (`project`, `schema`, `module`, `instance`, `overlay`)"
+            DECLARATION
         }
         Rule::abstract_kw => "`abstract`",
         Rule::name | Rule::ident | Rule::type_name => "a name",
         Rule::key_path | Rule::field | Rule::string | Rule::field_decl => "a field",
-        Rule::field_op => "`:`, `:=`, `+=` or `{`",
+        Rule::field_op => FIELD_OP,
         Rule::block | Rule::body | Rule::schema_block => "`{`",
         Rule::unset_item | Rule::w_unset => "`unset`",
         Rule::target_item | Rule::w_target => "`target`",
@@ -83,9 +86,16 @@ pub(crate) fn explain_error(err: &pest::error::Error<Rule>, text: &str) -> (usiz
     };
     expected.sort();
     expected.dedup();
-    // "a value" subsumes the narrower alternatives a value position offers.
+    // "a value" subsumes the narrower alternatives a value position offers;
+    // each token is listed once, in the first phrase that names it.
     if expected.contains(&"a value") {
         expected.retain(|e| *e != "`{`" && *e != "a field");
+    }
+    if expected.contains(&FIELD_OP) {
+        expected.retain(|e| *e != "`{`");
+    }
+    if expected.contains(&DECLARATION) {
+        expected.retain(|e| *e != "`module`");
     }
     let wanted = match expected.len() {
         0 => "something else".to_string(),
@@ -103,12 +113,38 @@ pub(crate) fn explain_error(err: &pest::error::Error<Rule>, text: &str) -> (usiz
         _ if found.0 == "end of file" => {
             "The file ended early: close the open block or finish the declaration.".to_string()
         }
+        // `home "/srv"`: a key and a value with nothing between them.
+        _ if expected.contains(&FIELD_OP) && starts_value(&found.1) => {
+            let gap = text.get(..pos).map_or(pos, |before| before.trim_end_matches([' ', '\t']).len());
+            let key =
+                text.get(..gap).unwrap_or("").rsplit(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
+            let line = text.get(pos..).unwrap_or("").lines().next().unwrap_or("").trim_end();
+            let help = format!("Insert `:` between the key and its value: `{key}: {line}`.");
+            return (gap, pos.max(gap + 1), format!("expected {wanted}, found {}", found.0), help);
+        }
+        _ if expected.contains(&DECLARATION) && closest_keyword(&found.1).is_some() => {
+            format!("Did you mean `{}`?", closest_keyword(&found.1).unwrap_or_default())
+        }
         _ if is_keyword(&found.1) => {
             format!("`{}` is a keyword; to use it as a field name, quote it: `\"{}\"`.", found.1, found.1)
         }
         _ => format!("Replace {} with {wanted}.", found.0),
     };
     (pos, pos + found.1.len().max(1), message, help)
+}
+
+/// A misspelt declaration keyword (`instnce`).
+fn closest_keyword(word: &str) -> Option<&'static str> {
+    const KEYWORDS: [&str; 6] = ["project", "schema", "module", "abstract", "instance", "overlay"];
+    if word.is_empty() || is_keyword(word) {
+        return None;
+    }
+    crate::diagnostic::closest(word, KEYWORDS)
+}
+
+/// True when a token can start a value (so a `:` before it is what is missing).
+fn starts_value(token: &str) -> bool {
+    token.chars().next().is_some_and(|c| c == '"' || c == '[' || c == '-' || c.is_ascii_alphanumeric())
 }
 
 fn is_keyword(word: &str) -> bool {
@@ -124,6 +160,9 @@ fn found_token(text: &str, pos: usize) -> (String, String) {
     let Some(first) = rest.chars().next() else {
         return ("end of file".into(), String::new());
     };
+    if first == '"' {
+        return ("a string".into(), "\"".into());
+    }
     let word: String = if first.is_ascii_alphanumeric() || first == '_' || first == '-' {
         rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.').collect()
     } else if rest.starts_with(":=") || rest.starts_with("+=") || rest.starts_with("...") {
