@@ -359,9 +359,10 @@ fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&s
                 }
             };
             // A node listed twice in one target runs that target's postcmds once.
-            let own = &mut out[index].target_postcmds;
-            if !postcmds.is_empty() && !own.iter().any(|(t, _)| t == name.as_str()) {
-                own.push((name.to_string(), postcmds.clone()));
+            if let Some(own) = out.get_mut(index).map(|d| &mut d.target_postcmds) {
+                if !postcmds.is_empty() && !own.iter().any(|(t, _)| t == name.as_str()) {
+                    own.push((name.to_string(), postcmds.clone()));
+                }
             }
         }
     }

@@ -113,7 +113,7 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         let batches = plan.nodes.len().div_ceil(size);
         for (i, (node, cmds)) in plan.nodes.iter().enumerate() {
             if args.pace != exec::Pace::All && i % size == 0 {
-                let members: Vec<&str> = plan.nodes[i..].iter().take(size).map(|(n, _)| n.as_str()).collect();
+                let members: Vec<&str> = plan.nodes.iter().skip(i).take(size).map(|(n, _)| n.as_str()).collect();
                 out.push_str(&format!("## batch {} of {batches}: {}\n", i / size + 1, members.join(", ")));
             }
             out.push_str(&format!("# {node}\n"));

@@ -81,7 +81,7 @@ pub fn run(
             break;
         }
     }
-    let skipped = nodes[ran.len()..].iter().map(|(node, _)| node.clone()).collect();
+    let skipped = nodes.iter().skip(ran.len()).map(|(node, _)| node.clone()).collect();
     Outcomes { ran, skipped, batches: (batches, total) }
 }
 
@@ -105,19 +105,20 @@ fn run_chunk(chunk: &[(String, Vec<Cmd>)], secrets: &[String], done: &mut dyn Fn
         drop(tx);
         // Ends when every thread has finished (a panicked one sends nothing).
         while let Ok(i) = rx.recv() {
-            if let Some(outcome) = handles[i].take().and_then(|h| h.join().ok()) {
+            let outcome = handles.get_mut(i).and_then(Option::take).and_then(|h| h.join().ok());
+            if let (Some(outcome), Some(slot)) = (outcome, slots.get_mut(i)) {
                 done(&outcome);
-                slots[i] = Some(outcome);
+                *slot = Some(outcome);
             }
         }
-        for (i, handle) in handles.iter_mut().enumerate() {
+        for ((handle, slot), (node, _)) in handles.iter_mut().zip(slots.iter_mut()).zip(chunk) {
             if let Some(handle) = handle.take() {
                 let _ = handle.join();
             }
-            if slots[i].is_none() {
-                let outcome = internal_error(&chunk[i].0);
+            if slot.is_none() {
+                let outcome = internal_error(node);
                 done(&outcome);
-                slots[i] = Some(outcome);
+                *slot = Some(outcome);
             }
         }
     });
