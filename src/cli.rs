@@ -153,9 +153,17 @@ pub enum Command {
         /// Only the nodes of this target.
         #[arg(long, add = complete::targets())]
         target: Option<String>,
-        /// Print every command; build, write and run nothing.
+        /// Print every command and what rsync would change on each node (it
+        /// runs `rsync --dry-run --itemize-changes`); write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Deploy one node at a time, stopping at the first that fails (`--batch 1`).
+        #[arg(long, conflicts_with = "batch")]
+        serial: bool,
+        /// Rolling deploy: N nodes at a time, stopping after the first batch
+        /// in which a node failed (later nodes are not touched).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        batch: Option<u64>,
         /// Deploy the tree as last built (refused if the definitions changed since).
         #[arg(long)]
         no_build: bool,
@@ -197,6 +205,17 @@ pub enum Command {
         /// first deploy, or state deliberately reset) to remote nodes.
         #[arg(long)]
         allow_new_secrets: bool,
+        /// Print what each stage would do and the deploy's commands (with
+        /// what rsync would change); write and run nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Deploy one node at a time, stopping at the first that fails (`--batch 1`).
+        #[arg(long, conflicts_with = "batch")]
+        serial: bool,
+        /// Rolling deploy: N nodes at a time, stopping after the first batch
+        /// in which a node failed (later nodes are not touched).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        batch: Option<u64>,
         /// Output directory (default: DIR/.facsimile/out).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -520,7 +539,18 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             }
             commands::build(&options, names, &mut ui)
         }
-        Command::Deploy { name, target, dry_run, no_build, reveal_secrets, allow_new_secrets, out, state } => {
+        Command::Deploy {
+            name,
+            target,
+            dry_run,
+            serial,
+            batch,
+            no_build,
+            reveal_secrets,
+            allow_new_secrets,
+            out,
+            state,
+        } => {
             let options = opts(out.as_deref(), state.as_deref());
             let args = deploy::DeployArgs {
                 name,
@@ -529,10 +559,24 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                 no_build: *no_build,
                 reveal: *reveal_secrets,
                 allow_new_secrets: *allow_new_secrets,
+                pace: deploy::pace(*serial, *batch),
             };
             deploy::deploy(&options, &args, &mut ui)
         }
-        Command::Run { name, only, start, end, devel, target, allow_new_secrets, out, state } => {
+        Command::Run {
+            name,
+            only,
+            start,
+            end,
+            devel,
+            target,
+            allow_new_secrets,
+            dry_run,
+            serial,
+            batch,
+            out,
+            state,
+        } => {
             let range = match deploy::stage_range(*only, *start, *end) {
                 Ok(range) => range,
                 Err(why) => {
@@ -547,6 +591,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                 devel: *devel,
                 target: target.as_deref(),
                 allow_new_secrets: *allow_new_secrets,
+                pace: deploy::pace(*serial, *batch),
+                dry_run: *dry_run,
             };
             deploy::run(&options, &args, &mut ui)
         }

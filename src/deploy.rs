@@ -5,7 +5,8 @@
 //! fields deploy reads. Output: a [`Plan`], one list of [`Cmd`]s per
 //! destination: `rsync -aLp` of `_DEPLOY_/` into `home`, a second
 //! `rsync --delete` of the project's own directory when the tree has one, then
-//! each `deploy.postcmd` run by `sh` in `home`. Remote destinations are
+//! each `deploy.postcmd` run by `sh` in `home`, then the `postcmd` of each
+//! target the node belongs to (in target order). Remote destinations are
 //! reached over ssh (`FACS_SSH` replaces the `ssh` command, for a config file
 //! or key); an instance without targets deploys into a local directory.
 //!
@@ -17,6 +18,7 @@
 
 pub mod exec;
 pub mod home;
+pub mod preview;
 
 use crate::diagnostic::{closest, Code, Diagnostic};
 use crate::eval::{SpanMap, Value};
@@ -27,6 +29,7 @@ use home::{Dest, Refusal};
 use std::path::{Path, PathBuf};
 
 /// Everything a plan depends on besides the manifest.
+#[derive(Clone)]
 pub struct Request<'a> {
     /// The instance's manifest.
     pub manifest: &'a Value,
@@ -270,16 +273,7 @@ pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
             .with_help("Add an install group, such as `install: [{ type: \"tmpl\", dir: \"tmpl\" }]`.");
         return Err(vec![d]);
     }
-    let postcmds: Vec<Word> = match manifest.get_path(&["instance", "deploy", "postcmd"]) {
-        Some(list) => match list.unwrap_secret() {
-            Value::List(items) => items
-                .iter()
-                .filter_map(|v| Some(Word { text: v.interpolated()?, secret: list.is_secret() || v.is_secret() }))
-                .collect(),
-            _ => Vec::new(),
-        },
-        None => Vec::new(),
-    };
+    let postcmds = postcmd_words(manifest.get_path(&["instance", "deploy", "postcmd"]));
     let mut errors = Vec::new();
     let plan = if targets.is_empty() {
         local_plan(req, &postcmds, &mut errors)
@@ -301,6 +295,18 @@ pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
     }
 }
 
+/// The words of a `postcmd` list, each secret when it or the list is.
+fn postcmd_words(list: Option<&Value>) -> Vec<Word> {
+    let Some(list) = list else { return Vec::new() };
+    match list.unwrap_secret() {
+        Value::List(items) => items
+            .iter()
+            .filter_map(|v| Some(Word { text: v.interpolated()?, secret: list.is_secret() || v.is_secret() }))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// One place a deploy goes: an ssh login and the port its sshd listens on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Destination {
@@ -308,6 +314,9 @@ struct Destination {
     login: String,
     /// The target's `port`; `None` leaves it to ssh (22, or `~/.ssh/config`).
     port: Option<u16>,
+    /// The postcmds of the selected targets that list this login and port,
+    /// target by target in declaration order: `(target, its postcmds)`.
+    target_postcmds: Vec<(String, Vec<Word>)>,
 }
 
 impl Destination {
@@ -336,14 +345,24 @@ fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&s
             Some(Value::List(nodes)) => nodes.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
+        let postcmds = postcmd_words(target.get_path(&["postcmd"]));
         for node in nodes {
             let login = match user {
                 Some(u) => format!("{u}@{node}"),
                 None => node.to_string(),
             };
-            let destination = Destination { login, port };
-            if !out.contains(&destination) {
-                out.push(destination);
+            let index = match out.iter().position(|d| d.login == login && d.port == port) {
+                Some(i) => i,
+                None => {
+                    out.push(Destination { login, port, target_postcmds: Vec::new() });
+                    out.len() - 1
+                }
+            };
+            // A node listed twice in one target runs that target's postcmds once.
+            if let Some(own) = out.get_mut(index).map(|d| &mut d.target_postcmds) {
+                if !postcmds.is_empty() && !own.iter().any(|(t, _)| t == name.as_str()) {
+                    own.push((name.to_string(), postcmds.clone()));
+                }
             }
         }
     }
@@ -424,18 +443,22 @@ fn remote_plan(
         let mut first = rsync_base(req, false, true);
         first.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--"), Word::plain(&source)]);
         first.push(remote(&home.text));
-        cmds.push(Cmd::new("rsync", first));
+        cmds.push(Cmd::new(RSYNC, first));
         if req.has_project_dir {
             let mut second = rsync_base(req, true, true);
             second.extend([Word::plain("-e"), Word::plain(&rsh), Word::plain("--")]);
             second.push(Word::plain(format!("{source}{project}/")));
             second.push(remote(&format!("{}/{project}", home.text.trim_end_matches('/'))));
-            cmds.push(Cmd::new("rsync --delete", second));
+            cmds.push(Cmd::new(RSYNC_DELETE, second));
         }
-        for (i, post) in postcmds.iter().enumerate() {
+        let own = postcmds.iter().enumerate().map(|(i, post)| (format!("postcmd {}", i + 1), post));
+        let of_targets = destination.target_postcmds.iter().flat_map(|(target, posts)| {
+            posts.iter().enumerate().map(move |(i, post)| (format!("postcmd {} of target {target}", i + 1), post))
+        });
+        for (purpose, post) in own.chain(of_targets) {
             let mut argv: Vec<Word> = ssh.iter().map(Word::plain).collect();
             argv.extend([Word::plain("--"), Word::plain(login), Word::plain("sh"), Word::plain("-s")]);
-            let mut cmd = Cmd::new(format!("postcmd {}", i + 1), argv);
+            let mut cmd = Cmd::new(purpose, argv);
             cmd.stdin = script(&home, post);
             cmds.push(cmd);
         }
@@ -486,7 +509,7 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
         vec![Cmd::new("mkdir", [Word::plain("mkdir"), Word::plain("-p"), Word::plain("--"), dest_word.clone()])];
     let mut first = rsync_base(req, false, false);
     first.extend([Word::plain("--"), Word::plain(&source), Word { text: with_slash(&dest_text), secret: word.secret }]);
-    cmds.push(Cmd::new("rsync", first));
+    cmds.push(Cmd::new(RSYNC, first));
     if req.has_project_dir {
         let mut second = rsync_base(req, true, false);
         second.extend([
@@ -494,7 +517,7 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
             Word::plain(format!("{source}{project}/")),
             Word { text: format!("{}{project}/", with_slash(&dest_text)), secret: word.secret },
         ]);
-        cmds.push(Cmd::new("rsync --delete", second));
+        cmds.push(Cmd::new(RSYNC_DELETE, second));
     }
     for (i, post) in postcmds.iter().enumerate() {
         let mut cmd = Cmd::new(format!("postcmd {}", i + 1), [Word::plain("sh"), Word::plain("-s")]);
@@ -562,6 +585,28 @@ fn check_local(dest: &Path, req: &Request<'_>, span: Span) -> Result<(), Diagnos
         }
     }
 }
+
+/// What `rsync` would change, for `--dry-run`: a node's rsync commands
+/// (nothing else: no mkdir, no postcmd) with `--dry-run --itemize-changes`,
+/// and `--checksum` so that a file whose content is unchanged shows as a
+/// change of its modification time only (every build writes the tree anew).
+/// The purposes stay `rsync` and `rsync --delete`.
+pub fn preview(cmds: &[Cmd]) -> Vec<Cmd> {
+    cmds.iter()
+        .filter(|c| c.purpose == RSYNC || c.purpose == RSYNC_DELETE)
+        .map(|c| {
+            let mut c = c.clone();
+            let flags = ["--dry-run", "--itemize-changes", "--checksum"].map(Word::plain);
+            c.argv.splice(1..1, flags);
+            c
+        })
+        .collect()
+}
+
+/// The purpose of the first rsync of a destination.
+pub const RSYNC: &str = "rsync";
+/// The purpose of the second one, of the project's own directory.
+pub const RSYNC_DELETE: &str = "rsync --delete";
 
 #[cfg(test)]
 mod tests;

@@ -3,13 +3,14 @@
 //! install and deploy.
 
 use super::commands::{compile_and_write, finish, Writes};
-use super::{open, Ui};
+use super::{open, MessageFormat, Ui};
 use crate::build::{self, Options};
 use crate::checkout;
-use crate::deploy::{self, exec, Request};
+use crate::deploy::{self, exec, preview, Request};
 use crate::diagnostic::Sink;
 use crate::state::StateDir;
 use clap::ValueEnum;
+use std::io::IsTerminal;
 
 /// What `facs deploy` was asked.
 pub struct DeployArgs<'a> {
@@ -25,12 +26,16 @@ pub struct DeployArgs<'a> {
     pub reveal: bool,
     /// Push secrets generated since the owner's last remote deploy.
     pub allow_new_secrets: bool,
+    /// All nodes at once, or a rolling deploy.
+    pub pace: exec::Pace,
 }
 
 /// `facs deploy NAME`
 pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
+    // A dry run renders in memory with the stored secrets (generating
+    // none), so that rsync can say what would change.
     let writes = match (args.dry_run, args.no_build) {
-        (true, _) => Writes::Nothing,
+        (true, _) => Writes::Compare,
         (false, true) => Writes::Compare,
         (false, false) => Writes::All,
     };
@@ -41,10 +46,13 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
     let Some(instance) = built.instances.first() else { return 1 };
     let project = instance.compiled.manifest.get_path(&["facs", "project"]).and_then(|v| v.as_str()).unwrap_or("");
     let deploy_dir = crate::layout::deploy_path(&options.out_dir, &instance.name, project);
-    if args.no_build && !args.dry_run {
+    if args.no_build {
         if let Err(why) = super::stale::built_is_current(options, instance) {
-            ui.failure(&why);
-            return 1;
+            if !args.dry_run {
+                ui.failure(&why);
+                return 1;
+            }
+            ui.note(&format!("without --dry-run this deploy is refused: {why}"));
         }
     }
     let subdir = format!("{}/{project}/", crate::layout::tree_deploy_dir(project));
@@ -94,14 +102,35 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         ui.note(&format!("without --dry-run this deploy is refused: {why}"));
     }
     if args.dry_run {
+        let secrets = instance.compiled.manifest.secret_strings();
+        let tree = instance.rendered.as_ref();
+        let (changes, failures) = dry_run_changes(&request, tree, project, &secrets);
         let mut out = String::new();
-        for (node, cmds) in &plan.nodes {
+        let size = match args.pace {
+            exec::Pace::All => plan.nodes.len().max(1),
+            exec::Pace::Rolling(n) => n,
+        };
+        let batches = plan.nodes.len().div_ceil(size);
+        for (i, (node, cmds)) in plan.nodes.iter().enumerate() {
+            if args.pace != exec::Pace::All && i % size == 0 {
+                let members: Vec<&str> = plan.nodes.iter().skip(i).take(size).map(|(n, _)| n.as_str()).collect();
+                out.push_str(&format!("## batch {} of {batches}: {}\n", i / size + 1, members.join(", ")));
+            }
             out.push_str(&format!("# {node}\n"));
             for cmd in cmds {
                 out.push_str(&format!("{}\n", cmd.display(args.reveal)));
             }
+            out.push_str(&show_changes(node, changes.get(i).and_then(Option::as_ref)));
         }
-        return ui.out(out.as_bytes());
+        let status = ui.out(out.as_bytes());
+        for failure in &failures {
+            ui.failure(failure);
+        }
+        if !failures.is_empty() {
+            ui.summary(failures.len(), 0);
+            return 1;
+        }
+        return status;
     }
     if !deploy_dir.is_dir() {
         ui.failure(&format!(
@@ -117,9 +146,9 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         }
     }
     let secrets = instance.compiled.manifest.secret_strings();
-    let outcomes = exec::run(&plan.nodes, &secrets);
-    ui.verbose(&format!("deployed to {} destinations", outcomes.len()));
-    let status = report(ui, &instance.name, &outcomes);
+    let outcomes = run_with_progress(ui, &instance.name, &plan.nodes, &secrets, args.pace);
+    ui.verbose(&format!("deployed to {} destinations", outcomes.ran.len()));
+    let status = conclude(ui, &instance.name, &outcomes, args.pace);
     if status == 0 && undeployed > 0 {
         // Every node has the new values now.
         if let Err(e) = state_dir.clear_undeployed(&instance.owner) {
@@ -146,32 +175,169 @@ fn new_secrets_refusal(owner: &str, count: usize, dir: &StateDir) -> String {
     )
 }
 
-/// Prints each node's output and outcome; 1 if any node failed.
-fn report(ui: &mut Ui, name: &str, outcomes: &[exec::NodeOutcome]) -> i32 {
-    let mut failed = 0;
-    for outcome in outcomes {
-        // The deploy already happened: a closed or full stdout loses
-        // only the nodes' output, and the outcome lines below still say
-        // what happened on stderr.
-        let lines: String = outcome.stdout.lines().map(|line| format!("[{}] {line}\n", outcome.node)).collect();
-        let _ = super::write_stdout(lines.as_bytes());
-        match &outcome.failure {
-            None => ui.note(&format!("deployed `{name}` to {}", outcome.node)),
-            Some(f) => {
-                failed += 1;
-                let stderr = f.stderr.trim();
-                let detail = if stderr.is_empty() { String::new() } else { format!(":\n{stderr}") };
-                ui.failure(&format!(
-                    "deploying `{name}` to {} failed: {} (`{}`) ended with {}{detail}",
-                    outcome.node, f.purpose, f.program, f.status
-                ));
-            }
+/// What rsync would change on each node (`None` where its dry run failed),
+/// in plan order, and a message per failed node. The tree rendered in memory
+/// is written to a private temporary directory for rsync to read.
+fn dry_run_changes(
+    request: &Request<'_>,
+    tree: Option<&crate::render::FileTree>,
+    project: &str,
+    secrets: &[String],
+) -> (Vec<Option<preview::Changes>>, Vec<String>) {
+    let Some(tree) = tree else { return (Vec::new(), Vec::new()) };
+    let temp = match tempfile::Builder::new().prefix("facs-dry-run-").tempdir() {
+        Ok(temp) => temp,
+        Err(e) => return (Vec::new(), vec![format!("cannot make a temporary directory for the dry run: {e}")]),
+    };
+    let source = match preview::materialise(tree, &crate::layout::tree_deploy_dir(project), temp.path()) {
+        Ok(source) => source,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![format!("cannot write the tree for the dry run in {}: {e}", temp.path().display())],
+            )
         }
+    };
+    let request = Request { deploy_dir: source, ..request.clone() };
+    let Ok(plan) = deploy::plan(&request) else { return (Vec::new(), Vec::new()) };
+    let nodes: Vec<(String, Vec<crate::process::Cmd>)> =
+        plan.nodes.iter().map(|(node, cmds)| (node.clone(), deploy::preview(cmds))).collect();
+    let outcomes = exec::run(&nodes, secrets, exec::Pace::All, &mut |_| {});
+    let mut failures = Vec::new();
+    let changes = outcomes
+        .ran
+        .iter()
+        .map(|outcome| match &outcome.failure {
+            None => {
+                let second = outcome.outputs.get(1).map(String::as_str);
+                Some(preview::changes(outcome.outputs.first().map_or("", String::as_str), second, project))
+            }
+            Some(f) => {
+                failures.push(format!(
+                    "cannot tell what would change on {}: its dry run ({} `{}`) ended with {}{}",
+                    outcome.node,
+                    f.purpose,
+                    f.program,
+                    f.status,
+                    detail(&f.stderr)
+                ));
+                None
+            }
+        })
+        .collect();
+    (changes, failures)
+}
+
+/// A node's changes as shell comments (the output stays a script).
+fn show_changes(node: &str, changes: Option<&preview::Changes>) -> String {
+    let Some(changes) = changes else {
+        return format!("# {node}: rsync --dry-run failed (see the error below): changes unknown\n");
+    };
+    let mut out = if changes.lines.is_empty() {
+        format!("# {node}: rsync would change no file\n")
+    } else {
+        format!("# {node}: rsync would change:\n")
+    };
+    for line in &changes.lines {
+        out.push_str(&format!("#   {line}\n"));
     }
-    if failed > 0 {
-        ui.summary(failed, 0);
+    if changes.times_only > 0 {
+        let what = if changes.times_only == 1 { "1 file or directory" } else { "files and directories" };
+        let n = if changes.times_only == 1 { String::new() } else { format!("{} ", changes.times_only) };
+        out.push_str(&format!("#   ({n}{what} with unchanged content would get a new modification time)\n"));
     }
-    i32::from(failed > 0)
+    out
+}
+
+fn detail(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(":\n{stderr}")
+    }
+}
+
+/// Runs the deploy, telling as each node finishes: a progress bar on a
+/// terminal (not with `--message-format json`), else a line per node.
+fn run_with_progress(
+    ui: &mut Ui,
+    name: &str,
+    nodes: &[(String, Vec<crate::process::Cmd>)],
+    secrets: &[String],
+    pace: exec::Pace,
+) -> exec::Outcomes {
+    let bar = (ui.format == MessageFormat::Human && nodes.len() > 1 && std::io::stderr().is_terminal()).then(|| {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(Some(nodes.len() as u64), indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} deploying `{prefix}` [{bar:30}] {pos}/{len} nodes {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let mut done = |outcome: &exec::NodeOutcome| match &bar {
+        Some(bar) => {
+            bar.suspend(|| announce(ui, name, outcome));
+            bar.set_message(outcome.node.clone());
+            bar.inc(1);
+        }
+        None => announce(ui, name, outcome),
+    };
+    let outcomes = exec::run(nodes, secrets, pace, &mut done);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcomes
+}
+
+/// Prints one node's output and outcome, as it finishes.
+fn announce(ui: &mut Ui, name: &str, outcome: &exec::NodeOutcome) {
+    // The deploy already happened: a closed or full stdout loses only the
+    // nodes' output, and the outcome lines still say what happened on stderr.
+    let lines: String = outcome.stdout.lines().map(|line| format!("[{}] {line}\n", outcome.node)).collect();
+    let _ = super::write_stdout(lines.as_bytes());
+    match &outcome.failure {
+        None => ui.note(&format!("deployed `{name}` to {}", outcome.node)),
+        Some(f) => ui.failure(&format!(
+            "deploying `{name}` to {} failed: {} (`{}`) ended with {}{}",
+            outcome.node,
+            f.purpose,
+            f.program,
+            f.status,
+            detail(&f.stderr)
+        )),
+    }
+}
+
+/// Says which nodes were deployed, failed and skipped; 1 if any failed.
+fn conclude(ui: &mut Ui, name: &str, outcomes: &exec::Outcomes, pace: exec::Pace) -> i32 {
+    let list = |pick: &dyn Fn(&exec::NodeOutcome) -> bool| -> Vec<&str> {
+        outcomes.ran.iter().filter(|o| pick(o)).map(|o| o.node.as_str()).collect()
+    };
+    let deployed = list(&|o| o.failure.is_none());
+    let failed = list(&|o| o.failure.is_some());
+    let none = |names: &[&str]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    if !outcomes.skipped.is_empty() {
+        let skipped: Vec<&str> = outcomes.skipped.iter().map(String::as_str).collect();
+        let (ran, total) = outcomes.batches;
+        ui.failure(&format!(
+            "deploying `{name}` stopped after batch {ran} of {total}, which failed: deployed to {}; failed on {}; \
+             skipped (not touched) {}",
+            none(&deployed),
+            none(&failed),
+            none(&skipped)
+        ));
+    } else if failed.is_empty() && matches!(pace, exec::Pace::Rolling(_)) && outcomes.batches.0 > 1 {
+        ui.note(&format!("deployed `{name}` to {} nodes in {} batches", deployed.len(), outcomes.batches.0));
+    }
+    if !failed.is_empty() {
+        ui.summary(failed.len() + usize::from(!outcomes.skipped.is_empty()), 0);
+    }
+    i32::from(!failed.is_empty())
 }
 
 /// The ssh command: `FACS_SSH` split like a shell would (for `-F config`,
@@ -280,6 +446,11 @@ pub struct RunArgs<'a> {
     pub target: Option<&'a str>,
     /// Push secrets generated since the owner's last remote deploy.
     pub allow_new_secrets: bool,
+    /// All nodes at once, or a rolling deploy.
+    pub pace: exec::Pace,
+    /// Print what each stage would do and the deploy's commands; write and
+    /// run nothing.
+    pub dry_run: bool,
 }
 
 /// `facs run NAME`: the stages from `range.0` to `range.1`.
@@ -287,9 +458,11 @@ pub fn run(options: &Options, args: &RunArgs<'_>, ui: &mut Ui) -> i32 {
     let (start, end) = args.range;
     let wanted = |s: Stage| start <= s && s <= end;
     let names = [args.name.to_string()];
+    let dry = if args.dry_run { " (dry run: nothing is written)" } else { "" };
     if wanted(Stage::Checkout) {
-        ui.note(&format!("stage checkout: {}", args.name));
-        let status = checkout(options, args.devel, ui);
+        ui.note(&format!("stage checkout: {}{dry}", args.name));
+        let status =
+            if args.dry_run { checkout_dry_run(options, args.devel, ui) } else { checkout(options, args.devel, ui) };
         if status != 0 {
             return status;
         }
@@ -309,24 +482,102 @@ pub fn run(options: &Options, args: &RunArgs<'_>, ui: &mut Ui) -> i32 {
         } else {
             "build"
         };
-        ui.note(&format!("stage {stages}: {}", args.name));
-        if let Err(status) = compile_and_write(options, &names, writes, false, ui) {
+        ui.note(&format!("stage {stages}: {}{dry}", args.name));
+        if args.dry_run {
+            let status = build_dry_run(options, &names, writes, stages, ui);
+            if status != 0 {
+                return status;
+            }
+        } else if let Err(status) = compile_and_write(options, &names, writes, false, ui) {
             return status;
         }
     }
     if wanted(Stage::Deploy) {
-        ui.note(&format!("stage deploy: {}", args.name));
+        ui.note(&format!("stage deploy: {}{dry}", args.name));
+        if args.dry_run {
+            let _ = super::write_stdout(b"# stage deploy\n");
+        }
         let deploy_args = DeployArgs {
             name: args.name,
             target: args.target,
-            dry_run: false,
-            no_build: true,
+            dry_run: args.dry_run,
+            // A dry run of the build stages wrote nothing: its deploy shows
+            // the tree they would write.
+            no_build: !(args.dry_run && writes.is_some()),
             reveal: false,
             allow_new_secrets: args.allow_new_secrets,
+            pace: args.pace,
         };
         return deploy(options, &deploy_args, ui);
     }
     0
+}
+
+/// The checkout stage of `run --dry-run`: what `checkout` would do, on stdout.
+fn checkout_dry_run(options: &Options, devel: bool, ui: &mut Ui) -> i32 {
+    let session = match open(options, ui) {
+        Ok(session) => session,
+        Err(status) => return status,
+    };
+    if session.has_errors() {
+        return finish(ui, &session.sources, session.sink, &[]);
+    }
+    let resolved = session.resolved();
+    let literals = build::project_literals(resolved);
+    let project = resolved.project.map(|p| p.name.text.clone()).unwrap_or_default();
+    let line = if literals.src_dir.is_some() {
+        "`project.src_dir` is set: nothing to check out".to_string()
+    } else if let Some(repo) = &literals.repo {
+        match checkout::git_source(repo, &options.project_dir) {
+            None => "`project.repo` is neither a git URL nor a git repository: nothing to check out".to_string(),
+            Some(source) => {
+                let version = literals.version.as_deref().unwrap_or("");
+                let dir = checkout::checkout_dir(&options.project_dir, &project, version);
+                let what = if devel { "the default branch".to_string() } else { format!("the tag `{version}`") };
+                let how = if dir.is_dir() { "update the checkout" } else { "clone into" };
+                format!("would {how} {} at {what} of {}", dir.display(), source.shown)
+            }
+        }
+    } else {
+        "the project has no `repo`: nothing to check out".to_string()
+    };
+    ui.out(format!("# stage checkout\n# {line}\n").as_bytes())
+}
+
+/// The build and install stages of `run --dry-run`: compiled and rendered in
+/// memory (errors are reported as a build would), and what would be written
+/// said on stdout.
+fn build_dry_run(options: &Options, names: &[String], writes: Writes, stages: &str, ui: &mut Ui) -> i32 {
+    let built = match compile_and_write(options, names, Writes::Nothing, false, ui) {
+        Ok(built) => built,
+        Err(status) => return status,
+    };
+    let mut out = format!("# stage {stages}\n");
+    for instance in &built.instances {
+        let manifest = crate::layout::manifest_path(&options.out_dir, &instance.name);
+        out.push_str(&format!("# would write {}\n", manifest.display()));
+        out.push_str(&format!(
+            "# would save the state of `{}` in {}\n",
+            instance.owner,
+            StateDir::new(&options.state_dir).owner_dir(&instance.owner).display()
+        ));
+        if writes == Writes::All {
+            let dir = options.out_dir.join(&instance.name);
+            let n = instance.tree.len();
+            let files = if n == 1 { "1 file".to_string() } else { format!("{n} files") };
+            out.push_str(&format!("# would write the tree {}/ ({files})\n", dir.display()));
+        }
+    }
+    ui.out(out.as_bytes())
+}
+
+/// The pace of `--serial` / `--batch N` (neither: every node, as before).
+pub fn pace(serial: bool, batch: Option<u64>) -> exec::Pace {
+    match (serial, batch) {
+        (true, _) => exec::Pace::Rolling(1),
+        (false, Some(n)) => exec::Pace::Rolling(usize::try_from(n).unwrap_or(usize::MAX).max(1)),
+        (false, None) => exec::Pace::All,
+    }
 }
 
 /// Checks a stage range: an empty one (start after end) is a usage error.

@@ -250,3 +250,83 @@ fn a_remote_home_reaches_rsync_and_the_shell_normalised() {
         assert_eq!(plan(&request(&m, &spans, None)).expect_err(bad)[0].code, Code::E023, "{bad}");
     }
 }
+
+#[test]
+fn target_postcmds_run_after_the_instance_ones_on_that_targets_nodes() {
+    let m = manifest(serde_json::json!({
+        "home": "/srv/dev",
+        INSTALL: [{"type": "tmpl", "dir": "tmpl"}],
+        "deploy": { "postcmd": ["echo all"] },
+        "targets": {
+            "web": { "nodes": ["web1", "both", "web1"], "postcmd": ["systemctl --user restart web", "secret:echo pw"] },
+            "db": { "nodes": ["db1", "both"], "postcmd": ["echo db"] },
+            "plain": { "nodes": ["plain1"] },
+        }
+    }));
+    let spans = SpanMap::new();
+    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let posts = |node: &str| -> Vec<(String, String)> {
+        let (_, cmds) = plan.nodes.iter().find(|(n, _)| n == node).expect("node");
+        cmds.iter()
+            .filter(|c| c.purpose.starts_with("postcmd"))
+            .map(|c| {
+                (
+                    c.purpose.clone(),
+                    c.stdin
+                        .last()
+                        .map(|w| if w.secret { "<secret>".into() } else { w.text.clone() })
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let pair = |p: &str, t: &str| (p.to_string(), t.to_string());
+    assert_eq!(
+        posts("web1"),
+        [
+            pair("postcmd 1", "echo all"),
+            pair("postcmd 1 of target web", "systemctl --user restart web"),
+            pair("postcmd 2 of target web", "<secret>"),
+        ],
+        "listed twice in one target, run once"
+    );
+    // In two targets: the instance's, then each target's in declaration order.
+    assert_eq!(
+        posts("both"),
+        [
+            pair("postcmd 1", "echo all"),
+            pair("postcmd 1 of target web", "systemctl --user restart web"),
+            pair("postcmd 2 of target web", "<secret>"),
+            pair("postcmd 1 of target db", "echo db"),
+        ]
+    );
+    assert_eq!(posts("plain1"), [pair("postcmd 1", "echo all")]);
+    // The secret one is redacted when shown and never in an argv.
+    let text = lines(&plan).join("\n");
+    assert!(!text.contains("echo pw"), "{text}");
+    assert!(plan.nodes.iter().flat_map(|(_, c)| c).all(|c| c.argv.iter().all(|w| !w.text.contains("echo pw"))));
+    // `--target db` runs only db's postcmds.
+    let only = super::plan(&request(&m, &spans, Some("db"))).expect("plan");
+    let (_, cmds) = only.nodes.iter().find(|(n, _)| n == "both").expect("both");
+    let purposes: Vec<&str> = cmds.iter().map(|c| c.purpose.as_str()).filter(|p| p.starts_with("postcmd")).collect();
+    assert_eq!(purposes, ["postcmd 1", "postcmd 1 of target db"]);
+}
+
+#[test]
+fn the_preview_is_the_rsync_commands_as_a_dry_run() {
+    let m = manifest(serde_json::json!({
+        "home": "/srv/dev",
+        INSTALL: [{"type": "tmpl", "dir": "tmpl"}],
+        "deploy": { "postcmd": ["echo all"] },
+        "targets": { "web": { "nodes": ["web1"] } }
+    }));
+    let spans = SpanMap::new();
+    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let preview = preview(&plan.nodes[0].1);
+    let purposes: Vec<&str> = preview.iter().map(|c| c.purpose.as_str()).collect();
+    assert_eq!(purposes, [RSYNC, RSYNC_DELETE], "no postcmd, no mkdir");
+    for cmd in &preview {
+        let words: Vec<&str> = cmd.argv.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words[..4], ["rsync", "--dry-run", "--itemize-changes", "--checksum"]);
+    }
+}

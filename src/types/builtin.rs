@@ -72,7 +72,14 @@ pub fn schemas<'a>() -> Schemas<'a> {
     let target = push(record(
         "Target",
         true,
-        vec![("nodes", field(strings(), None, true)), ("user", optional(Type::String)), ("port", optional(Type::Int))],
+        vec![
+            ("nodes", field(strings(), None, true)),
+            ("user", optional(Type::String)),
+            ("port", optional(Type::Int)),
+            // Absent = none, so manifests of targets without it keep their v1
+            // shape; run on the target's nodes after `deploy.postcmd`.
+            ("postcmd", optional(strings())),
+        ],
     ));
     let instance = push(record(
         "Instance",

@@ -168,18 +168,30 @@ fn no_build_refuses_a_stale_or_missing_build() {
     assert!(project.join("deployed/etc/added.conf").is_file());
 }
 
+/// The commands are printed whether or not a node answers; what rsync would
+/// change needs each node: one that cannot be reached (here: ssh has no
+/// config file) is an error naming it, exit 1, after the commands.
 #[test]
 fn dry_run_prints_the_commands_and_changes_nothing() {
+    if !common::have_tools("dry_run_prints_the_commands_and_changes_nothing", &["rsync", "ssh"]) {
+        return;
+    }
     let work = tempfile::tempdir().expect("tempdir");
     let project = project_copy(work.path());
     let mut outputs = String::new();
-    for args in [
-        vec!["deploy", "remote", "--dry-run"],
-        vec!["deploy", "remote", "--dry-run", "--target", "db"],
-        vec!["deploy", "local", "--dry-run"],
+    for (args, status) in [
+        (vec!["deploy", "remote", "--dry-run"], 1),
+        (vec!["deploy", "remote", "--dry-run", "--target", "db", "--batch", "1"], 1),
+        (vec!["deploy", "local", "--dry-run"], 0),
     ] {
         let out = facs(&project, &args, &[("FACS_SSH", "ssh -F '/etc/facs test/ssh_config'")]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(status), "{}", text(&out));
+        if status == 1 {
+            let err = String::from_utf8_lossy(&out.stderr);
+            for node in ["node-a", "node-b"] {
+                assert!(err.contains(&format!("error: cannot tell what would change on {node}: its dry run (rsync `rsync`) ended with exit status")), "{err}");
+            }
+        }
         outputs.push_str(&format!("$ facs {}\n{}\n", args.join(" "), String::from_utf8_lossy(&out.stdout)));
     }
     let entries: Vec<_> = std::fs::read_dir(&project).expect("ls").map(|e| e.expect("e").file_name()).collect();
@@ -540,4 +552,289 @@ fn a_tilde_home_deploys_below_the_login_directory() {
     let postcmd = std::fs::read_to_string(home.join("postcmd.out")).expect("postcmd ran there");
     assert_eq!(postcmd, format!("ran tilde in {}\n", home.display()));
     assert!(!node_a.join("~").exists(), "no literal `~` directory");
+}
+
+/// `--dry-run` runs rsync itself (`--dry-run --itemize-changes`) against
+/// each node and lists what it would change there; a node that does not
+/// answer is an error naming it (exit 1), and the other nodes are still
+/// listed. Nothing changes on any node.
+#[test]
+fn dry_run_lists_what_rsync_would_change_on_each_node() {
+    if !common::have_tools(
+        "dry_run_lists_what_rsync_would_change_on_each_node",
+        &["rsync", "ssh", "ssh-keygen", "sshd"],
+    ) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (project, node_a, node_b, sshd) = two_nodes(work.path());
+    let ssh = sshd.facs_ssh();
+    let env = [("FACS_SSH", ssh.as_str())];
+
+    // Nothing deployed yet: every file is new on both nodes (`<`: rsync would send it).
+    let out = facs(&project, &["deploy", "remote", "--dry-run"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    for node in ["node-a", "node-b"] {
+        assert!(stdout.contains(&format!("# {node}: rsync would change:\n")), "{stdout}");
+    }
+    assert_eq!(stdout.matches("#   <f+++++++++ shop/conf/main.conf\n").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("#   <f+++++++++ etc/shop.conf\n").count(), 2, "{stdout}");
+    assert!(!stdout.contains("ignored.bak"), "exclude.rsync applies: {stdout}");
+    assert!(!node_a.join("deploy/shop").exists() && !node_b.join("deploy/shop").exists(), "a dry run deployed");
+    assert!(!project.join(".facsimile/out/remote").exists(), "a dry run wrote the tree");
+
+    let out = facs(&project, &["deploy", "remote", "--allow-new-secrets"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Deployed and unchanged: rsync would change no file (only times: every
+    // build writes the tree anew).
+    let out = facs(&project, &["deploy", "remote", "--dry-run"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(stdout.matches(": rsync would change no file\n").count(), 2, "{stdout}");
+    assert!(stdout.contains("with unchanged content would get a new modification time)"), "{stdout}");
+
+    // One file changed, one removed inside the project's directory, one new.
+    let tmpl = project.join("tmpl/_ALL_/_DEPLOY_");
+    std::fs::write(tmpl.join("shop/conf/main.conf"), "v2\n").expect("write");
+    std::fs::remove_file(tmpl.join("shop/conf/extra.conf")).expect("rm");
+    std::fs::write(tmpl.join("etc/new.conf"), "new\n").expect("write");
+    let out = facs(&project, &["deploy", "remote", "--dry-run"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(stdout.matches("#   <fcs").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches(" shop/conf/main.conf\n").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("#   *deleting   shop/conf/extra.conf\n").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("#   <f+++++++++ etc/new.conf\n").count(), 2, "{stdout}");
+    assert!(!stdout.contains(" etc/shop.conf\n"), "unchanged content is not listed: {stdout}");
+    for root in [&node_a, &node_b] {
+        let conf = root.join("deploy/shop/shop/conf");
+        assert!(conf.join("extra.conf").is_file(), "a dry run deleted on {}", root.display());
+        assert_ne!(std::fs::read_to_string(conf.join("main.conf")).expect("main"), "v2\n");
+        assert!(!root.join("deploy/shop/etc/new.conf").exists());
+    }
+
+    // node-c does not answer: named, exit 1; node-a is still listed.
+    let out = facs(&project, &["deploy", "broken", "--dry-run"], &env);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains(
+            "error: cannot tell what would change on node-c: its dry run (rsync `rsync`) ended with exit status"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("Connection refused"), "{all}");
+    assert!(all.contains("# node-c: rsync --dry-run failed (see the error below): changes unknown"), "{all}");
+    assert!(all.contains("# node-a: rsync would change:\n"), "{all}");
+    assert!(all.contains("#   <f+++++++++ etc/new.conf\n"), "{all}");
+}
+
+/// `--batch N` deploys N nodes at a time and touches no node of a later
+/// batch once one failed; `--serial` is `--batch 1`. The output names the
+/// nodes deployed, failed and skipped.
+#[test]
+fn a_rolling_deploy_stops_at_the_first_failed_batch() {
+    if !common::have_tools("a_rolling_deploy_stops_at_the_first_failed_batch", &["rsync", "ssh", "ssh-keygen", "sshd"])
+    {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (project, node_a, node_b, sshd) = two_nodes(work.path());
+    let ssh = sshd.facs_ssh();
+    let env = [("FACS_SSH", ssh.as_str())];
+    let rolling = "instance rolling inherits base {\n  home: \"deploy/shop\"\n  \
+                   target web { nodes: [\"node-a\", \"node-c\", \"node-b\"] }\n}\n";
+    std::fs::write(project.join("rolling.facs"), rolling).expect("write");
+
+    // Batch 1 = node-a (deployed) and node-c (unreachable): node-b is never touched.
+    let out = facs(&project, &["deploy", "rolling", "--allow-new-secrets", "--batch", "2"], &env);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(node_a.join("deploy/shop/etc/shop.conf").is_file(), "{all}");
+    assert!(!node_b.join("deploy/shop").exists(), "a later batch was touched: {all}");
+    assert!(all.contains("deployed `rolling` to node-a"), "{all}");
+    assert!(all.contains("deploying `rolling` to node-c failed: rsync (`rsync`)"), "{all}");
+    assert!(
+        all.contains(
+            "error: deploying `rolling` stopped after batch 1 of 2, which failed: deployed to node-a; failed on node-c; \
+             skipped (not touched) node-b"
+        ),
+        "{all}"
+    );
+
+    // The same nodes without --batch: every node is tried, as before.
+    let out = facs(&project, &["deploy", "rolling", "--allow-new-secrets"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(node_b.join("deploy/shop/etc/shop.conf").is_file(), "{}", text(&out));
+    assert!(!text(&out).contains("skipped"), "{}", text(&out));
+
+    // --serial, the first node's target postcmd fails: the second is not touched.
+    std::fs::remove_dir_all(node_a.join("deploy/shop")).expect("clean");
+    let serial = "instance serial inherits base {\n  home: \"deploy/shop\"\n  \
+                  target web { nodes: [\"node-b\"], postcmd: [\"echo failing > failed.out; exit 7\"] }\n  \
+                  target db { nodes: [\"node-a\"] }\n}\n";
+    std::fs::write(project.join("serial.facs"), serial).expect("write");
+    let out = facs(&project, &["deploy", "serial", "--allow-new-secrets", "--serial"], &env);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(node_b.join("deploy/shop/failed.out").is_file(), "{all}");
+    assert!(!node_a.join("deploy/shop").exists(), "--serial went on after a failure: {all}");
+    assert!(
+        all.contains("deploying `serial` to node-b failed: postcmd 1 of target web (`ssh`) ended with exit status 7"),
+        "{all}"
+    );
+    assert!(all.contains("stopped after batch 1 of 2, which failed: deployed to none; failed on node-b; skipped (not touched) node-a"), "{all}");
+
+    // Both batches succeed: both nodes, in batches.
+    let ok =
+        "instance ok inherits base {\n  home: \"deploy/ok\"\n  target web { nodes: [\"node-a\", \"node-b\"] }\n}\n";
+    std::fs::write(project.join("ok.facs"), ok).expect("write");
+    let out = facs(&project, &["deploy", "ok", "--allow-new-secrets", "--serial"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("deployed `ok` to 2 nodes in 2 batches"), "{}", text(&out));
+    assert!(node_a.join("deploy/ok/etc/shop.conf").is_file() && node_b.join("deploy/ok/etc/shop.conf").is_file());
+
+    // Usage: --batch 0, and --serial with --batch.
+    for args in [vec!["deploy", "ok", "--batch", "0"], vec!["deploy", "ok", "--serial", "--batch", "2"]] {
+        let out = facs(&project, &args, &env);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+    }
+}
+
+/// A target's own `postcmd` runs on its nodes only, after `deploy.postcmd`;
+/// a secret in it reaches the shell and never facs's output.
+#[test]
+fn a_target_postcmd_runs_on_its_nodes_after_the_instance_postcmd() {
+    if !common::have_tools(
+        "a_target_postcmd_runs_on_its_nodes_after_the_instance_postcmd",
+        &["rsync", "ssh", "ssh-keygen", "sshd"],
+    ) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (project, node_a, node_b, sshd) = two_nodes(work.path());
+    let targets = "instance targeted inherits base {\n  home: \"deploy/shop\"\n  targets {\n    \
+                   web { nodes: [\"node-a\"], postcmd: [\"cat postcmd.out > web.out\", \"echo ${module.web.password} > web-secret.out\"] }\n    \
+                   db { nodes: [\"node-b\"] }\n  }\n}\n";
+    std::fs::write(project.join("targeted.facs"), targets).expect("write");
+    let out = facs(&project, &["deploy", "targeted", "--allow-new-secrets"], &[("FACS_SSH", &sshd.facs_ssh())]);
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    let home_a = node_a.join("deploy/shop");
+    // web.out copies what the instance's postcmd wrote: it ran first.
+    assert_eq!(
+        std::fs::read_to_string(home_a.join("web.out")).expect("web.out"),
+        format!("ran targeted in {}\n", home_a.display())
+    );
+    let password = web_password(&project, "targeted");
+    assert_eq!(std::fs::read_to_string(home_a.join("web-secret.out")).expect("secret"), format!("{password}\n"));
+    assert!(!node_b.join("deploy/shop/web.out").exists(), "db's node ran web's postcmd");
+    assert!(node_b.join("deploy/shop/postcmd.out").is_file());
+    assert!(!text(&out).contains(&password));
+
+    let out = facs(&project, &["deploy", "targeted", "--dry-run"], &[("FACS_SSH", &sshd.facs_ssh())]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("cd -- deploy/shop || exit 1\ncat postcmd.out > web.out\nEOF"), "{stdout}");
+    assert!(stdout.contains("cd -- deploy/shop || exit 1\n********\nEOF"), "{stdout}");
+    assert!(!stdout.contains(&password), "{stdout}");
+}
+
+/// `facs run --dry-run` says what each stage would do and prints the
+/// deploy's commands, writing nothing.
+#[test]
+fn run_dry_run_prints_every_stage_and_writes_nothing() {
+    if !common::have_tools("run_dry_run_prints_every_stage_and_writes_nothing", &["rsync"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let project = project_copy(work.path());
+    let out = facs(&project, &["run", "local", "--dry-run"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let real = std::fs::canonicalize(&project).expect("canonical");
+    let stdout =
+        stdout.replace(&*real.to_string_lossy(), "<project>").replace(&*project.to_string_lossy(), "<project>");
+    for line in [
+        "# stage checkout\n# the project has no `repo`: nothing to check out\n",
+        "# stage build, install\n# would write <project>/.facsimile/out/local.json\n",
+        "# would save the state of `local` in <project>/.facsimile/state/local\n",
+        "# would write the tree <project>/.facsimile/out/local/ (",
+        "# stage deploy\n# local\nmkdir -p -- <project>/deployed\n",
+        "# local: rsync would change:\n",
+        "#   >f+++++++++ etc/shop.conf\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    assert!(text(&out).contains("stage deploy: local (dry run: nothing is written)"), "{}", text(&out));
+    let entries: Vec<_> = std::fs::read_dir(&project).expect("ls").map(|e| e.expect("e").file_name()).collect();
+    assert!(!entries.iter().any(|n| n == ".facsimile" || n == "deployed"), "a dry run wrote {entries:?}");
+
+    // Only the deploy stage, nothing built: the tree as it would be built,
+    // and a note that the real run would be refused.
+    let out = facs(&project, &["run", "local", "--start", "deploy", "--dry-run"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("without --dry-run this deploy is refused"), "{}", text(&out));
+    assert!(!project.join(".facsimile").exists() && !project.join("deployed").exists());
+}
+
+/// A progress bar on a terminal (stderr a pty), not in JSON mode and not
+/// when stderr is a pipe (a plain line per node there).
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    if !common::have_tools("progress_is_shown_on_a_terminal_only", &["rsync", "ssh", "ssh-keygen", "sshd"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (project, _, _, sshd) = two_nodes(work.path());
+    let ssh = sshd.facs_ssh();
+    let on_tty = |args: &[&str]| -> String {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two descriptors into the given integers.
+        let rc =
+            unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+        assert_eq!(rc, 0, "openpty");
+        use std::os::fd::FromRawFd;
+        // SAFETY: both descriptors are ours and open.
+        let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
+        let child = Command::new(env!("CARGO_BIN_EXE_facs"))
+            .arg("-p")
+            .arg(&project)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("FACS_SSH", &ssh)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .expect("facs");
+        let reader = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut master = master;
+            let mut all = Vec::new();
+            let mut buf = [0u8; 4096];
+            // EIO once the child (the only holder of the slave) exits.
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                all.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        });
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0));
+        reader.join().expect("reader")
+    };
+    let shown = on_tty(&["deploy", "remote", "--allow-new-secrets"]);
+    assert!(shown.contains("deploying `remote` ["), "no progress bar: {shown:?}");
+    assert!(shown.contains("/2 nodes"), "{shown:?}");
+    assert!(shown.contains("deployed `remote` to node-a"), "the per-node lines stay: {shown:?}");
+    let json = on_tty(&["--message-format", "json", "deploy", "remote"]);
+    assert!(!json.contains("deploying `remote` ["), "a bar in JSON mode: {json:?}");
+    let piped = facs(&project, &["deploy", "remote"], &[("FACS_SSH", &ssh)]);
+    let err = String::from_utf8_lossy(&piped.stderr).into_owned();
+    assert!(!err.contains("deploying `remote` [") && !err.contains('\u{1b}'), "{err:?}");
+    assert!(
+        err.contains("note: deployed `remote` to node-a\n") && err.contains("note: deployed `remote` to node-b\n"),
+        "{err}"
+    );
 }
