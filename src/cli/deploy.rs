@@ -3,14 +3,13 @@
 //! install and deploy.
 
 use super::commands::{compile_and_write, finish, Writes};
-use super::{open, MessageFormat, Ui};
+use super::{open, Ui};
 use crate::build::{self, Options};
 use crate::checkout;
 use crate::deploy::{self, exec, preview, Request};
 use crate::diagnostic::Sink;
 use crate::state::StateDir;
 use clap::ValueEnum;
-use std::io::IsTerminal;
 
 /// What `facs deploy` was asked.
 pub struct DeployArgs<'a> {
@@ -267,7 +266,9 @@ fn run_with_progress(
     secrets: &[String],
     pace: exec::Pace,
 ) -> exec::Outcomes {
-    let bar = (ui.format == MessageFormat::Human && nodes.len() > 1 && std::io::stderr().is_terminal()).then(|| {
+    // The same rule as a build's spinner (`Ui::shows_progress`): people at
+    // a terminal, not `-q`, not JSON.
+    let bar = (ui.shows_progress() && nodes.len() > 1).then(|| {
         let bar =
             indicatif::ProgressBar::with_draw_target(Some(nodes.len() as u64), indicatif::ProgressDrawTarget::stderr());
         if let Ok(style) =
