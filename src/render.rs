@@ -501,7 +501,7 @@ impl Renderer {
                             let secret = !secrets.text.is_empty();
                             tree.insert(out_path, TreeFile::rendered(out.into_bytes(), secret, is_executable(path)));
                         }
-                        Err(e) => errors.push(jinja_error(sources, *file, &rel, &e, job.instance)),
+                        Err(e) => errors.push(jinja_error(sources, *file, &rel, &e, job.instance, &ctx)),
                     }
                 }
                 Some(Template::Text(name)) => {
@@ -650,6 +650,7 @@ fn jinja_error(
     rel: &str,
     e: &minijinja::Error,
     instance: &str,
+    ctx: &minijinja::Value,
 ) -> Diagnostic {
     let at_fault = e.name().unwrap_or(rel);
     let span = match (e.name() == Some(rel), e.range(), e.line()) {
@@ -667,12 +668,23 @@ fn jinja_error(
     };
     let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
     let line = e.line().map(|l| format!(" (`{at_fault}` line {l})")).unwrap_or_default();
+    let strict = "This group renders with `engine: \"jinja\"`, which is strict: a missing value is an error, not an \
+                  empty string. Test it with `is defined` or give a `|default(...)`.";
+    // Did-you-mean as for Handlebars templates, when the failing text is a
+    // plain path of the context.
+    let text = sources.get(span.file).and_then(|f| f.text.get(span.start as usize..span.end as usize));
+    let explained = match (e.kind(), e.name() == Some(rel)) {
+        (minijinja::ErrorKind::UndefinedError, true) => text.and_then(|t| jinja::explain_undefined(ctx, t)),
+        _ => None,
+    };
+    let (label, help) = match explained {
+        Some((label, Some(close))) => (label, format!("{close} {strict}")),
+        Some((label, None)) => (label, strict.to_string()),
+        None => ("here".to_string(), strict.to_string()),
+    };
     Diagnostic::error(Code::E015, span, format!("{what} while rendering for instance `{instance}`{detail}{line}"))
-        .with_primary_label("here")
-        .with_help(
-            "This group renders with `engine: \"jinja\"`, which is strict: a missing value is an error, not an \
-             empty string. Test it with `is defined` or give a `|default(...)`.",
-        )
+        .with_primary_label(label)
+        .with_help(help)
 }
 
 fn output_too_large(template: &str, job: &Job<'_>) -> Diagnostic {

@@ -326,6 +326,60 @@ fn python_json(value: &serde_json::Value, out: &mut String) {
     }
 }
 
+/// Why the dotted path `text` (the source of the failing expression) is
+/// undefined in `ctx`: a label naming what lacks which key, and the closest
+/// key as help. Only keys are named, never values. `None` when the text is
+/// not a plain path from the context's top level (a loop variable, a filter
+/// call): nothing is guessed then.
+pub fn explain_undefined(ctx: &Value, text: &str) -> Option<(String, Option<String>)> {
+    let segments: Vec<&str> = text.trim().split('.').map(str::trim).collect();
+    let is_name = |s: &&str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !segments.iter().all(is_name) {
+        return None;
+    }
+    let keys = |v: &Value| -> Vec<String> {
+        if v.kind() != minijinja::value::ValueKind::Map {
+            return Vec::new();
+        }
+        v.try_iter().map(|it| it.filter_map(|k| k.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
+    // The first segment must be a top-level name, else it is a local.
+    if ctx.get_attr(segments.first()?).ok().is_none_or(|v| v.is_undefined()) {
+        return None;
+    }
+    let mut at = ctx.clone();
+    for (idx, seg) in segments.iter().enumerate() {
+        let next = at.get_attr(seg).ok().filter(|v| !v.is_undefined());
+        match next {
+            Some(v) => at = v,
+            None => {
+                let owner = segments.get(..idx).unwrap_or_default().join(".");
+                let names = keys(&at);
+                let label = if names.is_empty() && at.kind() != minijinja::value::ValueKind::Map {
+                    format!("`{owner}` is not a map: it has no `{seg}`")
+                } else {
+                    format!("`{owner}` has no field `{seg}`")
+                };
+                let help = crate::diagnostic::closest(seg, names.iter().map(String::as_str)).map(|k| {
+                    format!(
+                        "Did you mean `{}`?",
+                        segments
+                            .get(..idx)
+                            .unwrap_or_default()
+                            .iter()
+                            .copied()
+                            .chain([k])
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    )
+                });
+                return Some((label, help));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +446,17 @@ mod tests {
         assert_eq!(ctx["module"], json!({"shop": {"daemon": "shop", "n": 2}, "db": {"n": 3}}));
         assert_eq!(ctx["facs"]["release_environment"], json!("dev0"));
         assert_eq!(ctx["env"], json!({"a": 1}));
+    }
+
+    #[test]
+    fn an_undefined_path_names_what_lacks_it_and_the_closest_key() {
+        let ctx = Value::from_serialize(serde_json::json!({"env": {"hostname_x": 1, "host": "h", "port": 1}}));
+        let (label, help) = explain_undefined(&ctx, "env.hots").expect("explained");
+        assert_eq!(label, "`env` has no field `hots`");
+        assert_eq!(help.as_deref(), Some("Did you mean `env.host`?"));
+        assert_eq!(explain_undefined(&ctx, "env.zzzzzz").map(|e| e.1), Some(None));
+        // A loop variable, or anything but a plain path: nothing is guessed.
+        assert!(explain_undefined(&ctx, "m.port").is_none());
+        assert!(explain_undefined(&ctx, "env.port | default(1)").is_none());
     }
 }

@@ -133,6 +133,7 @@ cases! { errors:
     E015_every_missing_variable,
     E015_helper_arity,
     E015_missing_helper_argument,
+    E015_jinja_did_you_mean,
     E015_jinja_missing_variable,
     E015_missing_variable_min,
     E015_partials_include_each_other,
