@@ -293,8 +293,18 @@ fn count(n: usize, word: &str) -> String {
 /// still use the old values.
 fn note_new_secrets(options: &Options, generated: &[NewSecrets], failures: &mut Vec<String>, ui: &mut Ui) {
     let dir = StateDir::new(&options.state_dir);
+    // Five owners named, then a count: a first build of hundreds of
+    // instances must not print a line of thousands of characters.
     let list = |news: &[&NewSecrets]| {
-        news.iter().map(|n| format!("`{}` ({})", n.owner, count(n.count, "value"))).collect::<Vec<_>>().join(", ")
+        let mut shown: Vec<String> =
+            news.iter().take(5).map(|n| format!("`{}` ({})", n.owner, count(n.count, "value"))).collect();
+        if news.len() > 5 {
+            let values: usize = news.iter().skip(5).map(|n| n.count).sum();
+            let more = news.len() - 5;
+            let owners = if more == 1 { "owner" } else { "owners" };
+            shown.push(format!("and {more} more {owners} ({})", count(values, "value")));
+        }
+        shown.join(", ")
     };
     let (fresh, added): (Vec<&NewSecrets>, Vec<&NewSecrets>) = generated.iter().partition(|n| n.had_none);
     if !fresh.is_empty() {
