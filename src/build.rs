@@ -519,32 +519,32 @@ impl Session {
 /// Picks the instances a command names (default: every concrete one).
 fn select(resolved: &Resolved<'_>, names: &[String], sink: &mut Sink) -> Vec<InstanceId> {
     if names.is_empty() {
-        return (0..resolved.instances.len())
-            .filter(|&i| resolved.instances.get(i).is_some_and(|info| info.is_concrete() && info.lineage.is_some()))
+        return resolved
+            .instances
+            .enumerate()
+            .filter(|(_, info)| info.is_concrete() && info.lineage.is_some())
+            .map(|(id, _)| id)
             .collect();
     }
     let mut out = Vec::new();
     for name in names {
         match resolved.by_name.get(name.as_str()) {
             Some(&id) => {
-                let info = resolved.instances.get(id);
-                if info.is_some_and(|i| !i.is_concrete()) {
+                let info = &resolved.instances[id];
+                if !info.is_concrete() {
                     sink.push(
                         Diagnostic::global(Code::E003, format!("`{name}` is abstract and has no manifest"))
                             .with_help("Name a concrete instance or overlay that inherits from it."),
                     );
-                } else if info.is_some_and(|i| i.lineage.is_some()) && !out.contains(&id) {
+                } else if info.lineage.is_some() && !out.contains(&id) {
                     out.push(id);
                 }
             }
             None => {
                 let d = Diagnostic::global(Code::E003, format!("no instance or overlay named `{name}`"));
                 // Suggest only what the command can take: concrete instances and overlays.
-                let concrete = resolved
-                    .by_name
-                    .iter()
-                    .filter(|(_, &id)| resolved.instances.get(id).is_some_and(|i| i.is_concrete()))
-                    .map(|(n, _)| *n);
+                let concrete =
+                    resolved.by_name.iter().filter(|(_, &id)| resolved.instances[id].is_concrete()).map(|(n, _)| *n);
                 sink.push(match crate::diagnostic::closest(name, concrete) {
                     Some(s) => d.with_help(format!("Did you mean `{s}`?")),
                     None => d.with_help("Run `facs list instances` to see the declared instances."),
@@ -815,10 +815,9 @@ fn compile_group(
         .iter()
         .filter_map(|&id| {
             let mut compiled = eval::compile_instance(resolved, schemas, id, state, paths)?;
-            if let Some(info) = resolved.instances.get(id) {
-                let found = crate::deploy::check(&compiled.manifest, &compiled.deploy_spans, info.decl.name.span);
-                compiled.diagnostics.extend(found);
-            }
+            let found =
+                crate::deploy::check(&compiled.manifest, &compiled.deploy_spans, resolved.instances[id].decl.name.span);
+            compiled.diagnostics.extend(found);
             // Serialize here, in parallel, and keep the value only if something
             // still needs it: at 10,000 instances the values would dominate memory.
             if !mode.placeholders() {
@@ -857,11 +856,10 @@ fn compile(
     let mut groups: Vec<Group> = Vec::new();
     let mut by_owner: std::collections::HashMap<InstanceId, usize> = std::collections::HashMap::new();
     for &id in selected {
-        let Some(info) = resolved.instances.get(id) else { continue };
-        let owner = info.state_owner;
+        let owner = resolved.instances[id].state_owner;
         let idx = *by_owner.entry(owner).or_insert_with(|| {
             groups.push(Group {
-                owner: resolved.instances.get(owner).map_or_else(String::new, |o| o.name().to_string()),
+                owner: resolved.instances[owner].name().to_string(),
                 members: Vec::new(),
                 snapshot: 0,
                 state: State::default(),
@@ -941,7 +939,7 @@ fn unique_clashes(resolved: &Resolved<'_>, groups: &[Group], sink: &mut Sink) {
                 }
                 Some(&(_, first_owner, first_span)) if first_owner == owner && first_span == u.span => {}
                 Some(&(first, _, first_span)) => {
-                    let name = |i: InstanceId| resolved.instances.get(i).map_or("", |x| x.name()).to_string();
+                    let name = |i: InstanceId| resolved.instances[i].name().to_string();
                     let value =
                         u.shown.as_deref().map_or_else(|| "the same secret value".to_string(), |v| format!("`{v}`"));
                     let mut d = Diagnostic::error(
@@ -960,9 +958,7 @@ fn unique_clashes(resolved: &Resolved<'_>, groups: &[Group], sink: &mut Sink) {
                     } else {
                         d = d.with_label(u.span, format!("`{}` gets it here too", name(first)));
                     }
-                    if let Some(info) = resolved.instances.get(id) {
-                        d = d.with_label(info.decl.name.span, format!("instance `{}`", name(id)));
-                    }
+                    d = d.with_label(resolved.instances[id].decl.name.span, format!("instance `{}`", name(id)));
                     sink.push(
                         d.with_label(u.constraint, "declared unique here")
                             .with_help("Give each instance its own value, for example computed from an index (`8000 + dev_index`) or a generator's position."),
@@ -1077,14 +1073,8 @@ fn render_trees(
         // errors would be cascades. Every other one is (spec §11).
         .filter(|(_, c)| !c.diagnostics.iter().any(Diagnostic::is_error))
         .filter_map(|(id, c)| {
-            let info = resolved.instances.get(*id)?;
-            let lineage = info
-                .lineage
-                .as_ref()?
-                .iter()
-                .filter_map(|&i| resolved.instances.get(i))
-                .map(|i| i.name().to_string())
-                .collect();
+            let info = &resolved.instances[*id];
+            let lineage = info.lineage.as_deref().map(|l| resolved.instances.names(l).map(str::to_string).collect())?;
             let project = resolved.project.map_or("", |p| p.name.text.as_str());
             Some(Job {
                 instance: info.name(),
@@ -1165,9 +1155,8 @@ pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value
             let selected = session.select(&[]);
             let compilation = session.compile(&selected, Mode::Check);
             for (id, compiled) in compilation.instances() {
-                if let Some(info) = session.resolved().instances.get(id) {
-                    manifests.push((info.name().to_string(), serde_json::Value::from(&compiled.manifest)));
-                }
+                let name = session.resolved().instances[id].name().to_string();
+                manifests.push((name, serde_json::Value::from(&compiled.manifest)));
             }
             (session.sources, session.sink)
         }

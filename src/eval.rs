@@ -177,7 +177,7 @@ pub fn build_trees<'a>(
     id: InstanceId,
     paths: &Paths,
 ) -> Option<Trees<'a>> {
-    let info = resolved.instances.get(id)?;
+    let info = &resolved.instances[id];
     let lineage = info.lineage.as_ref()?;
     let project_decl = resolved.project?;
     let mut errors = Vec::new();
@@ -196,9 +196,7 @@ pub fn build_trees<'a>(
         shadowed.extend(schema.record.fields.iter().map(|f| f.name.text.as_str()).filter(|k| is_root(k)));
     }
     for (body_idx, &ancestor_id) in lineage.iter().enumerate() {
-        let Some(ancestor) = resolved.instances.get(ancestor_id) else {
-            continue;
-        };
+        let ancestor = &resolved.instances[ancestor_id];
         let mut merger =
             Merger { schemas, errors: &mut errors, hints: &mut hints, body: body_idx as u32, scope: Scope::Instance };
         if let Some(map) = instance.map_mut() {
@@ -249,9 +247,8 @@ pub fn build_trees<'a>(
     }
 
     // 4. The `facs` root.
-    let lineage_names: Vec<Value> =
-        lineage.iter().filter_map(|&i| resolved.instances.get(i)).map(|i| Value::Str(i.name().to_string())).collect();
-    let owner_name = resolved.instances.get(info.state_owner).map_or(info.name(), |o| o.name());
+    let lineage_names: Vec<Value> = resolved.instances.names(lineage).map(|n| Value::Str(n.to_string())).collect();
+    let owner_name = resolved.instances[info.state_owner].name();
     let release_dir = crate::layout::release_dir(&paths.out_dir, info.name(), &project_decl.name.text);
     let facs = facs_root(info, project_decl, &lineage_names, owner_name, paths, &release_dir);
 
@@ -272,9 +269,8 @@ fn evaluate_trees<'a>(
     trees: Trees<'a>,
 ) -> Compiled {
     let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, shadowed, hints } = trees;
-    let (Some(info), Some(project_decl), Some(lineage)) =
-        (resolved.instances.get(id), resolved.project, resolved.instances.get(id).and_then(|i| i.lineage.as_ref()))
-    else {
+    let info = &resolved.instances[id];
+    let (Some(project_decl), Some(lineage)) = (resolved.project, info.lineage.as_ref()) else {
         return Compiled {
             manifest: Value::Null,
             diagnostics: errors,
@@ -287,9 +283,8 @@ fn evaluate_trees<'a>(
     let instance_ty = Type::Record(schemas.instance);
     let module_ty = Type::Record(schemas.module);
     let project_ty = Type::Record(schemas.project);
-    let lineage_names: Vec<Value> =
-        lineage.iter().filter_map(|&i| resolved.instances.get(i)).map(|i| Value::Str(i.name().to_string())).collect();
-    let owner_name = resolved.instances.get(info.state_owner).map_or(info.name(), |o| o.name());
+    let lineage_names: Vec<Value> = resolved.instances.names(lineage).map(|n| Value::Str(n.to_string())).collect();
+    let owner_name = resolved.instances[info.state_owner].name();
     let roots = Roots {
         project: &project,
         instance: &instance,

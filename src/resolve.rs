@@ -10,13 +10,18 @@
 
 mod c3;
 mod diagnostics;
+mod ids;
 
 use crate::diagnostic::{closest, Sink};
 use crate::map::IndexMap;
 use crate::syntax::ast::{BlockDecl, Decl, File, InstanceDecl, Name, SchemaDecl};
 
-/// Index of an instance or overlay in [`Resolved::instances`].
-pub type InstanceId = usize;
+pub use ids::{InstanceId, Instances};
+
+/// A node of the `inherits`/`on` graph while it is built: a plain index,
+/// private to resolution, which hands out [`InstanceId`]s only for the
+/// table it returns.
+type Node = usize;
 
 /// One instance or overlay with what resolution learnt about it.
 #[derive(Debug)]
@@ -59,7 +64,7 @@ pub struct Resolved<'a> {
     /// Modules by name, in declaration order.
     pub modules: IndexMap<&'a str, &'a BlockDecl>,
     /// Instances and overlays in declaration order.
-    pub instances: Vec<InstanceInfo<'a>>,
+    pub instances: Instances<'a>,
     /// Name → index into `instances`.
     pub by_name: std::collections::HashMap<&'a str, InstanceId>,
 }
@@ -81,7 +86,7 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
     let mut schema_parts: IndexMap<&str, Vec<&SchemaDecl>> = IndexMap::default();
     let mut modules: IndexMap<&str, &BlockDecl> = IndexMap::default();
     let mut instance_decls: Vec<&InstanceDecl> = Vec::new();
-    let mut by_name: std::collections::HashMap<&str, InstanceId> = std::collections::HashMap::new();
+    let mut by_name: std::collections::HashMap<&str, Node> = std::collections::HashMap::new();
 
     for decl in files.iter().flat_map(|f| f.decls.iter()) {
         match decl {
@@ -136,15 +141,18 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
 
     let graph = Graph::build(&instance_decls, &by_name, sink);
     let lineages = graph.lineages(&instance_decls, sink);
-    let instances = instance_decls
-        .iter()
-        .enumerate()
-        .map(|(id, decl)| InstanceInfo {
-            decl,
-            lineage: lineages.get(id).cloned().flatten(),
-            state_owner: graph.state_owner(id),
-        })
-        .collect();
+    let instances = Instances::new(
+        instance_decls
+            .iter()
+            .enumerate()
+            .map(|(id, decl)| InstanceInfo {
+                decl,
+                lineage: lineages.get(id).cloned().flatten().map(|l| l.into_iter().map(InstanceId::new).collect()),
+                state_owner: InstanceId::new(graph.state_owner(id)),
+            })
+            .collect(),
+    );
+    let by_name = by_name.into_iter().map(|(name, id)| (name, InstanceId::new(id))).collect();
     Resolved { project, schemas, schema_parts, modules, instances, by_name }
 }
 
@@ -152,7 +160,7 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
 /// reported.
 struct Graph {
     /// Parents in `inherits` order, or the one `on` base.
-    parents: Vec<Vec<InstanceId>>,
+    parents: Vec<Vec<Node>>,
     /// Instances with a bad edge of their own.
     broken: Vec<bool>,
     /// Which nodes are overlays (their one parent is their `on` base).
@@ -160,7 +168,7 @@ struct Graph {
 }
 
 impl Graph {
-    fn build(decls: &[&InstanceDecl], by_name: &std::collections::HashMap<&str, InstanceId>, sink: &mut Sink) -> Graph {
+    fn build(decls: &[&InstanceDecl], by_name: &std::collections::HashMap<&str, Node>, sink: &mut Sink) -> Graph {
         let mut parents = vec![Vec::new(); decls.len()];
         let mut broken = vec![false; decls.len()];
         for (id, decl) in decls.iter().enumerate() {
@@ -193,7 +201,7 @@ impl Graph {
         Graph { parents, broken, overlay }
     }
 
-    fn state_owner(&self, mut id: InstanceId) -> InstanceId {
+    fn state_owner(&self, mut id: Node) -> Node {
         // Follow `on` links while the node is an overlay. Cycles were
         // reported; the step bound keeps a cyclic graph from looping.
         let mut steps = 0;
@@ -207,13 +215,13 @@ impl Graph {
         id
     }
 
-    fn is_overlay_edge(&self, id: InstanceId) -> bool {
+    fn is_overlay_edge(&self, id: Node) -> bool {
         self.overlay.get(id).copied().unwrap_or(false)
     }
 
     /// Lineage of every instance, or `None` for broken ones. Iterative, so a
     /// very deep chain cannot overflow the stack.
-    fn lineages(&self, decls: &[&InstanceDecl], sink: &mut Sink) -> Vec<Option<Vec<InstanceId>>> {
+    fn lineages(&self, decls: &[&InstanceDecl], sink: &mut Sink) -> Vec<Option<Vec<Node>>> {
         let n = decls.len();
         let cycles = c3::find_cycles(&self.parents);
         let mut in_cycle = vec![false; n];
@@ -226,7 +234,7 @@ impl Graph {
             sink.push(diagnostics::cycle(cycle, decls));
         }
         let order = c3::topological(&self.parents);
-        let mut mros: Vec<Option<Vec<InstanceId>>> = vec![None; n];
+        let mut mros: Vec<Option<Vec<Node>>> = vec![None; n];
         for id in order {
             if self.broken.get(id).copied().unwrap_or(true) || in_cycle.get(id).copied().unwrap_or(true) {
                 continue;

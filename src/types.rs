@@ -9,6 +9,7 @@
 
 mod builtin;
 pub mod constraints;
+mod records;
 #[cfg(test)]
 mod tests;
 
@@ -18,8 +19,7 @@ use crate::resolve::{Resolved, PRIMITIVE_TYPES};
 use crate::source::Span;
 use crate::syntax::ast::{Expr, RecordTypeExpr, TypeExpr, TypeExprKind};
 
-/// Index of a record in [`Schemas::records`].
-pub type RecordId = usize;
+pub use records::{RecordId, Records};
 
 /// A type.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,7 @@ impl Type {
             Type::Map(t) => format!("{{{}}}", t.describe(schemas)),
             Type::Nullable(t) => format!("{}?", t.describe(schemas)),
             Type::Enum(v) => v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(" | "),
-            Type::Record(id) => schemas.records.get(*id).map_or("record".into(), |r| r.name.clone()),
+            Type::Record(id) => schemas.records[*id].name.clone(),
             Type::Install => "Install".into(),
         }
     }
@@ -153,7 +153,7 @@ impl<'a> Record<'a> {
 #[derive(Debug)]
 pub struct Schemas<'a> {
     /// Records by id.
-    pub records: Vec<Record<'a>>,
+    pub records: Records<'a>,
     /// Schema name → record.
     pub by_name: std::collections::HashMap<String, RecordId>,
     /// The root records.
@@ -174,22 +174,22 @@ pub struct Schemas<'a> {
 
 impl<'a> Schemas<'a> {
     /// The record with this id.
-    pub fn record(&self, id: RecordId) -> Option<&Record<'a>> {
-        self.records.get(id)
+    pub fn record(&self, id: RecordId) -> &Record<'a> {
+        &self.records[id]
     }
 
     /// The declared type of `key` inside a value of type `parent`, or
     /// [`Type::Inferred`]/[`Type::Any`] when nothing declares it.
     pub fn child_type(&self, parent: &Type, key: &str) -> Type {
         match parent {
-            Type::Record(id) => match self.record(*id) {
-                Some(r) => match r.field_type(key) {
+            Type::Record(id) => {
+                let r = self.record(*id);
+                match r.field_type(key) {
                     Some(f) => f.type_.clone(),
                     None if r.open => Type::Any,
                     None => Type::Inferred,
-                },
-                None => Type::Any,
-            },
+                }
+            }
             Type::Map(t) => (**t).clone(),
             Type::Nullable(t) => self.child_type(t, key),
             Type::Inferred => Type::Inferred,
@@ -214,15 +214,13 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
         let open = parts.iter().any(|d| d.record.open);
         let id = match schemas.by_name.get(*name) {
             Some(&builtin_id) => {
-                if let Some(r) = schemas.records.get_mut(builtin_id) {
-                    r.inferred = false;
-                    r.open = open;
-                }
+                let r = &mut schemas.records[builtin_id];
+                r.inferred = false;
+                r.open = open;
                 builtin_id
             }
             None => {
-                let id = schemas.records.len();
-                schemas.records.push(Record {
+                let id = schemas.records.push(Record {
                     name: name.to_string(),
                     fields: IndexMap::default(),
                     open,
@@ -254,7 +252,8 @@ pub fn build<'a>(resolved: &Resolved<'a>, sink: &mut Sink) -> Schemas<'a> {
                 fields.insert(k, f);
             }
         }
-        if let Some(r) = schemas.records.get_mut(id) {
+        {
+            let r = &mut schemas.records[id];
             // User extension fields come first, then the built-in ones.
             let builtin = std::mem::take(&mut r.fields);
             let mut merged = IndexMap::default();
@@ -382,17 +381,14 @@ fn type_of<'a>(schemas: &mut Schemas<'a>, t: &'a TypeExpr, sink: &mut Sink) -> T
         TypeExprKind::Nullable(inner) => Type::Nullable(Box::new(type_of(schemas, inner, sink))),
         TypeExprKind::Enum(values) => Type::Enum(values.clone()),
         TypeExprKind::Record(record) => {
-            let id = schemas.records.len();
-            schemas.records.push(Record {
+            let id = schemas.records.push(Record {
                 name: "{...}".into(),
                 fields: IndexMap::default(),
                 open: record.open,
                 inferred: false,
             });
             let fields = record_fields(schemas, record, sink);
-            if let Some(r) = schemas.records.get_mut(id) {
-                r.fields = fields;
-            }
+            schemas.records[id].fields = fields;
             Type::Record(id)
         }
     }

@@ -249,7 +249,7 @@ pub fn compile_and_write(
     let mut instances = Vec::new();
     for group in compilation.groups {
         for (id, compiled) in group.compiled {
-            let Some(info) = session.resolved().instances.get(id) else { continue };
+            let info = &session.resolved().instances[id];
             let name = info.name().to_string();
             let tree =
                 trees.iter().find(|(n, _)| *n == name).map(|(_, t)| t.keys().cloned().collect()).unwrap_or_default();

@@ -36,7 +36,7 @@ pub fn eval(options: &Options, name: &str, expr: &str, reveal: bool, ui: &mut Ui
     let Some(&id) = selected.first() else {
         return super::commands::finish(ui, &session.sources, session.sink, &[]);
     };
-    let owner = resolved.instances.get(id).and_then(|i| resolved.instances.get(i.state_owner)).map(|o| o.name());
+    let owner = Some(resolved.instances.owner(id)).map(|o| o.name());
     let Some(owner) = owner else {
         return super::commands::finish(ui, &session.sources, session.sink, &[]);
     };

@@ -197,7 +197,7 @@ fn declared_field<'s>(schemas: &'s crate::types::Schemas<'s>, path: &str) -> Opt
         other => other,
     };
     match ty {
-        Type::Record(id) => schemas.record(id)?.field_type(last),
+        Type::Record(id) => schemas.record(id).field_type(last),
         _ => None,
     }
 }
@@ -208,7 +208,7 @@ pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut U
         let selected = session.select(&[name.to_string()]);
         let (sources, Front { resolved, schemas }) = (&session.sources, session.program.front());
         let id = *selected.first()?;
-        let owner = resolved.instances.get(id).and_then(|i| resolved.instances.get(i.state_owner))?.name().to_string();
+        let owner = Some(resolved.instances.owner(id))?.name().to_string();
         // Corrupt state is refused, never read as empty: explain would show
         // values that the next build would not produce.
         let mut state = match StateDir::new(&options.state_dir).load(&owner) {
@@ -222,7 +222,7 @@ pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut U
                 let mut out = format!("{path} in {name}:\n");
                 let mut generated = None;
                 // A generated instance says where it came from (spec §4).
-                if let Some(origin) = resolved.instances.get(id).and_then(|i| i.decl.origin.as_deref()) {
+                if let Some(origin) = resolved.instances[id].decl.origin.as_deref() {
                     let (file, line, head) = place(sources, origin.generator);
                     let head = head.trim_end_matches('{').trim_end().to_string();
                     out.push_str(&format!(
@@ -316,7 +316,7 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, exit_code: bool, ui
             compilation
                 .instances()
                 .into_iter()
-                .find(|(id, _)| resolved.instances.get(*id).is_some_and(|i| i.name() == name))
+                .find(|(id, _)| resolved.instances[*id].name() == name)
                 .map(|(_, c)| c.manifest.clone())
         };
         Some(Ok((manifest(a)?, manifest(b)?)))
@@ -419,7 +419,7 @@ pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &
                         Some(base) => format!("on {}", base.text),
                         None => info.decl.parents.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", "),
                     };
-                    let state = resolved.instances.get(info.state_owner).map_or("", |o| o.name());
+                    let state = resolved.instances[info.state_owner].name();
                     rows.push(vec![
                         info.name().into(),
                         kind.into(),
@@ -451,7 +451,7 @@ pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &
                 };
                 rows.push(header.iter().map(|s| s.to_string()).collect());
                 for (id, compiled) in compiled() {
-                    let name = resolved.instances.get(id).map_or("", |i| i.name());
+                    let name = resolved.instances[id].name();
                     let Some(Value::Map(targets)) = compiled.manifest.get_path(&["instance", "targets"]) else {
                         continue;
                     };

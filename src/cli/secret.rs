@@ -53,8 +53,8 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
     }
     let resolved = session.resolved();
     let Some(&id) = selected.first() else { return Err(1) };
-    let owner_id = resolved.instances.get(id).map_or(id, |i| i.state_owner);
-    let owner = resolved.instances.get(owner_id).map_or_else(String::new, |i| i.name().to_string());
+    let owner_id = resolved.instances[id].state_owner;
+    let owner = resolved.instances[owner_id].name().to_string();
     let mut state = match StateDir::new(&options.state_dir).load(&owner) {
         Ok(state) => state,
         Err(e) => {
@@ -303,7 +303,7 @@ fn owners(options: &Options, ui: &mut Ui) -> Result<BTreeMap<String, Vec<String>
     let resolved = session.resolved();
     let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for info in resolved.instances.iter().filter(|i| !i.decl.is_abstract) {
-        let owner = resolved.instances.get(info.state_owner).map_or_else(String::new, |o| o.name().to_string());
+        let owner = resolved.instances[info.state_owner].name().to_string();
         owners.entry(owner).or_default().push(info.name().to_string());
     }
     Ok(owners)

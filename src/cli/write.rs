@@ -130,11 +130,8 @@ pub fn write_outputs(
         return vec![format!("cannot create {}: {e}", out_dir.display())];
     }
     sweep_staging(out_dir);
-    let instances: Vec<(&str, &str)> = compilation
-        .instances()
-        .into_iter()
-        .filter_map(|(id, c)| Some((resolved.instances.get(id)?.name(), c.json.as_str())))
-        .collect();
+    let instances: Vec<(&str, &str)> =
+        compilation.instances().into_iter().map(|(id, c)| (resolved.instances[id].name(), c.json.as_str())).collect();
     let intact = |e: String| format!("{e}; nothing in {} was replaced", out_dir.display());
     let manifests: Vec<Result<Option<StagedFile>, String>> = instances
         .par_iter()

@@ -70,7 +70,7 @@ pub fn explain<'a>(
     path: &str,
 ) -> Result<Explanation, ExplainError> {
     let trees = build_trees(resolved, schemas, id, paths).ok_or(ExplainError::Broken)?;
-    let lineage = resolved.instances.get(id).and_then(|i| i.lineage.clone()).ok_or(ExplainError::Broken)?;
+    let lineage = resolved.instances[id].lineage.clone().ok_or(ExplainError::Broken)?;
     let roots = Roots {
         project: &trees.project,
         instance: &trees.instance,
@@ -163,8 +163,7 @@ impl<'a, 't> Ctx<'a, 't> {
                 _ => "derived by facs".into(),
             };
         }
-        let instance_name =
-            |idx: usize| self.lineage.get(idx).and_then(|&i| self.resolved.instances.get(i)).map_or("?", |i| i.name());
+        let instance_name = |idx: usize| self.lineage.get(idx).map_or("?", |&i| self.resolved.instances[i].name());
         match kind {
             RootKind::Instance => format!("instance {}", instance_name(body as usize)),
             RootKind::Module(m) if body == 0 => format!("module {m}"),
@@ -253,7 +252,7 @@ fn unset_of(resolved: &Resolved<'_>, lineage: &[InstanceId], segments: &[&str], 
     // The lineage runs most-base first: the value is absent, so the last
     // body that unset it did so after every body that set it.
     for &id in lineage.iter().rev() {
-        let info = resolved.instances.get(id)?;
+        let info = &resolved.instances[id];
         let mut found = None;
         find(&info.decl.body, &mut Vec::new(), rel, &mut found);
         if let Some(span) = found {

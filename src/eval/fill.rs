@@ -60,12 +60,10 @@ fn fill_record<'a>(
     merger: &mut Merger<'a, '_>,
     schemas: &'a Schemas<'a>,
     node: &mut Node<'a>,
-    id: usize,
+    id: crate::types::RecordId,
     state_key: &str,
 ) {
-    let Some(record) = schemas.record(id) else {
-        return;
-    };
+    let record = schemas.record(id);
     let scope = node.scope;
     let span = node.span;
     let Some(map) = node.map_mut() else { return };

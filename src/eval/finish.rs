@@ -43,13 +43,13 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
 
     fn record_for(&self, node: &Node<'a>, ty: &Type) -> Option<&'a Record<'a>> {
         match ty {
-            Type::Record(id) => self.schemas.record(*id),
+            Type::Record(id) => Some(self.schemas.record(*id)),
             Type::Nullable(inner) => self.record_for(node, inner),
             Type::Install => {
                 let is_tmpl = node.map().and_then(|m| m.get("type")).is_some_and(
                     |t| matches!(&t.kind, NodeKind::Expr(e) if e.as_plain_str().as_deref() == Some("tmpl")),
                 );
-                self.schemas.record(if is_tmpl { self.schemas.tmpl_group } else { self.schemas.copy_group })
+                Some(self.schemas.record(if is_tmpl { self.schemas.tmpl_group } else { self.schemas.copy_group }))
             }
             _ => None,
         }
@@ -281,10 +281,10 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
             }
             (Type::Record(_) | Type::Install, Value::Map(m)) => {
                 let record = match strip_nullable(ty) {
-                    Type::Record(id) => self.schemas.record(*id),
+                    Type::Record(id) => Some(self.schemas.record(*id)),
                     _ => {
                         let tmpl = m.get("type").and_then(Value::as_str) == Some("tmpl");
-                        self.schemas.record(if tmpl { self.schemas.tmpl_group } else { self.schemas.copy_group })
+                        Some(self.schemas.record(if tmpl { self.schemas.tmpl_group } else { self.schemas.copy_group }))
                     }
                 };
                 return self.check_record_value(m, record, span).map(|v| rewrap(v, secret));

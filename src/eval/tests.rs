@@ -71,9 +71,10 @@ fn secrets_derive_secrecy() {
     let text = "project demo {}\nmodule app {}\nschema Instance { key: secret  url?: string }\ninstance a { url: \"x:${key}\" }";
     let fs = crate::source::MemoryFs::with(&[("main.facs", text)]);
     let options = crate::build::Options::new(std::path::Path::new("/nonexistent"), None, None);
-    let Ok(session) = crate::build::Session::open(&fs, options) else { panic!("does not parse") };
+    let Ok(mut session) = crate::build::Session::open(&fs, options) else { panic!("does not parse") };
+    let a = session.select(&["a".to_string()])[0];
     let mut state = crate::state::State::default();
-    let compiled = session.compile_one(0, &mut state).expect("compiled");
+    let compiled = session.compile_one(a, &mut state).expect("compiled");
     let redacted: Value = serde_json::from_str(&compiled.manifest.to_pretty_json(false)).expect("json");
     assert_eq!(redacted["instance"]["url"], "********");
     assert_eq!(redacted["instance"]["key"], "********");

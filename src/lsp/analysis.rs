@@ -10,7 +10,7 @@
 use crate::build::{self, Front, Mode, Options, Session};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Value;
-use crate::resolve::Resolved;
+use crate::resolve::{InstanceId, Resolved};
 use crate::source::{DiskFs, Fs, SourceMap};
 use crate::syntax::ast::{self, Decl};
 use std::collections::BTreeMap;
@@ -163,9 +163,9 @@ pub fn analyse(
     if session.parsed {
         let selected = session.select(&[]);
         let resolved = session.resolved();
-        let footprint = |id: usize| -> Footprint {
-            let members: Vec<_> = resolved.instances.get(id).and_then(|i| i.lineage.clone()).unwrap_or_default();
-            let infos: Vec<_> = members.iter().filter_map(|&m| resolved.instances.get(m)).collect();
+        let footprint = |id: InstanceId| -> Footprint {
+            let members: Vec<_> = resolved.instances[id].lineage.clone().unwrap_or_default();
+            let infos: Vec<_> = members.iter().map(|&m| &resolved.instances[m]).collect();
             let lineage = infos.iter().map(|i| i.name().to_string()).collect();
             let mut files: Vec<String> =
                 infos.iter().filter_map(|i| session.sources.get(i.decl.span.file).map(|f| f.name.clone())).collect();
@@ -188,7 +188,7 @@ pub fn analyse(
         let mut affected = Vec::new();
         let mut reused = Vec::new();
         for &id in &selected {
-            let name = resolved.instances.get(id).map_or("", |i| i.name());
+            let name = resolved.instances[id].name();
             let now = footprint(id);
             let cached = reusable
                 .and_then(|p| p.cache.get(name))
@@ -203,7 +203,7 @@ pub fn analyse(
             }
         }
         session.sink.extend(reused);
-        let ids: Vec<usize> = affected.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<InstanceId> = affected.iter().map(|(id, _)| *id).collect();
         n_compiled = ids.len();
         let compilation = session.compile(&ids, Mode::Check);
         if !session.has_errors() {
@@ -234,13 +234,14 @@ fn reusable<'p>(
 fn remember(
     resolved: &Resolved<'_>,
     compilation: &build::Compilation,
-    affected: Vec<(usize, Footprint)>,
+    affected: Vec<(InstanceId, Footprint)>,
     instances: &mut BTreeMap<String, (Vec<String>, Arc<Value>)>,
     cache: &mut BTreeMap<String, Cached>,
 ) {
-    let mut affected: std::collections::HashMap<usize, Footprint> = affected.into_iter().collect();
+    let mut affected: std::collections::HashMap<InstanceId, Footprint> = affected.into_iter().collect();
     for (id, compiled) in compilation.instances() {
-        let Some(info) = resolved.instances.get(id) else { continue };
+        let info = &resolved.instances[id];
+        // Only the affected instances were compiled.
         let Some(footprint) = affected.remove(&id) else { continue };
         let manifest = Arc::new(compiled.manifest.clone());
         instances.insert(info.name().to_string(), (footprint.lineage.clone(), Arc::clone(&manifest)));

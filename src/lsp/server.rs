@@ -225,11 +225,10 @@ impl Server {
         let found = features::locate(file, offset)?;
         let crate::build::Front { resolved, schemas } = self.analysis.front();
         let lineage_text = |name: &str| {
-            let info = resolved.by_name.get(name).and_then(|&i| resolved.instances.get(i))?;
+            let info = resolved.by_name.get(name).map(|&i| &resolved.instances[i])?;
             let kind = info.decl.kind();
-            let lineage: Vec<&str> =
-                info.lineage.iter().flatten().filter_map(|&i| resolved.instances.get(i)).map(|i| i.name()).collect();
-            let owner = resolved.instances.get(info.state_owner).map_or("", |o| o.name());
+            let lineage: Vec<&str> = resolved.instances.names(info.lineage.as_deref().unwrap_or_default()).collect();
+            let owner = resolved.instances[info.state_owner].name();
             let mut text = format!("**{kind}** `{name}`\n\nlineage: {}", lineage.join(" → "));
             if !info.decl.is_abstract {
                 text.push_str(&format!("\n\nstate: `{owner}`"));
@@ -329,11 +328,9 @@ impl Server {
         let found = features::locate(file, offset)?;
         let resolved = &self.analysis.front().resolved;
         let span = match found {
-            Found::Parent(name) => resolved
-                .by_name
-                .get(name.text.as_str())
-                .and_then(|&i| resolved.instances.get(i))
-                .map(|i| i.decl.name.span),
+            Found::Parent(name) => {
+                resolved.by_name.get(name.text.as_str()).map(|&i| resolved.instances[i].decl.name.span)
+            }
             Found::ModuleRef(name) => resolved.modules.get(name.text.as_str()).map(|m| m.name.span),
             Found::TypeName(name) => resolved.schemas.get(name).map(|s| s.name.span),
             Found::Reference(root, path) => {
@@ -368,13 +365,9 @@ impl Server {
     ) -> Option<crate::source::Span> {
         let id = *resolved.by_name.get(decl.name.text.as_str())?;
         let setter = |lineage: &[crate::resolve::InstanceId]| {
-            lineage
-                .iter()
-                .rev()
-                .filter_map(|&i| resolved.instances.get(i))
-                .find_map(|i| features::find_key(&i.decl.body, path))
+            lineage.iter().rev().map(|&i| &resolved.instances[i]).find_map(|i| features::find_key(&i.decl.body, path))
         };
-        if let Some(span) = resolved.instances.get(id).and_then(|i| i.lineage.as_deref()).and_then(setter) {
+        if let Some(span) = resolved.instances[id].lineage.as_deref().and_then(setter) {
             return Some(span);
         }
         // References are late-bound: in a parent, the value comes from the
@@ -437,20 +430,17 @@ impl Server {
             };
             let mut out: Vec<lsp::CompletionItem> = schemas
                 .record(record)
-                .map(|r| {
-                    r.fields
-                        .iter()
-                        .filter(|(_, f)| !f.derived)
-                        .map(|(k, f)| lsp::CompletionItem {
-                            label: k.clone(),
-                            kind: Some(lsp::CompletionItemKind::FIELD),
-                            detail: Some(f.type_.describe(schemas)),
-                            documentation: f.doc.map(|d| lsp::Documentation::String(d.to_string())),
-                            ..Default::default()
-                        })
-                        .collect()
+                .fields
+                .iter()
+                .filter(|(_, f)| !f.derived)
+                .map(|(k, f)| lsp::CompletionItem {
+                    label: k.clone(),
+                    kind: Some(lsp::CompletionItemKind::FIELD),
+                    detail: Some(f.type_.describe(schemas)),
+                    documentation: f.doc.map(|d| lsp::Documentation::String(d.to_string())),
+                    ..Default::default()
                 })
-                .unwrap_or_default();
+                .collect();
             // In value position (after `:`, an operator, `(` or `,`), the
             // built-in functions too, with their signatures.
             let word_start = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
@@ -518,7 +508,7 @@ fn doc_of(root: &Root<'_>, path: &[String], schemas: &crate::types::Schemas<'_>)
     let (last, parents) = path.split_last()?;
     let parent = parents.iter().fold(base, |t, seg| schemas.child_type(&t, seg));
     match parent {
-        Type::Record(id) => schemas.record(id)?.fields.get(last)?.doc.map(str::to_string),
+        Type::Record(id) => schemas.record(id).fields.get(last)?.doc.map(str::to_string),
         _ => None,
     }
 }

@@ -1,7 +1,7 @@
 //! C3 linearization (Python's MRO) and the graph walks resolution needs. All
 //! of them are iterative: a 20,000-deep chain must not overflow the stack.
 
-use super::InstanceId;
+use super::Node;
 
 /// No lineage order respects every declaration's order of parents (C3 fails).
 #[derive(Debug)]
@@ -11,11 +11,7 @@ pub struct NoOrder;
 pub const MAX_LINEAGE: usize = 1000;
 
 /// `[id] + merge(parent MROs..., parents)`, or `Err` when no consistent order exists.
-pub fn linearize(
-    id: InstanceId,
-    parents: &[InstanceId],
-    mut seqs: Vec<Vec<InstanceId>>,
-) -> Result<Vec<InstanceId>, NoOrder> {
+pub fn linearize(id: Node, parents: &[Node], mut seqs: Vec<Vec<Node>>) -> Result<Vec<Node>, NoOrder> {
     // One parent (the common case): the merge is the parent's order itself.
     // Taking it directly keeps a deep chain linear instead of quadratic.
     if let ([_], [parent_mro]) = (parents, seqs.as_slice()) {
@@ -29,11 +25,11 @@ pub fn linearize(
     let mut cursors = vec![0usize; seqs.len()];
     let mut out = vec![id];
     loop {
-        let heads: Vec<InstanceId> = seqs.iter().zip(&cursors).filter_map(|(s, &c)| s.get(c).copied()).collect();
+        let heads: Vec<Node> = seqs.iter().zip(&cursors).filter_map(|(s, &c)| s.get(c).copied()).collect();
         if heads.is_empty() {
             return Ok(out);
         }
-        let in_tail = |candidate: InstanceId| {
+        let in_tail = |candidate: Node| {
             seqs.iter().zip(&cursors).any(|(s, &c)| s.get(c + 1..).is_some_and(|t| t.contains(&candidate)))
         };
         let Some(&next) = heads.iter().find(|&&h| !in_tail(h)) else {
@@ -53,7 +49,7 @@ pub fn linearize(
 
 /// Every elementary cycle reachable in the graph, each once, as found by an
 /// iterative depth-first search (members in path order).
-pub fn find_cycles(parents: &[Vec<InstanceId>]) -> Vec<Vec<InstanceId>> {
+pub fn find_cycles(parents: &[Vec<Node>]) -> Vec<Vec<Node>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Color {
         White,
@@ -68,7 +64,7 @@ pub fn find_cycles(parents: &[Vec<InstanceId>]) -> Vec<Vec<InstanceId>> {
             continue;
         }
         // Stack of (node, next edge index); `path` mirrors the grey nodes.
-        let mut stack: Vec<(InstanceId, usize)> = vec![(root, 0)];
+        let mut stack: Vec<(Node, usize)> = vec![(root, 0)];
         if let Some(c) = color.get_mut(root) {
             *c = Color::Grey;
         }
@@ -103,7 +99,7 @@ pub fn find_cycles(parents: &[Vec<InstanceId>]) -> Vec<Vec<InstanceId>> {
 
 /// Nodes ordered so that every parent comes before its children (nodes on
 /// cycles come in some order; they are skipped by the caller).
-pub fn topological(parents: &[Vec<InstanceId>]) -> Vec<InstanceId> {
+pub fn topological(parents: &[Vec<Node>]) -> Vec<Node> {
     let n = parents.len();
     let mut done = vec![false; n];
     let mut on_stack = vec![false; n];
@@ -112,7 +108,7 @@ pub fn topological(parents: &[Vec<InstanceId>]) -> Vec<InstanceId> {
         if done.get(root).copied().unwrap_or(true) {
             continue;
         }
-        let mut stack: Vec<(InstanceId, usize)> = vec![(root, 0)];
+        let mut stack: Vec<(Node, usize)> = vec![(root, 0)];
         if let Some(s) = on_stack.get_mut(root) {
             *s = true;
         }

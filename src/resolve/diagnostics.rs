@@ -1,6 +1,6 @@
 //! Diagnostics of the resolve stage, built next to where they are detected.
 
-use super::InstanceId;
+use super::Node;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{BlockDecl, InstanceDecl, Name};
 
@@ -49,7 +49,7 @@ pub fn inherits_overlay(parent: &Name, overlay_name: Option<&Name>) -> Diagnosti
     d.with_help("Overlays share their base's state and cannot be inherited; inherit from the overlay's base, or turn the overlay into an instance.")
 }
 
-pub fn cycle(members: &[InstanceId], decls: &[&InstanceDecl]) -> Diagnostic {
+pub fn cycle(members: &[Node], decls: &[&InstanceDecl]) -> Diagnostic {
     let named: Vec<&InstanceDecl> = members.iter().filter_map(|&m| decls.get(m).copied()).collect();
     // Report at the first member in declaration order (ids are declaration order).
     let first_pos = members.iter().enumerate().min_by_key(|(_, &m)| m).map_or(0, |(i, _)| i);

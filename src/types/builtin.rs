@@ -1,6 +1,6 @@
 //! The built-in schemas of spec §7.
 
-use super::{Const, DefaultValue, FieldType, Record, RecordId, Schemas, Type};
+use super::{Const, DefaultValue, FieldType, Record, RecordId, Records, Schemas, Type};
 use crate::map::IndexMap;
 
 fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'static> {
@@ -33,11 +33,8 @@ fn record(name: &str, inferred: bool, fields: Vec<(&str, FieldType<'static>)>) -
 /// The built-in records, with ids recorded in [`Schemas`].
 pub fn schemas<'a>() -> Schemas<'a> {
     let strings = || Type::List(Box::new(Type::String));
-    let mut records: Vec<Record<'a>> = Vec::new();
-    let mut push = |r: Record<'a>| -> RecordId {
-        records.push(r);
-        records.len() - 1
-    };
+    let mut records = Records::default();
+    let mut push = |r: Record<'a>| -> RecordId { records.push(r) };
     let derived = |type_| FieldType {
         type_,
         required: false,

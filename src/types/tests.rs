@@ -19,7 +19,7 @@ fn with_schemas(text: &str, check: impl FnOnce(&Schemas<'_>, &Sink)) {
 fn user_schemas_extend_builtins_user_fields_first() {
     with_schemas("project p {}\nschema Instance { region: string = \"eu\" }", |s, sink| {
         assert!(!sink.has_errors());
-        let instance = s.record(s.instance).expect("Instance");
+        let instance = s.record(s.instance);
         let keys: Vec<&str> = instance.fields.keys().map(String::as_str).collect();
         assert_eq!(keys.first(), Some(&"region"));
         assert!(keys.contains(&"home") && keys.contains(&"targets"));
@@ -30,7 +30,7 @@ fn user_schemas_extend_builtins_user_fields_first() {
 #[test]
 fn without_a_user_schema_builtins_are_inferred() {
     with_schemas("project p {}", |s, _| {
-        let module = s.record(s.module).expect("Module");
+        let module = s.record(s.module);
         assert!(module.inferred && !module.is_closed());
         assert_eq!(s.child_type(&Type::Record(s.module), "anything"), Type::Inferred);
         assert_eq!(s.child_type(&Type::Record(s.module), "genconfig"), Type::Bool);
