@@ -10,6 +10,9 @@
 
 mod c3;
 mod diagnostics;
+mod view;
+
+pub use view::component_view;
 
 use crate::diagnostic::{closest, Sink};
 use crate::map::IndexMap;

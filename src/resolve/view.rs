@@ -1,0 +1,68 @@
+//! A component's view of a conglomerate (spec §4, `docs/decisions/components.md`).
+//!
+//! Input: the conglomerate's [`Resolved`] and the component's own (each
+//! resolved from its own files). Output: one [`Resolved`] in which every
+//! conglomerate instance keeps its id, and its lineage is the conglomerate's
+//! followed by the lineage of the component's `instance X` when the
+//! component declares one (component-specific data wins, applied last).
+//! The component's own declarations follow the conglomerate's, with ids
+//! shifted past them. Modules are the conglomerate's (shared) then the
+//! component's; schemas merge part by part as repeated schemas do.
+//!
+//! Invariant: a conglomerate instance whose component lineage is broken has
+//! no lineage in the view (the component's resolution reported why).
+
+use super::{diagnostics, InstanceInfo, Resolved};
+use crate::diagnostic::Sink;
+
+/// The view component `component` has of the conglomerate `conglomerate`.
+pub fn component_view<'a>(conglomerate: &Resolved<'a>, component: &Resolved<'a>, sink: &mut Sink) -> Resolved<'a> {
+    let shift = conglomerate.instances.len();
+    let mut schemas = conglomerate.schemas.clone();
+    let mut schema_parts = conglomerate.schema_parts.clone();
+    for (name, parts) in &component.schema_parts {
+        schema_parts.entry(name).or_default().extend(parts.iter().copied());
+    }
+    for (name, decl) in &component.schemas {
+        schemas.entry(name).or_insert(decl);
+    }
+    let mut modules = conglomerate.modules.clone();
+    for (name, decl) in &component.modules {
+        match modules.get(name) {
+            Some(first) => sink.push(diagnostics::duplicate("module", &first.name, &decl.name).with_help(
+                "A conglomerate's modules are shared by every component: rename the component's module, or \
+                     drop one of the two.",
+            )),
+            None => {
+                modules.insert(name, decl);
+            }
+        }
+    }
+    let mut instances: Vec<InstanceInfo<'a>> = conglomerate
+        .instances
+        .iter()
+        .map(|info| {
+            let own = component.by_name.get(info.name()).and_then(|&c| component.instances.get(c));
+            let lineage = match (&info.lineage, own) {
+                (Some(base), None) => Some(base.clone()),
+                (Some(base), Some(own)) => own.lineage.as_ref().map(|tail| {
+                    let mut lineage = base.clone();
+                    lineage.extend(tail.iter().map(|&i| i + shift));
+                    lineage
+                }),
+                (None, _) => None,
+            };
+            InstanceInfo { decl: info.decl, lineage, state_owner: info.state_owner }
+        })
+        .collect();
+    instances.extend(component.instances.iter().map(|info| InstanceInfo {
+        decl: info.decl,
+        lineage: info.lineage.as_ref().map(|l| l.iter().map(|&i| i + shift).collect()),
+        state_owner: info.state_owner + shift,
+    }));
+    let mut by_name = conglomerate.by_name.clone();
+    for (name, &id) in &component.by_name {
+        by_name.entry(name).or_insert(id + shift);
+    }
+    Resolved { project: component.project, schemas, schema_parts, modules, instances, by_name }
+}
