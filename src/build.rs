@@ -423,7 +423,7 @@ fn analyse<'a>(files: &'a [ast::File], components: &[Component], sink: &mut Sink
         .iter()
         .map(|component| {
             let own = resolve::resolve(files.get(component.files.clone()).unwrap_or_default(), sink);
-            let view = resolve::component_view(&resolved, &own, sink);
+            let view = resolve::component_view(&resolved, &own);
             let schemas = types::build(&view, sink);
             // The conglomerate's bodies are checked again here; the sink
             // keeps one copy of each diagnostic.

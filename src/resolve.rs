@@ -61,6 +61,10 @@ pub struct Resolved<'a> {
     pub schema_parts: IndexMap<&'a str, Vec<&'a SchemaDecl>>,
     /// Modules by name, in declaration order.
     pub modules: IndexMap<&'a str, &'a BlockDecl>,
+    /// In a component's view (spec §4), the component's declarations of a
+    /// module the conglomerate also declares: applied after its body
+    /// (component-specific data wins). Empty otherwise.
+    pub module_parts: IndexMap<&'a str, Vec<&'a BlockDecl>>,
     /// Instances and overlays in declaration order.
     pub instances: Vec<InstanceInfo<'a>>,
     /// Name → index into `instances`.
@@ -148,7 +152,7 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
             state_owner: graph.state_owner(id),
         })
         .collect();
-    Resolved { project, schemas, schema_parts, modules, instances, by_name }
+    Resolved { project, schemas, schema_parts, modules, module_parts: IndexMap::default(), instances, by_name }
 }
 
 /// The `inherits`/`on` edges, with unknown names and overlay parents already

@@ -22,7 +22,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
         reserved(&project.body, &["name"], "a project", sink);
         duplicates(&project.body, sink);
     }
-    for module in resolved.modules.values() {
+    for module in resolved.modules.values().chain(resolved.module_parts.values().flatten()) {
         module_body(&module.body, sink);
     }
     for info in &resolved.instances {

@@ -7,16 +7,19 @@
 //! component declares one (component-specific data wins, applied last).
 //! The component's own declarations follow the conglomerate's, with ids
 //! shifted past them. Modules are the conglomerate's (shared) then the
-//! component's; schemas merge part by part as repeated schemas do.
+//! component's; a module both declare is one module, the component's body
+//! applied after the conglomerate's. Schemas merge part by part as repeated
+//! schemas do.
 //!
 //! Invariant: a conglomerate instance whose component lineage is broken has
 //! no lineage in the view (the component's resolution reported why).
 
-use super::{diagnostics, InstanceInfo, Resolved};
-use crate::diagnostic::Sink;
+use super::{InstanceInfo, Resolved};
+use crate::map::IndexMap;
+use crate::syntax::ast::BlockDecl;
 
 /// The view component `component` has of the conglomerate `conglomerate`.
-pub fn component_view<'a>(conglomerate: &Resolved<'a>, component: &Resolved<'a>, sink: &mut Sink) -> Resolved<'a> {
+pub fn component_view<'a>(conglomerate: &Resolved<'a>, component: &Resolved<'a>) -> Resolved<'a> {
     let shift = conglomerate.instances.len();
     let mut schemas = conglomerate.schemas.clone();
     let mut schema_parts = conglomerate.schema_parts.clone();
@@ -27,15 +30,14 @@ pub fn component_view<'a>(conglomerate: &Resolved<'a>, component: &Resolved<'a>,
         schemas.entry(name).or_insert(decl);
     }
     let mut modules = conglomerate.modules.clone();
-    for (name, decl) in &component.modules {
-        match modules.get(name) {
-            Some(first) => sink.push(diagnostics::duplicate("module", &first.name, &decl.name).with_help(
-                "A conglomerate's modules are shared by every component: rename the component's module, or \
-                     drop one of the two.",
-            )),
-            None => {
-                modules.insert(name, decl);
-            }
+    let mut module_parts: IndexMap<&'a str, Vec<&'a BlockDecl>> = IndexMap::default();
+    for (&name, &decl) in &component.modules {
+        if modules.contains_key(name) {
+            // One module, shared: the component's body applies after the
+            // conglomerate's, like its `instance X` after the conglomerate's X.
+            module_parts.entry(name).or_default().push(decl);
+        } else {
+            modules.insert(name, decl);
         }
     }
     let mut instances: Vec<InstanceInfo<'a>> = conglomerate
@@ -64,5 +66,5 @@ pub fn component_view<'a>(conglomerate: &Resolved<'a>, component: &Resolved<'a>,
     for (name, &id) in &component.by_name {
         by_name.entry(name).or_insert(id + shift);
     }
-    Resolved { project: component.project, schemas, schema_parts, modules, instances, by_name }
+    Resolved { project: component.project, schemas, schema_parts, modules, module_parts, instances, by_name }
 }
