@@ -337,11 +337,15 @@ pub(super) fn load(
         }
         // A component that is itself a conglomerate: a cycle back to this
         // one (or to itself) is E004; other nesting is not built.
-        if let Some(nested) = items(&component_files).first() {
-            let mut chain = vec![conglomerate.clone(), item.name.text.clone()];
-            let back = here.as_ref().is_some_and(|h| leads_back(&root, nested, h, &root, &mut chain, 0));
-            if back {
-                sink.push(cycle(item, &chain, Some(nested)));
+        let nested_items = items(&component_files);
+        if let Some(&nested) = nested_items.first() {
+            let cyclic = nested_items.iter().find_map(|&n| {
+                let mut chain = vec![format!("`{conglomerate}`"), format!("`{}`", item.name.text)];
+                let back = here.as_ref().is_some_and(|h| leads_back(&root, n, h, &root, &mut chain, 0));
+                back.then_some((n, chain))
+            });
+            if let Some((n, chain)) = cyclic {
+                sink.push(cycle(item, &chain, Some(n)));
             } else {
                 sink.push(
                     Diagnostic::error(
@@ -374,13 +378,13 @@ pub(super) fn load(
     Ok(out)
 }
 
-/// E004: a component cycle, at the conglomerate's `component` item.
+/// E004: a component cycle, at the conglomerate's `component` item; `chain`
+/// holds the steps as shown (`` `platform` ``, `` `shop` ``...).
 fn cycle(item: &ast::NamedBlock, chain: &[String], nested: Option<&ast::NamedBlock>) -> Diagnostic {
     let shown = if chain.len() <= 1 {
         format!("component `{}` is the conglomerate itself", item.name.text)
     } else {
-        let steps: Vec<String> = chain.iter().map(|c| format!("`{c}`")).collect();
-        format!("component cycle: {}, which leads back to the start", steps.join(" → "))
+        format!("component cycle: {}", chain.join(" → "))
     };
     let mut d = Diagnostic::error(Code::E004, item.name.span, shown).with_primary_label("this component");
     if let Some(nested) = nested {
@@ -403,7 +407,7 @@ fn leads_back(
     if depth > 16 {
         return false;
     }
-    chain.push(item.name.text.clone());
+    chain.push(format!("`{}`", item.name.text));
     let Some(Some(target)) =
         settings(item, &mut Sink::new()).map(|s| s.dir.and_then(|(d, _)| std::fs::canonicalize(dir.join(d)).ok()))
     else {
@@ -411,6 +415,10 @@ fn leads_back(
         return false;
     };
     if target == conglomerate || target == start {
+        let what = if target == conglomerate { "the conglomerate" } else { "the component itself" };
+        if let Some(last) = chain.last_mut() {
+            last.push_str(&format!(" ({what})"));
+        }
         return true;
     }
     for next in listed_components(&target) {
