@@ -23,6 +23,10 @@ use crate::types::{self, Schemas};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod components;
+
+pub use components::Component;
+
 /// Where a run reads and writes.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -121,6 +125,9 @@ pub struct Loaded {
     pub files: Vec<ast::File>,
     /// The directories the project includes, in `include` order.
     pub includes: Vec<Include>,
+    /// The project's components (spec §4), in declaration order; their
+    /// files follow the project's own in `files`.
+    pub components: Vec<Component>,
 }
 
 /// A directory the project includes (spec §2).
@@ -146,23 +153,41 @@ pub fn init_threads() {
 }
 
 /// Reads and parses every `.facs` file, then those of the directories the
-/// project includes (spec §2). Syntax errors go to `sink`.
+/// project includes (spec §2), then those of its components (spec §4).
+/// Syntax errors go to `sink`.
 pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
     init_threads();
-    let names = fs.facs_files().map_err(|e| format!("cannot list the definition directory: {e}"))?;
-    escaping_links(fs, "", sink);
     let mut sources = SourceMap::new();
     let mut invalid_utf8 = Vec::new();
-    let own = read_sources(fs, &names, "", &mut sources, &mut invalid_utf8, sink)?;
-    let mut files = parse_sources(&sources, &own, &invalid_utf8, sink);
+    let (mut files, includes) = load_dir(fs, "", &mut sources, &mut invalid_utf8, sink)?;
+    let components = components::load(fs, &mut files, &mut sources, &mut invalid_utf8, sink)?;
+    Ok(Loaded { sources, files, includes, components })
+}
+
+/// Reads and parses the `.facs` files of one definition directory and of the
+/// directories it includes, naming them under `prefix` (`""` for the
+/// project's own, `../shop/` for a component's). Returns them in declaration
+/// order.
+fn load_dir(
+    fs: &dyn Fs,
+    prefix: &str,
+    sources: &mut SourceMap,
+    invalid_utf8: &mut Vec<(crate::source::FileId, usize)>,
+    sink: &mut Sink,
+) -> Result<(Vec<ast::File>, Vec<Include>), String> {
+    let names = fs.facs_files().map_err(|e| format!("cannot list the definition directory: {e}"))?;
+    escaping_links(fs, prefix.trim_end_matches('/'), sink);
+    let own = read_sources(fs, &names, prefix, sources, invalid_utf8, sink)?;
+    let mut files = parse_sources(sources, &own, invalid_utf8, sink);
     let mut includes = Vec::new();
     for (dir, span) in included_dirs(&files, sink) {
-        let shown = dir.trim_end_matches('/').to_string();
-        let (sub, root) = match fs.include(&shown) {
+        let listed = dir.trim_end_matches('/').to_string();
+        let shown = format!("{prefix}{listed}");
+        let (sub, root) = match fs.include(&listed) {
             Ok(found) => found,
             Err(e) => {
                 sink.push(
-                    Diagnostic::error(Code::E022, span, format!("included directory `{shown}` cannot be read: {e}"))
+                    Diagnostic::error(Code::E022, span, format!("included directory `{listed}` cannot be read: {e}"))
                         .with_primary_label("listed in `include`")
                         .with_help("Paths in `include` are relative to the definition directory; check the path, or check out the shared definitions there."),
                 );
@@ -178,9 +203,9 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
         }
         let names = sub.facs_files().map_err(|e| format!("cannot list the included directory {shown}: {e}"))?;
         escaping_links(sub.as_ref(), &shown, sink);
-        let prefix = format!("{shown}/");
-        let ids = read_sources(sub.as_ref(), &names, &prefix, &mut sources, &mut invalid_utf8, sink)?;
-        let parsed = parse_sources(&sources, &ids, &invalid_utf8, sink);
+        let sub_prefix = format!("{shown}/");
+        let ids = read_sources(sub.as_ref(), &names, &sub_prefix, sources, invalid_utf8, sink)?;
+        let parsed = parse_sources(sources, &ids, invalid_utf8, sink);
         for file in &parsed {
             for decl in &file.decls {
                 if let ast::Decl::Project(p) = decl {
@@ -201,7 +226,7 @@ pub fn load(fs: &dyn Fs, sink: &mut Sink) -> Result<Loaded, String> {
         let name = |f: &ast::File| sources.get(f.id).map(|s| s.name.as_bytes().to_vec()).unwrap_or_default();
         name(a).cmp(&name(b))
     });
-    Ok(Loaded { sources, files, includes })
+    Ok((files, includes))
 }
 
 /// E018 for each symbolic link `fs` did not follow.
@@ -330,6 +355,22 @@ pub struct Front<'a> {
     pub resolved: Resolved<'a>,
     /// Record types.
     pub schemas: Schemas<'a>,
+    /// Each component's view of the conglomerate (spec §4), in the order of
+    /// [`Session::components`].
+    pub components: Vec<View<'a>>,
+}
+
+/// A component's view of the conglomerate's instances
+/// (`resolve::component_view`) and its types.
+pub struct View<'a> {
+    /// `component NAME`.
+    pub name: String,
+    /// The component's own declarations, resolved alone.
+    pub own: Resolved<'a>,
+    /// The view: conglomerate instances with the component's bodies after theirs.
+    pub resolved: Resolved<'a>,
+    /// Record types of the view.
+    pub schemas: Schemas<'a>,
 }
 
 self_cell::self_cell!(
@@ -345,7 +386,13 @@ self_cell::self_cell!(
 impl Program {
     /// Resolves, types and checks the bodies of `files`.
     pub fn analyse(files: Vec<ast::File>, sink: &mut Sink) -> Program {
-        Program::new(files, |files| analyse(files, sink))
+        Program::new(files, |files| analyse(files, &[], sink))
+    }
+
+    /// Like [`Program::analyse`] for a conglomerate whose components' files
+    /// follow its own (`components` says where).
+    pub fn analyse_components(files: Vec<ast::File>, components: &[Component], sink: &mut Sink) -> Program {
+        Program::new(files, |files| analyse(files, components, sink))
     }
 
     /// The parsed files, in declaration order.
@@ -366,12 +413,25 @@ impl Mode {
     }
 }
 
-/// Front half: resolve, types, body checks.
-fn analyse<'a>(files: &'a [ast::File], sink: &mut Sink) -> Front<'a> {
-    let resolved = resolve::resolve(files, sink);
+/// Front half: resolve, types, body checks; then each component's view.
+fn analyse<'a>(files: &'a [ast::File], components: &[Component], sink: &mut Sink) -> Front<'a> {
+    let own_end = components.first().map_or(files.len(), |c| c.files.start);
+    let resolved = resolve::resolve(files.get(..own_end).unwrap_or(files), sink);
     let schemas = types::build(&resolved, sink);
     eval::check_bodies(&resolved, sink);
-    Front { resolved, schemas }
+    let components = components
+        .iter()
+        .map(|component| {
+            let own = resolve::resolve(files.get(component.files.clone()).unwrap_or_default(), sink);
+            let view = resolve::component_view(&resolved, &own);
+            let schemas = types::build(&view, sink);
+            // The conglomerate's bodies are checked again here; the sink
+            // keeps one copy of each diagnostic.
+            eval::check_bodies(&view, sink);
+            View { name: component.name.clone(), own, resolved: view, schemas }
+        })
+        .collect();
+    Front { resolved, schemas, components }
 }
 
 /// One run of the pipeline over a definition directory. Diagnostics of
@@ -389,6 +449,8 @@ pub struct Session {
     pub parsed: bool,
     /// The directories the project includes.
     pub includes: Vec<Include>,
+    /// The project's components (spec §4); empty for an ordinary project.
+    pub components: Vec<Component>,
 }
 
 /// Why [`Session::open`] stopped before analysis.
@@ -419,7 +481,15 @@ impl Session {
     /// workspace that cannot be read.
     pub fn empty(options: Options) -> Session {
         let program = Program::analyse(Vec::new(), &mut Sink::new());
-        Session { options, sources: SourceMap::new(), program, sink: Sink::new(), parsed: false, includes: Vec::new() }
+        Session {
+            options,
+            sources: SourceMap::new(),
+            program,
+            sink: Sink::new(),
+            parsed: false,
+            includes: Vec::new(),
+            components: Vec::new(),
+        }
     }
 
     /// Like [`Session::open`], but analyses what parsed even after syntax
@@ -434,11 +504,19 @@ impl Session {
         let mut generated = Vec::new();
         syntax::generate::expand(&mut loaded.files, &mut generated);
         analysis.extend(generated);
-        let program = Program::analyse(loaded.files, &mut analysis);
+        let program = Program::analyse_components(loaded.files, &loaded.components, &mut analysis);
         if parsed {
             sink.extend(analysis.into_sorted());
         }
-        Ok(Session { options, sources: loaded.sources, program, sink, parsed, includes: loaded.includes })
+        Ok(Session {
+            options,
+            sources: loaded.sources,
+            program,
+            sink,
+            parsed,
+            includes: loaded.includes,
+            components: loaded.components,
+        })
     }
 
     /// The analysis.
@@ -464,8 +542,7 @@ impl Session {
 
     /// Compiles `selected` against their owners' state; writes nothing.
     pub fn compile(&mut self, selected: &[InstanceId], mode: Mode) -> Compilation {
-        let front = self.program.front();
-        compile(&front.resolved, &front.schemas, selected, &self.options, mode, &mut self.sink)
+        compile(self.program.front(), &self.components, selected, &self.options, mode, &mut self.sink)
     }
 
     /// What `facs.src_dir` and `facs.out_dir` evaluate to.
@@ -487,8 +564,23 @@ impl Session {
 
     /// Renders the trees of the compiled instances (`only`: of these).
     pub fn render(&mut self, compilation: &Compilation, only: Option<&[InstanceId]>) -> Vec<(String, FileTree)> {
-        let resolved = &self.program.front().resolved;
-        render_trees(&mut self.sources, resolved, compilation, only, &self.options, &self.includes, &mut self.sink)
+        let front = self.program.front();
+        let mut trees = if self.components.is_empty() {
+            let resolved = &front.resolved;
+            render_trees(&mut self.sources, resolved, compilation, only, &self.options, &self.includes, &mut self.sink)
+        } else {
+            Vec::new()
+        };
+        trees.extend(render_parts(
+            &mut self.sources,
+            front,
+            &self.components,
+            compilation,
+            only,
+            &self.options,
+            &mut self.sink,
+        ));
+        trees
     }
 
     /// Saves the state of every owner that generated values. Returns the
@@ -508,7 +600,7 @@ impl Session {
             }
         }
         let front = self.program.front();
-        let recompiled = persist(compilation, &front.resolved, &front.schemas, &self.options, &mut self.sink);
+        let recompiled = persist(compilation, front, &self.options, &mut self.sink);
         if !existed && unignored(&self.options.state_dir) {
             self.sink.push(unignored_state(&self.options.state_dir));
         }
@@ -737,8 +829,22 @@ pub struct Group {
     state: State,
     /// Compiled members.
     pub compiled: Vec<(InstanceId, Compiled)>,
+    /// Each component's view of each compiled member (spec §4).
+    pub parts: Vec<Part>,
     /// The state is written again only to encrypt or decrypt it.
     pub resealed: bool,
+}
+
+/// One component's view of one conglomerate instance, compiled.
+pub struct Part {
+    /// The conglomerate instance.
+    pub instance: InstanceId,
+    /// Index into [`Session::components`].
+    pub component: usize,
+    /// The view's manifest (kept only when it renders a tree, in `Build`).
+    pub compiled: Compiled,
+    /// True when the view had errors (they are the instance's): no tree.
+    pub failed: bool,
 }
 
 /// A compiled selection, not yet persisted.
@@ -748,6 +854,8 @@ pub struct Compilation {
     /// Failures outside any source file (unreadable or unwritable state).
     pub failures: Vec<String>,
     paths: Paths,
+    /// Each component's `facs.src_dir` and environment.
+    component_paths: Vec<Paths>,
     /// Which rule chose `facs.src_dir`.
     pub src_origin: SrcOrigin,
     mode: Mode,
@@ -804,20 +912,51 @@ impl Compilation {
 }
 
 fn compile_group(
-    resolved: &Resolved<'_>,
-    schemas: &Schemas<'_>,
+    front: &Front<'_>,
+    component_paths: &[Paths],
     members: &[InstanceId],
     state: &mut State,
     paths: &Paths,
     mode: Mode,
-) -> Vec<(InstanceId, Compiled)> {
-    members
+) -> (Vec<(InstanceId, Compiled)>, Vec<Part>) {
+    let (resolved, schemas) = (&front.resolved, &front.schemas);
+    let mut parts = Vec::new();
+    let compiled = members
         .iter()
         .filter_map(|&id| {
             let mut compiled = eval::compile_instance(resolved, schemas, id, state, paths)?;
-            let found =
-                crate::deploy::check(&compiled.manifest, &compiled.deploy_spans, resolved.instances[id].decl.name.span);
+            let span = resolved.instances[id].decl.name.span;
+            let found = crate::deploy::check(&compiled.manifest, &compiled.deploy_spans, span);
             compiled.diagnostics.extend(found);
+            // Spec §4: each component's view, against the same state, after
+            // the conglomerate's (so its modules' passwords come first).
+            if !front.components.is_empty() {
+                let mut entries = crate::map::IndexMap::default();
+                for (index, (view, cpaths)) in front.components.iter().zip(component_paths).enumerate() {
+                    let Some(mut part) = eval::compile_instance(&view.resolved, &view.schemas, id, state, cpaths)
+                    else {
+                        continue;
+                    };
+                    let found = crate::deploy::check(&part.manifest, &part.deploy_spans, span);
+                    part.diagnostics.extend(found);
+                    let failed = part.diagnostics.iter().any(Diagnostic::is_error);
+                    compiled.diagnostics.append(&mut part.diagnostics);
+                    let mut entry = crate::map::IndexMap::default();
+                    for key in ["project", "instance", "module"] {
+                        if let Some(value) = part.manifest.get_path(&[key]) {
+                            entry.insert(key.to_string(), value.clone());
+                        }
+                    }
+                    entries.insert(view.name.clone(), eval::Value::Map(entry));
+                    if matches!(mode, Mode::Build | Mode::CheckOnly) && !has_install(&part.manifest) {
+                        part.manifest = eval::Value::Null;
+                    }
+                    parts.push(Part { instance: id, component: index, compiled: part, failed });
+                }
+                if let eval::Value::Map(top) = &mut compiled.manifest {
+                    top.insert("component".to_string(), eval::Value::Map(entries));
+                }
+            }
             // Serialize here, in parallel, and keep the value only if something
             // still needs it: at 10,000 instances the values would dominate memory.
             if !mode.placeholders() {
@@ -828,7 +967,8 @@ fn compile_group(
             }
             Some((id, compiled))
         })
-        .collect()
+        .collect();
+    (compiled, parts)
 }
 
 fn has_install(manifest: &eval::Value) -> bool {
@@ -841,16 +981,26 @@ fn has_install(manifest: &eval::Value) -> bool {
 /// Compiles the selected instances against their owners' state. Nothing is
 /// written; diagnostics go to `sink`.
 fn compile(
-    resolved: &Resolved<'_>,
-    schemas: &Schemas<'_>,
+    front: &Front<'_>,
+    components: &[Component],
     selected: &[InstanceId],
     options: &Options,
     mode: Mode,
     sink: &mut Sink,
 ) -> Compilation {
+    let resolved = &front.resolved;
     // One lookup: choosing the source directory may stat a checkout.
     let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
     let paths = paths_from(&src, options, declared_env(resolved, sink));
+    let component_paths: Vec<Paths> = front
+        .components
+        .iter()
+        .zip(components)
+        .map(|(view, component)| {
+            let src = src_dir(&view.own, &component.dir);
+            paths_from(&src, options, declared_env(&view.own, sink))
+        })
+        .collect();
     let recipients = state_recipients(resolved, sink);
     let state_dir = StateDir::new(&options.state_dir).with_recipients(recipients.clone());
     let mut groups: Vec<Group> = Vec::new();
@@ -864,6 +1014,7 @@ fn compile(
                 snapshot: 0,
                 state: State::default(),
                 compiled: Vec::new(),
+                parts: Vec::new(),
                 resealed: false,
             });
             groups.len() - 1
@@ -890,7 +1041,8 @@ fn compile(
                 group.snapshot = fingerprint;
                 group.state = state;
                 group.state.placeholders = mode.placeholders();
-                group.compiled = compile_group(resolved, schemas, &group.members, &mut group.state, &paths, mode);
+                (group.compiled, group.parts) =
+                    compile_group(front, &component_paths, &group.members, &mut group.state, &paths, mode);
                 // Encryption turned on, off, or to other recipients: the
                 // file is written again even when no value changed.
                 if !mode.placeholders() && group.state.needs_sealing(&recipients) {
@@ -912,7 +1064,7 @@ fn compile(
         }
     }
     unique_clashes(resolved, &groups, sink);
-    Compilation { groups, failures, paths, src_origin, mode, recipients }
+    Compilation { groups, failures, paths, component_paths, src_origin, mode, recipients }
 }
 
 /// `unique` fields (spec §7): no two compiled instances hold one value at
@@ -1008,16 +1160,10 @@ fn tighten_state(dir: &StateDir, owner: &str) -> Result<Vec<Diagnostic>, String>
 /// [`StateDir::save_all`]'s). Returns the instances that had to be compiled
 /// again because another build wrote their state meanwhile (their manifests
 /// changed; render them again).
-fn persist(
-    compilation: &mut Compilation,
-    resolved: &Resolved<'_>,
-    schemas: &Schemas<'_>,
-    options: &Options,
-    sink: &mut Sink,
-) -> Vec<InstanceId> {
+fn persist(compilation: &mut Compilation, front: &Front<'_>, options: &Options, sink: &mut Sink) -> Vec<InstanceId> {
     let dir = StateDir::new(&options.state_dir).with_recipients(compilation.recipients.clone());
     let mut recompiled = Vec::new();
-    let (paths, mode) = (&compilation.paths, compilation.mode);
+    let (paths, component_paths, mode) = (&compilation.paths, &compilation.component_paths, compilation.mode);
     let mut indices = Vec::new();
     let mut pending = Vec::new();
     for (index, group) in compilation.groups.iter_mut().enumerate().filter(|(_, g)| g.state.changed) {
@@ -1028,12 +1174,13 @@ fn persist(
     let groups = &mut compilation.groups;
     let result = dir.save_all(pending, |i, mut state| {
         let Some(group) = indices.get(i).and_then(|&g| groups.get_mut(g)) else { return Redone::Failed };
-        let mut compiled = compile_group(resolved, schemas, &group.members, &mut state, paths, mode);
+        let (mut compiled, parts) = compile_group(front, component_paths, &group.members, &mut state, paths, mode);
         for (_, c) in &mut compiled {
             sink.extend(std::mem::take(&mut c.diagnostics));
         }
         recompiled.extend(group.members.iter().copied());
         group.compiled = compiled;
+        group.parts = parts;
         match (state.changed, sink.has_errors()) {
             (_, true) => Redone::Failed,
             (true, false) => Redone::Save(state),
@@ -1099,7 +1246,7 @@ fn render_trees(
     }
     let protected = [options.state_dir.clone(), options.out_dir.clone()];
     let includes: Vec<(PathBuf, String)> = includes.iter().map(|i| (i.dir.clone(), format!("{}/", i.shown))).collect();
-    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &protected, &includes, &jobs);
+    let renderer = Renderer::prepare(sources, &options.project_dir, &src, &protected, &includes, "", &jobs);
     sink.extend(renderer.errors.iter().cloned());
     let sources: &SourceMap = sources;
     let results: Vec<(String, Result<FileTree, Vec<Diagnostic>>)> =
@@ -1114,6 +1261,100 @@ fn render_trees(
     }
     sink.extend(render::group_template_errors(errors));
     trees
+}
+
+/// Renders the trees of a conglomerate's instances (spec §4): for each
+/// instance, one tree per component whose view has a non-empty `install`,
+/// `<out>/<X>/<component project>/`, rendered from the component's
+/// directory with its view's manifest; the conglomerate renders none.
+fn render_parts(
+    sources: &mut SourceMap,
+    front: &Front<'_>,
+    components: &[Component],
+    compilation: &Compilation,
+    only: Option<&[InstanceId]>,
+    options: &Options,
+    sink: &mut Sink,
+) -> Vec<(String, FileTree)> {
+    let resolved = &front.resolved;
+    let failed: std::collections::HashSet<InstanceId> = compilation
+        .instances()
+        .into_iter()
+        .filter(|(_, c)| c.diagnostics.iter().any(Diagnostic::is_error))
+        .map(|(id, _)| id)
+        .collect();
+    let mut merged: std::collections::BTreeMap<InstanceId, FileTree> = std::collections::BTreeMap::new();
+    let protected = [options.state_dir.clone(), options.out_dir.clone()];
+    for (index, (component, view)) in components.iter().zip(&front.components).enumerate() {
+        let Some(paths) = compilation.component_paths.get(index) else { continue };
+        let parts: Vec<&Part> = compilation
+            .groups
+            .iter()
+            .flat_map(|g| &g.parts)
+            .filter(|p| p.component == index && !p.failed && !failed.contains(&p.instance))
+            .filter(|p| only.is_none_or(|o| o.contains(&p.instance)))
+            .filter(|p| has_install(&p.compiled.manifest))
+            .collect();
+        if only.is_none() {
+            let names: Vec<&str> = view.resolved.instances.iter().map(|i| i.name()).collect();
+            let mut roots: Vec<String> = compilation
+                .groups
+                .iter()
+                .flat_map(|g| &g.parts)
+                .filter(|p| p.component == index)
+                .flat_map(|p| template_dirs(&p.compiled.manifest))
+                .collect();
+            roots.sort();
+            roots.dedup();
+            roots.push("extra".to_string());
+            // Named from the conglomerate's directory, like the component's files.
+            let roots: Vec<String> = roots.iter().map(|r| format!("{}/{r}", component.shown)).collect();
+            sink.extend(render::unused_folders(&options.project_dir, &roots, &names));
+        }
+        let jobs: Vec<Job<'_>> = parts
+            .iter()
+            .filter_map(|part| {
+                let info = &view.resolved.instances[part.instance];
+                let mut lineage: Vec<String> = Vec::new();
+                for name in view.resolved.instances.names(info.lineage.as_deref()?) {
+                    // A name both the conglomerate and the component use is one template root.
+                    if !lineage.iter().any(|l| l == name) {
+                        lineage.push(name.to_string());
+                    }
+                }
+                let c = &part.compiled;
+                Some(Job {
+                    instance: info.name(),
+                    lineage,
+                    manifest: &c.manifest,
+                    install_spans: &c.install_spans,
+                    span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
+                    release_dir: crate::layout::release_dir(&paths.out_dir, info.name(), &component.project),
+                })
+            })
+            .collect();
+        if jobs.is_empty() {
+            continue;
+        }
+        let includes: Vec<(PathBuf, String)> =
+            component.includes.iter().map(|i| (i.dir.clone(), format!("{}/", i.shown))).collect();
+        let src = PathBuf::from(&paths.src_dir);
+        let shown = format!("{}/", component.shown);
+        let renderer = Renderer::prepare(sources, &component.dir, &src, &protected, &includes, &shown, &jobs);
+        sink.extend(renderer.errors.iter().cloned());
+        let shared: &SourceMap = sources;
+        let results: Vec<(InstanceId, Result<FileTree, Vec<Diagnostic>>)> =
+            jobs.par_iter().zip(&parts).map(|(job, part)| (part.instance, renderer.render(shared, job))).collect();
+        let mut errors = Vec::new();
+        for (id, result) in results {
+            match result {
+                Ok(tree) => merged.entry(id).or_default().extend(tree),
+                Err(e) => errors.extend(e),
+            }
+        }
+        sink.extend(render::group_template_errors(errors));
+    }
+    merged.into_iter().map(|(id, tree)| (resolved.instances[id].name().to_string(), tree)).collect()
 }
 
 /// The `dir` of each `tmpl` group, normalised (`./tmpl/` → `tmpl`).

@@ -199,7 +199,7 @@ pub fn git_ignores(path: &Path) -> Option<bool> {
 }
 
 /// `https://user:secret@host/x` → `https://user:********@host/x`.
-fn hide_password(url: &str) -> String {
+pub fn hide_password(url: &str) -> String {
     match url_parts(url) {
         Some((scheme, userinfo, host, path)) => match userinfo.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:********@{host}{path}"),

@@ -220,6 +220,10 @@ pub fn build_trees<'a>(
         let mut merger = Merger { schemas, errors: &mut errors, hints: &mut hints, body: 0, scope: Scope::Module(idx) };
         if let Some(map) = node.map_mut() {
             merger.apply_block(map, &decl.body, &module_ty);
+            // A component's own declaration of a shared module (spec §4).
+            for part in resolved.module_parts.get(name).into_iter().flatten() {
+                merger.apply_block(map, &part.body, &module_ty);
+            }
             for (body, overlay) in overlays.iter().filter(|(_, o)| o.name.text == *name) {
                 merger.body = *body;
                 merger.apply_block(map, &overlay.body, &module_ty);

@@ -132,6 +132,7 @@ impl Renderer {
         src_dir: &Path,
         protected: &[PathBuf],
         includes: &[(PathBuf, String)],
+        definition_shown: &str,
         jobs: &[Job<'_>],
     ) -> Renderer {
         let mut registry = Handlebars::new();
@@ -141,7 +142,9 @@ impl Renderer {
         let definition_dir = std::fs::canonicalize(definition_dir).unwrap_or_else(|_| definition_dir.to_path_buf());
         let src_dir = std::fs::canonicalize(src_dir).unwrap_or_else(|_| src_dir.to_path_buf());
         let mut bases: Vec<(PathBuf, String)> = includes.to_vec();
-        bases.push((definition_dir.clone(), String::new()));
+        // Template files are named relative to the definition directory, or
+        // under `definition_shown` (`../shop/`) for a component's.
+        bases.push((definition_dir.clone(), definition_shown.to_string()));
         let mut renderer = Renderer {
             registry,
             templates: HashMap::new(),

@@ -11,6 +11,9 @@
 mod c3;
 mod diagnostics;
 mod ids;
+mod view;
+
+pub use view::component_view;
 
 use crate::diagnostic::{closest, Sink};
 use crate::map::IndexMap;
@@ -63,6 +66,10 @@ pub struct Resolved<'a> {
     pub schema_parts: IndexMap<&'a str, Vec<&'a SchemaDecl>>,
     /// Modules by name, in declaration order.
     pub modules: IndexMap<&'a str, &'a BlockDecl>,
+    /// In a component's view (spec §4), the component's declarations of a
+    /// module the conglomerate also declares: applied after its body
+    /// (component-specific data wins). Empty otherwise.
+    pub module_parts: IndexMap<&'a str, Vec<&'a BlockDecl>>,
     /// Instances and overlays in declaration order.
     pub instances: Instances<'a>,
     /// Name → index into `instances`.
@@ -153,7 +160,7 @@ pub fn resolve<'a>(files: &'a [File], sink: &mut Sink) -> Resolved<'a> {
             .collect(),
     );
     let by_name = by_name.into_iter().map(|(name, id)| (name, InstanceId::new(id))).collect();
-    Resolved { project, schemas, schema_parts, modules, instances, by_name }
+    Resolved { project, schemas, schema_parts, modules, module_parts: IndexMap::default(), instances, by_name }
 }
 
 /// The `inherits`/`on` edges, with unknown names and overlay parents already

@@ -75,6 +75,20 @@ pub struct BuiltInstance {
     /// Passwords and secrets this run generated for its owner (placeholders
     /// when nothing is written).
     pub new_secrets: usize,
+    /// A conglomerate's instance: each component's view of it (spec §4).
+    pub components: Vec<BuiltComponent>,
+}
+
+/// One component's view of a built conglomerate instance.
+pub struct BuiltComponent {
+    /// `component NAME`.
+    pub name: String,
+    /// Its project (the tree is `<out>/<instance>/<project>/`).
+    pub project: String,
+    /// Its `targets: [...]` (`None`: every target of its view).
+    pub targets: Option<Vec<(String, Span)>>,
+    /// The view, compiled.
+    pub compiled: Compiled,
 }
 
 /// A successful build.
@@ -247,7 +261,8 @@ pub fn compile_and_write(
         ));
     }
     let mut instances = Vec::new();
-    for group in compilation.groups {
+    for mut group in compilation.groups {
+        let mut parts = std::mem::take(&mut group.parts);
         for (id, compiled) in group.compiled {
             let info = &session.resolved().instances[id];
             let name = info.name().to_string();
@@ -261,7 +276,22 @@ pub fn compile_and_write(
             let owner = group.owner.clone();
             let new_secrets = new_values.get(&owner).copied().unwrap_or(0);
             let span = info.decl.name.span;
-            instances.push((id, BuiltInstance { name, owner, span, compiled, tree, rendered, new_secrets }));
+            let mine;
+            (mine, parts) = parts.into_iter().partition(|p| p.instance == id);
+            let components = mine
+                .into_iter()
+                .filter_map(|part| {
+                    let component = session.components.get(part.component)?;
+                    Some(BuiltComponent {
+                        name: component.name.clone(),
+                        project: component.project.clone(),
+                        targets: component.targets.clone(),
+                        compiled: part.compiled,
+                    })
+                })
+                .collect();
+            let built = BuiltInstance { name, owner, span, compiled, tree, rendered, new_secrets, components };
+            instances.push((id, built));
         }
     }
     instances.sort_by_key(|(id, _)| *id);

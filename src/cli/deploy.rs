@@ -2,12 +2,13 @@
 //! compiling (spec §12), like the original facsimile's checkout, build,
 //! install and deploy.
 
-use super::commands::{compile_and_write, finish, Writes};
+use super::commands::{compile_and_write, finish, BuiltInstance, Writes};
 use super::{open, Ui};
 use crate::build::{self, Options};
 use crate::checkout;
 use crate::deploy::{self, exec, preview, Request};
-use crate::diagnostic::Sink;
+use crate::diagnostic::{closest, Code, Diagnostic, Sink};
+use crate::eval::Value;
 use crate::state::StateDir;
 use clap::ValueEnum;
 
@@ -43,8 +44,6 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         Err(status) => return status,
     };
     let Some(instance) = built.instances.first() else { return 1 };
-    let project = instance.compiled.manifest.get_path(&["facs", "project"]).and_then(|v| v.as_str()).unwrap_or("");
-    let deploy_dir = crate::layout::deploy_path(&options.out_dir, &instance.name, project);
     if args.no_build {
         if let Err(why) = super::stale::built_is_current(options, instance) {
             if !args.dry_run {
@@ -54,11 +53,13 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
             ui.note(&format!("without --dry-run this deploy is refused: {why}"));
         }
     }
-    let subdir = format!("{}/{project}/", crate::layout::tree_deploy_dir(project));
-    let has_project_dir = if args.dry_run {
-        instance.tree.iter().any(|p| p.starts_with(&subdir))
-    } else {
-        deploy_dir.join(project).is_dir()
+    let units = match units(instance, args.target) {
+        Ok(units) => units,
+        Err(diagnostics) => {
+            let mut sink = Sink::new();
+            sink.extend(diagnostics);
+            return finish(ui, &built.sources, sink, &[]);
+        }
     };
     let ssh = match ssh_command() {
         Ok(words) => words,
@@ -68,30 +69,44 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         }
     };
     let exclude = options.project_dir.join("exclude.rsync");
-    let request = Request {
-        manifest: &instance.compiled.manifest,
-        spans: &instance.compiled.deploy_spans,
-        fallback: instance.span,
-        target: args.target,
-        deploy_dir: deploy_dir.clone(),
-        has_project_dir,
-        exclude_from: exclude.is_file().then_some(exclude),
-        ssh,
-        project_dir: options.project_dir.clone(),
-        protected: vec![options.out_dir.clone(), options.state_dir.clone()],
-    };
-    let plan = match deploy::plan(&request) {
-        Ok(plan) => plan,
-        Err(diagnostics) => {
-            let mut sink = Sink::new();
-            sink.extend(diagnostics);
-            return finish(ui, &built.sources, sink, &[]);
+    let mut planned = Vec::new();
+    let mut errors = Vec::new();
+    for unit in &units {
+        let project = unit.project.as_str();
+        let deploy_dir = crate::layout::deploy_path(&options.out_dir, &instance.name, project);
+        let subdir = format!("{}/{project}/", crate::layout::tree_deploy_dir(project));
+        let has_project_dir = if args.dry_run {
+            instance.tree.iter().any(|p| p.starts_with(&subdir))
+        } else {
+            deploy_dir.join(project).is_dir()
+        };
+        let request = Request {
+            manifest: &unit.manifest,
+            spans: unit.spans,
+            fallback: instance.span,
+            target: args.target,
+            deploy_dir: deploy_dir.clone(),
+            has_project_dir,
+            exclude_from: exclude.is_file().then(|| exclude.clone()),
+            ssh: ssh.clone(),
+            project_dir: options.project_dir.clone(),
+            protected: vec![options.out_dir.clone(), options.state_dir.clone()],
+        };
+        match deploy::plan(&request) {
+            Ok(plan) => planned.push((unit, request, plan)),
+            Err(diagnostics) => errors.extend(diagnostics),
         }
-    };
+    }
+    if !errors.is_empty() {
+        let mut sink = Sink::new();
+        sink.extend(errors);
+        return finish(ui, &built.sources, sink, &[]);
+    }
     let state_dir = StateDir::new(&options.state_dir);
     // A dry run writes no state: what its build would generate counts too.
     let would_generate = if args.dry_run { instance.new_secrets } else { 0 };
-    let undeployed = if plan.remote { state_dir.undeployed(&instance.owner) + would_generate } else { 0 };
+    let remote = planned.iter().any(|(_, _, plan)| plan.remote);
+    let undeployed = if remote { state_dir.undeployed(&instance.owner) + would_generate } else { 0 };
     if undeployed > 0 && !args.allow_new_secrets {
         let why = new_secrets_refusal(&instance.owner, undeployed, &state_dir);
         if !args.dry_run {
@@ -101,25 +116,32 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         ui.note(&format!("without --dry-run this deploy is refused: {why}"));
     }
     if args.dry_run {
-        let secrets = instance.compiled.manifest.secret_strings();
-        let tree = instance.rendered.as_ref();
-        let (changes, failures) = dry_run_changes(&request, tree, project, &secrets);
         let mut out = String::new();
-        let size = match args.pace {
-            exec::Pace::All => plan.nodes.len().max(1),
-            exec::Pace::Rolling(n) => n,
-        };
-        let batches = plan.nodes.len().div_ceil(size);
-        for (i, (node, cmds)) in plan.nodes.iter().enumerate() {
-            if args.pace != exec::Pace::All && i % size == 0 {
-                let members: Vec<&str> = plan.nodes.iter().skip(i).take(size).map(|(n, _)| n.as_str()).collect();
-                out.push_str(&format!("## batch {} of {batches}: {}\n", i / size + 1, members.join(", ")));
+        let mut failures = Vec::new();
+        for (unit, request, plan) in &planned {
+            if let Some(label) = &unit.label {
+                out.push_str(&format!("### {label}: {}\n", request.deploy_dir.display()));
             }
-            out.push_str(&format!("# {node}\n"));
-            for cmd in cmds {
-                out.push_str(&format!("{}\n", cmd.display(args.reveal)));
+            let secrets = unit.manifest.secret_strings();
+            let tree = instance.rendered.as_ref();
+            let (changes, failed) = dry_run_changes(request, tree, &unit.project, &secrets);
+            failures.extend(failed);
+            let size = match args.pace {
+                exec::Pace::All => plan.nodes.len().max(1),
+                exec::Pace::Rolling(n) => n,
+            };
+            let batches = plan.nodes.len().div_ceil(size);
+            for (i, (node, cmds)) in plan.nodes.iter().enumerate() {
+                if args.pace != exec::Pace::All && i % size == 0 {
+                    let members: Vec<&str> = plan.nodes.iter().skip(i).take(size).map(|(n, _)| n.as_str()).collect();
+                    out.push_str(&format!("## batch {} of {batches}: {}\n", i / size + 1, members.join(", ")));
+                }
+                out.push_str(&format!("# {node}\n"));
+                for cmd in cmds {
+                    out.push_str(&format!("{}\n", cmd.display(args.reveal)));
+                }
+                out.push_str(&show_changes(node, changes.get(i).and_then(Option::as_ref)));
             }
-            out.push_str(&show_changes(node, changes.get(i).and_then(Option::as_ref)));
         }
         let status = ui.out(out.as_bytes());
         for failure in &failures {
@@ -131,23 +153,33 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         }
         return status;
     }
-    if !deploy_dir.is_dir() {
-        ui.failure(&format!(
-            "{} does not exist: build `{}` first (or deploy without --no-build)",
-            deploy_dir.display(),
-            instance.name
-        ));
-        return 1;
-    }
-    for (node, cmds) in &plan.nodes {
-        for cmd in cmds {
-            ui.verbose(&format!("{node}: {}", cmd.display(false)));
+    let mut status = 0;
+    for (unit, request, plan) in &planned {
+        if !request.deploy_dir.is_dir() {
+            ui.failure(&format!(
+                "{} does not exist: build `{}` first (or deploy without --no-build)",
+                request.deploy_dir.display(),
+                instance.name
+            ));
+            return 1;
+        }
+        if let Some(label) = &unit.label {
+            ui.note(&format!("deploying {label}"));
+        }
+        for (node, cmds) in &plan.nodes {
+            for cmd in cmds {
+                ui.verbose(&format!("{node}: {}", cmd.display(false)));
+            }
+        }
+        let secrets = unit.manifest.secret_strings();
+        let outcomes = run_with_progress(ui, &instance.name, &plan.nodes, &secrets, args.pace);
+        ui.verbose(&format!("deployed to {} destinations", outcomes.ran.len()));
+        status = conclude(ui, &instance.name, &outcomes, args.pace);
+        if status != 0 {
+            // The next component's tree is not sent after a failure.
+            return status;
         }
     }
-    let secrets = instance.compiled.manifest.secret_strings();
-    let outcomes = run_with_progress(ui, &instance.name, &plan.nodes, &secrets, args.pace);
-    ui.verbose(&format!("deployed to {} destinations", outcomes.ran.len()));
-    let status = conclude(ui, &instance.name, &outcomes, args.pace);
     if status == 0 && undeployed > 0 {
         // Every node has the new values now.
         if let Err(e) = state_dir.clear_undeployed(&instance.owner) {
@@ -159,6 +191,104 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         }
     }
     status
+}
+
+/// What one deploy sends: the instance's tree, or one component's
+/// (spec §4) with the targets its `component` item allows.
+struct Unit<'b> {
+    /// `component `shop` (project `shop`)` for a component's tree.
+    label: Option<String>,
+    manifest: std::borrow::Cow<'b, Value>,
+    spans: &'b crate::eval::SpanMap,
+    project: String,
+}
+
+/// The trees a deploy of `instance` sends. A conglomerate's instance sends
+/// each component's tree to the targets its `targets` list names (E023 for
+/// one its view lacks); with `--target T`, only the components that deploy
+/// to T.
+fn units<'b>(instance: &'b BuiltInstance, target: Option<&str>) -> Result<Vec<Unit<'b>>, Vec<Diagnostic>> {
+    let project = |m: &Value| m.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string();
+    if instance.components.is_empty() {
+        let manifest = &instance.compiled.manifest;
+        return Ok(vec![Unit {
+            label: None,
+            manifest: std::borrow::Cow::Borrowed(manifest),
+            spans: &instance.compiled.deploy_spans,
+            project: project(manifest),
+        }]);
+    }
+    let mut units = Vec::new();
+    let mut errors = Vec::new();
+    for component in &instance.components {
+        let manifest = &component.compiled.manifest;
+        let has_tree = matches!(
+            manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret),
+            Some(Value::List(groups)) if !groups.is_empty()
+        );
+        if !has_tree {
+            continue;
+        }
+        let mut manifest = manifest.clone();
+        if let Some(allowed) = &component.targets {
+            let known: Vec<String> = match manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret) {
+                Some(Value::Map(m)) => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            for (name, span) in allowed {
+                if !known.contains(name) {
+                    let d = Diagnostic::error(
+                        Code::E023,
+                        *span,
+                        format!(
+                            "instance `{}` has no target `{name}` for component `{}`",
+                            instance.name, component.name
+                        ),
+                    )
+                    .with_primary_label("listed in the component's `targets`");
+                    errors.push(match closest(name, known.iter().map(String::as_str)) {
+                        Some(s) => d.with_help(format!("Did you mean `{s}`? Known targets: {}.", known.join(", "))),
+                        None => d.with_help(format!(
+                            "Known targets of `{}`: {}; list those the component's tree goes to.",
+                            instance.name,
+                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        )),
+                    });
+                }
+            }
+            if let Some(Value::Map(targets)) = manifest.get_path_mut(&["instance", "targets"]) {
+                targets.retain(|name, _| allowed.iter().any(|(a, _)| a == name));
+            }
+        }
+        if let Some(wanted) = target {
+            let deploys_there = matches!(
+                manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret),
+                Some(Value::Map(m)) if m.contains_key(wanted)
+            );
+            if !deploys_there {
+                continue;
+            }
+        }
+        units.push(Unit {
+            label: Some(format!("component `{}` (project `{}`)", component.name, component.project)),
+            project: component.project.clone(),
+            manifest: std::borrow::Cow::Owned(manifest),
+            spans: &component.compiled.deploy_spans,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if units.is_empty() {
+        let why = match target {
+            Some(t) => format!("no component of `{}` deploys to target `{t}`", instance.name),
+            None => format!("no component of `{}` has a deploy tree", instance.name),
+        };
+        return Err(vec![Diagnostic::error(Code::E023, instance.span, why)
+            .with_primary_label("nothing to deploy")
+            .with_help("A component's tree is deployed when its view of the instance has an `install` list; `targets` in its `component` item limits where it goes.")]);
+    }
+    Ok(units)
 }
 
 /// Why a deploy of freshly generated secrets is refused, and what to do.

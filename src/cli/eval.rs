@@ -32,7 +32,7 @@ pub fn eval(options: &Options, name: &str, expr: &str, reveal: bool, ui: &mut Ui
         }
     };
     let paths = session.paths();
-    let Front { resolved, schemas } = session.program.front();
+    let Front { resolved, schemas, .. } = session.program.front();
     let Some(&id) = selected.first() else {
         return super::commands::finish(ui, &session.sources, session.sink, &[]);
     };

@@ -206,7 +206,7 @@ fn declared_field<'s>(schemas: &'s crate::types::Schemas<'s>, path: &str) -> Opt
 pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut Ui) -> i32 {
     let result = analysed(options, ui, |session| {
         let selected = session.select(&[name.to_string()]);
-        let (sources, Front { resolved, schemas }) = (&session.sources, session.program.front());
+        let (sources, Front { resolved, schemas, .. }) = (&session.sources, session.program.front());
         let id = *selected.first()?;
         let owner = Some(resolved.instances.owner(id))?.name().to_string();
         // Corrupt state is refused, never read as empty: explain would show

@@ -22,7 +22,7 @@ pub fn check_bodies(resolved: &Resolved<'_>, sink: &mut Sink) {
         reserved(&project.body, &["name"], "a project", sink);
         duplicates(&project.body, sink);
     }
-    for module in resolved.modules.values() {
+    for module in resolved.modules.values().chain(resolved.module_parts.values().flatten()) {
         module_body(&module.body, sink);
     }
     for info in &resolved.instances {
@@ -121,7 +121,8 @@ fn walk(
                 walk(&m.body, &mut module_seen, &mut nested, sink);
                 modules.insert(m.name.text.clone(), module_seen);
             }
-            Item::Unset(_) => {}
+            // Read before evaluation, by the driver (`build::components`).
+            Item::Unset(_) | Item::Component(_) => {}
         }
     }
 }
@@ -185,7 +186,7 @@ fn expressions(block: &Block, sink: &mut Sink) {
         match item {
             Item::Field(f) => expression(&f.value, sink),
             Item::Target(t) => expressions(&t.body, sink),
-            Item::Module(_) | Item::Unset(_) => {}
+            Item::Module(_) | Item::Unset(_) | Item::Component(_) => {}
         }
     }
 }

@@ -245,7 +245,7 @@ fn unset_of(resolved: &Resolved<'_>, lineage: &[InstanceId], segments: &[&str], 
                         prefix.truncate(depth);
                     }
                 }
-                Item::Target(_) | Item::Module(_) => {}
+                Item::Target(_) | Item::Module(_) | Item::Component(_) => {}
             }
         }
     }

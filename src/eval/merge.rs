@@ -351,7 +351,8 @@ impl<'a> Merger<'a, '_> {
                         );
                     }
                 }
-                Item::Module(_) => {}
+                // Components are no project field: the driver reads them.
+                Item::Module(_) | Item::Component(_) => {}
             }
         }
     }

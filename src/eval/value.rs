@@ -113,6 +113,19 @@ impl Value {
         Some(v)
     }
 
+    /// Looks up a dotted path of maps, for changing the value there (a
+    /// secret is not looked into).
+    pub fn get_path_mut<'v>(&'v mut self, path: &[&str]) -> Option<&'v mut Value> {
+        let mut v = self;
+        for seg in path {
+            v = match v {
+                Value::Map(m) => m.get_mut(*seg)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+
     /// The value as JSON text exactly as interpolation prints it (`None` for
     /// lists, maps and null, which cannot be interpolated).
     pub fn interpolated(&self) -> Option<String> {

@@ -57,7 +57,7 @@ impl<'s> Printer<'s> {
             Elem::Decl(d) => d.span(),
             Elem::Item(Item::Field(f)) => f.span,
             Elem::Item(Item::Unset(u)) => u.span,
-            Elem::Item(Item::Target(b) | Item::Module(b)) => b.span,
+            Elem::Item(Item::Target(b) | Item::Module(b) | Item::Component(b)) => b.span,
             Elem::FieldDecl(f) => f.span,
             Elem::Open(pos) => return (pos, pos + 3),
             Elem::Value(e) => e.span,
@@ -297,8 +297,13 @@ impl<'s> Printer<'s> {
                 self.w.space();
                 self.path(&u.path);
             }
-            Item::Target(b) | Item::Module(b) => {
-                self.w.token(b.span.start as usize, if matches!(item, Item::Target(_)) { "target" } else { "module" });
+            Item::Target(b) | Item::Module(b) | Item::Component(b) => {
+                let keyword = match item {
+                    Item::Target(_) => "target",
+                    Item::Module(_) => "module",
+                    _ => "component",
+                };
+                self.w.token(b.span.start as usize, keyword);
                 self.w.space();
                 self.name(&b.name);
                 self.w.space();

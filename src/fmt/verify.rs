@@ -73,9 +73,9 @@ fn same_item(a: &Item, b: &Item) -> bool {
             same_names(&x.path, &y.path) && x.op == y.op && same_expr(&x.value, &y.value)
         }
         (Item::Unset(x), Item::Unset(y)) => same_names(&x.path, &y.path),
-        (Item::Target(x), Item::Target(y)) | (Item::Module(x), Item::Module(y)) => {
-            same_name(&x.name, &y.name) && same_block(&x.body, &y.body)
-        }
+        (Item::Target(x), Item::Target(y))
+        | (Item::Module(x), Item::Module(y))
+        | (Item::Component(x), Item::Component(y)) => same_name(&x.name, &y.name) && same_block(&x.body, &y.body),
         _ => false,
     }
 }

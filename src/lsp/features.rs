@@ -296,6 +296,13 @@ pub fn symbols(analysis: &Analysis, file: &File) -> Vec<lsp::DocumentSymbol> {
                     t.name.span,
                     Vec::new(),
                 )),
+                Item::Component(c) => Some(symbol(
+                    &format!("component {}", c.name.text),
+                    lsp::SymbolKind::PACKAGE,
+                    c.span,
+                    c.name.span,
+                    Vec::new(),
+                )),
                 Item::Module(m) => Some(symbol(
                     &format!("module {}", m.name.text),
                     lsp::SymbolKind::MODULE,

@@ -223,7 +223,7 @@ impl Server {
     fn hover(&self, pos: &lsp::TextDocumentPositionParams) -> Option<lsp::Hover> {
         let (file, offset) = self.at(pos)?;
         let found = features::locate(file, offset)?;
-        let crate::build::Front { resolved, schemas } = self.analysis.front();
+        let crate::build::Front { resolved, schemas, .. } = self.analysis.front();
         let lineage_text = |name: &str| {
             let info = resolved.by_name.get(name).map(|&i| &resolved.instances[i])?;
             let kind = info.decl.kind();
@@ -392,7 +392,7 @@ impl Server {
             .collect();
         let words: Vec<&str> =
             before.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
-        let crate::build::Front { resolved, schemas } = self.analysis.front();
+        let crate::build::Front { resolved, schemas, .. } = self.analysis.front();
         let item = |label: &str, kind, detail: &str| lsp::CompletionItem {
             label: label.to_string(),
             kind: Some(kind),

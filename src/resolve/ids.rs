@@ -20,6 +20,12 @@ impl InstanceId {
         InstanceId(u32::try_from(index).expect("fewer than 2^32 instances"))
     }
 
+    /// The same instance in a table that has `by` entries before its own
+    /// (a component's view appends the component's instances).
+    pub(super) fn shifted(self, by: usize) -> InstanceId {
+        InstanceId::new(self.index() + by)
+    }
+
     /// The position in declaration order.
     pub fn index(self) -> usize {
         self.0 as usize

@@ -199,6 +199,8 @@ pub enum Item {
     Target(NamedBlock),
     /// `module NAME { ... }` (instance bodies only)
     Module(NamedBlock),
+    /// `component NAME { ... }` (the project block only, spec §4)
+    Component(NamedBlock),
 }
 
 /// `unset a.b`

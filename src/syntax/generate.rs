@@ -313,7 +313,7 @@ impl Expander<'_> {
         for item in &mut block.items {
             ok &= match item {
                 Item::Field(f) => self.subst_expr(&mut f.value, &mut Vec::new()),
-                Item::Target(b) | Item::Module(b) => self.subst_block(&mut b.body),
+                Item::Target(b) | Item::Module(b) | Item::Component(b) => self.subst_block(&mut b.body),
                 Item::Unset(_) => true,
             };
         }

@@ -292,6 +292,7 @@ impl<'t> Lowerer<'t> {
                 Rule::unset_item => self.unset_item(p).map(Item::Unset),
                 Rule::target_item => self.named_block(p).map(Item::Target),
                 Rule::module_item => self.named_block(p).map(Item::Module),
+                Rule::component_item => self.named_block(p).map(Item::Component),
                 _ => None,
             };
             items.extend(item);

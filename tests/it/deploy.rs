@@ -838,3 +838,71 @@ fn progress_is_shown_on_a_terminal_only() {
         "{err}"
     );
 }
+
+/// A conglomerate (spec §4): each component's tree goes to its own `home`
+/// on the targets its `component` item names; `web` lists only `front`, so
+/// node-b (target `back`) gets the shop's tree and not the web's.
+#[test]
+fn each_component_tree_goes_to_its_targets() {
+    if !common::have_tools("each_component_tree_goes_to_its_targets", &["rsync", "ssh", "ssh-keygen", "sshd"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let (node_a, node_b) = (work.path().join("node-a"), work.path().join("node-b"));
+    for root in [&node_a, &node_b] {
+        std::fs::create_dir_all(root.join("deploy")).expect("node root");
+    }
+    let ssh_dir = work.path().join("ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("ssh dir");
+    let sshd = Sshd::start(&ssh_dir, [&node_a, &node_b]);
+    let write = |path: &str, text: &str| {
+        let path = work.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "platform/main.facs",
+        "project platform {\n  component shop { dir: \"../shop\" }\n  component web { dir: \"../web\", targets: [\"front\"] }\n}\n\
+         instance prod {\n  target front { nodes: [\"node-a\"] }\n  target back { nodes: [\"node-b\"] }\n}\n",
+    );
+    write(
+        "shop/main.facs",
+        "project shop {}\ninstance prod { home: \"deploy/shop\"  install: [{ type: \"tmpl\", dir: \"tmpl\" }] }\n",
+    );
+    write("shop/tmpl/_ALL_/shop.conf", "shop {{instance.name}}\n");
+    write(
+        "web/main.facs",
+        "project web {}\ninstance prod { home: \"deploy/web\"  install: [{ type: \"tmpl\", dir: \"tmpl\" }] }\n",
+    );
+    write("web/tmpl/_ALL_/web.conf", "web {{instance.name}}\n");
+    let platform = work.path().join("platform");
+    let env = [("FACS_SSH", sshd.facs_ssh())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let out = facs(&platform, &["deploy", "prod", "--dry-run"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    let (shop, web) = stdout.split_once("### component `web`").expect("web's part");
+    assert!(shop.starts_with("### component `shop` (project `shop`): "), "{stdout}");
+    assert!(
+        shop.contains("/prod/shop/_DEPLOY_/ node-a:deploy/shop/")
+            && shop.contains("/prod/shop/_DEPLOY_/ node-b:deploy/shop/"),
+        "{stdout}"
+    );
+    assert!(web.contains("/prod/web/_DEPLOY_/ node-a:deploy/web/"), "{stdout}");
+    assert!(!web.contains("node-b"), "web's tree would go to node-b: {stdout}");
+    assert!(!node_a.join("deploy/shop").exists(), "a dry run deployed");
+
+    let out = facs(&platform, &["deploy", "prod", "--allow-new-secrets"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}\nsshd: {}", text(&out), sshd.log());
+    assert_eq!(std::fs::read_to_string(node_a.join("deploy/shop/shop.conf")).ok(), None, "only _DEPLOY_ is sent");
+    assert!(node_a.join("deploy/shop/etc/shop.version").is_file(), "{}", text(&out));
+    assert!(node_b.join("deploy/shop/etc/shop.version").is_file(), "{}", text(&out));
+    assert!(node_a.join("deploy/web/etc/web.version").is_file(), "{}", text(&out));
+    assert!(!node_b.join("deploy/web").exists(), "web's tree went to node-b");
+
+    // `--target back`: only the components that deploy there.
+    let out = facs(&platform, &["deploy", "prod", "--dry-run", "--target", "back"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("### component `shop`") && !stdout.contains("### component `web`"), "{stdout}");
+}

@@ -16,6 +16,7 @@ mod common;
 mod checkout;
 mod cli;
 mod commands;
+mod components;
 mod confinement;
 mod crash_safety;
 mod deploy;
