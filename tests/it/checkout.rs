@@ -2,24 +2,10 @@
 //! the tag `project.version` is checked out into
 //! `.facsimile/src/<project>-<version>`, which then is `facs.src_dir`.
 
-use crate::common;
+use crate::common::{self, git};
 
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git (install git)");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn commit(repo: &Path, robots: &str, message: &str) {
     std::fs::create_dir_all(repo.join("files")).expect("mkdir");

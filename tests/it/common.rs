@@ -98,3 +98,18 @@ pub fn sshd_path() -> Option<std::path::PathBuf> {
         .chain(["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"].map(std::path::PathBuf::from))
         .find(|p| p.is_file())
 }
+
+/// Runs git in `dir` with a fixed author (tests make real repositories).
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git (install git)");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -4,7 +4,7 @@
 //! unchanged) sharing one set of environments and one state per
 //! environment. See `docs/decisions/components.md`.
 
-use crate::common;
+use crate::common::{self, git};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,20 +60,6 @@ abstract instance site {
 instance dev inherits site {}
 instance prod inherits site {}
 "#;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git (install git)");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
