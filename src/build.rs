@@ -1223,14 +1223,12 @@ fn render_trees(
             let info = &resolved.instances[*id];
             let lineage = info.lineage.as_deref().map(|l| resolved.instances.names(l).map(str::to_string).collect())?;
             let project = resolved.project.map_or("", |p| p.name.text.as_str());
-            Some(Job {
-                instance: info.name(),
+            Some(render_job(
+                info,
                 lineage,
-                manifest: &c.manifest,
-                install_spans: &c.install_spans,
-                span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
-                release_dir: crate::layout::release_dir(&compilation.paths.out_dir, info.name(), project),
-            })
+                c,
+                crate::layout::release_dir(&compilation.paths.out_dir, info.name(), project),
+            ))
         })
         .collect();
     if only.is_none() {
@@ -1323,14 +1321,12 @@ fn render_parts(
                     }
                 }
                 let c = &part.compiled;
-                Some(Job {
-                    instance: info.name(),
+                Some(render_job(
+                    info,
                     lineage,
-                    manifest: &c.manifest,
-                    install_spans: &c.install_spans,
-                    span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
-                    release_dir: crate::layout::release_dir(&paths.out_dir, info.name(), &component.project),
-                })
+                    c,
+                    crate::layout::release_dir(&paths.out_dir, info.name(), &component.project),
+                ))
             })
             .collect();
         if jobs.is_empty() {
@@ -1414,4 +1410,23 @@ pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value
         })
         .collect();
     (manifests, diagnostics)
+}
+
+/// What render needs of one compiled instance (or one component's view of
+/// it): its install spans, and the whole `install` list's span for errors
+/// about the list itself.
+fn render_job<'j>(
+    info: &'j resolve::InstanceInfo<'_>,
+    lineage: Vec<String>,
+    c: &'j Compiled,
+    release_dir: String,
+) -> Job<'j> {
+    Job {
+        instance: info.name(),
+        lineage,
+        manifest: &c.manifest,
+        install_spans: &c.install_spans,
+        span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
+        release_dir,
+    }
 }
