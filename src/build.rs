@@ -925,8 +925,7 @@ fn compile_group(
         .iter()
         .filter_map(|&id| {
             let mut compiled = eval::compile_instance(resolved, schemas, id, state, paths)?;
-            let span = resolved.instances[id].decl.name.span;
-            let found = crate::deploy::check(&compiled.manifest, &compiled.deploy_spans, span);
+            let found = crate::deploy::check(&compiled.manifest);
             compiled.diagnostics.extend(found);
             // Spec §4: each component's view, against the same state, after
             // the conglomerate's (so its modules' passwords come first).
@@ -937,33 +936,33 @@ fn compile_group(
                     else {
                         continue;
                     };
-                    let found = crate::deploy::check(&part.manifest, &part.deploy_spans, span);
+                    let found = crate::deploy::check(&part.manifest);
                     part.diagnostics.extend(found);
                     let failed = part.diagnostics.iter().any(Diagnostic::is_error);
                     compiled.diagnostics.append(&mut part.diagnostics);
                     let mut entry = crate::map::IndexMap::default();
                     for key in ["project", "instance", "module"] {
-                        if let Some(value) = part.manifest.get_path(&[key]) {
+                        if let Some(value) = part.manifest.value.get_path(&[key]) {
                             entry.insert(key.to_string(), value.clone());
                         }
                     }
                     entries.insert(view.name.clone(), eval::Value::Map(entry));
-                    if matches!(mode, Mode::Build | Mode::CheckOnly) && !has_install(&part.manifest) {
-                        part.manifest = eval::Value::Null;
+                    if matches!(mode, Mode::Build | Mode::CheckOnly) && !has_install(&part.manifest.value) {
+                        part.manifest.forget_value();
                     }
                     parts.push(Part { instance: id, component: index, compiled: part, failed });
                 }
-                if let eval::Value::Map(top) = &mut compiled.manifest {
+                if let eval::Value::Map(top) = &mut compiled.manifest.value {
                     top.insert("component".to_string(), eval::Value::Map(entries));
                 }
             }
             // Serialize here, in parallel, and keep the value only if something
             // still needs it: at 10,000 instances the values would dominate memory.
             if !mode.placeholders() {
-                compiled.json = compiled.manifest.to_pretty_json(true);
+                compiled.json = compiled.manifest.value.to_pretty_json(true);
             }
-            if matches!(mode, Mode::Build | Mode::CheckOnly) && !has_install(&compiled.manifest) {
-                compiled.manifest = eval::Value::Null;
+            if matches!(mode, Mode::Build | Mode::CheckOnly) && !has_install(&compiled.manifest.value) {
+                compiled.manifest.forget_value();
             }
             Some((id, compiled))
         })
@@ -1215,7 +1214,7 @@ fn render_trees(
     let jobs: Vec<Job<'_>> = instances
         .iter()
         .filter(|(id, _)| only.is_none_or(|o| o.contains(id)))
-        .filter(|(_, c)| has_install(&c.manifest))
+        .filter(|(_, c)| has_install(&c.manifest.value))
         // An instance with errors of its own is not rendered: its template
         // errors would be cascades. Every other one is (spec §11).
         .filter(|(_, c)| !c.diagnostics.iter().any(Diagnostic::is_error))
@@ -1233,7 +1232,7 @@ fn render_trees(
         .collect();
     if only.is_none() {
         let names: Vec<&str> = resolved.instances.iter().map(|i| i.name()).collect();
-        let mut roots: Vec<String> = instances.iter().flat_map(|(_, c)| template_dirs(&c.manifest)).collect();
+        let mut roots: Vec<String> = instances.iter().flat_map(|(_, c)| template_dirs(&c.manifest.value)).collect();
         roots.sort();
         roots.dedup();
         roots.push("extra".to_string());
@@ -1291,7 +1290,7 @@ fn render_parts(
             .flat_map(|g| &g.parts)
             .filter(|p| p.component == index && !p.failed && !failed.contains(&p.instance))
             .filter(|p| only.is_none_or(|o| o.contains(&p.instance)))
-            .filter(|p| has_install(&p.compiled.manifest))
+            .filter(|p| has_install(&p.compiled.manifest.value))
             .collect();
         if only.is_none() {
             let names: Vec<&str> = view.resolved.instances.iter().map(|i| i.name()).collect();
@@ -1300,7 +1299,7 @@ fn render_parts(
                 .iter()
                 .flat_map(|g| &g.parts)
                 .filter(|p| p.component == index)
-                .flat_map(|p| template_dirs(&p.compiled.manifest))
+                .flat_map(|p| template_dirs(&p.compiled.manifest.value))
                 .collect();
             roots.sort();
             roots.dedup();
@@ -1393,7 +1392,7 @@ pub fn compile_memory(files: &[(&str, &str)]) -> (Vec<(String, serde_json::Value
             let compilation = session.compile(&selected, Mode::Check);
             for (id, compiled) in compilation.instances() {
                 let name = session.resolved().instances[id].name().to_string();
-                manifests.push((name, serde_json::Value::from(&compiled.manifest)));
+                manifests.push((name, serde_json::Value::from(&compiled.manifest.value)));
             }
             (session.sources, session.sink)
         }
@@ -1421,12 +1420,5 @@ fn render_job<'j>(
     c: &'j Compiled,
     release_dir: String,
 ) -> Job<'j> {
-    Job {
-        instance: info.name(),
-        lineage,
-        manifest: &c.manifest,
-        install_spans: &c.install_spans,
-        span: c.install_spans.get("").copied().unwrap_or(info.decl.name.span),
-        release_dir,
-    }
+    Job { instance: info.name(), lineage, manifest: &c.manifest, release_dir }
 }

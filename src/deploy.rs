@@ -21,7 +21,7 @@ pub mod home;
 pub mod preview;
 
 use crate::diagnostic::{closest, Code, Diagnostic};
-use crate::eval::{SpanMap, Value};
+use crate::eval::{Manifest, Spans, Value};
 use crate::process::{self as command, quote, Cmd, Word};
 use crate::render::paths::resolve;
 use crate::source::Span;
@@ -31,12 +31,8 @@ use std::path::{Path, PathBuf};
 /// Everything a plan depends on besides the manifest.
 #[derive(Clone)]
 pub struct Request<'a> {
-    /// The instance's manifest.
-    pub manifest: &'a Value,
-    /// Spans of `home`, `deploy.*` and `targets.*` (see `Compiled::deploy_spans`).
-    pub spans: &'a SpanMap,
-    /// Where to point when a field has no span of its own (the instance's name).
-    pub fallback: Span,
+    /// The instance's manifest, and where `home`, `deploy.*` and `targets.*` were written.
+    pub manifest: &'a Manifest,
     /// Only the nodes of this target.
     pub target: Option<&'a str>,
     /// `<out>/<instance>/<project>/_DEPLOY_` (absolute).
@@ -72,9 +68,10 @@ const SSH_OPTIONS: [&str; 4] = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20"
 
 /// Checks the host and login names of an instance's targets and deploy block.
 /// Run on every build, so a bad name is caught before anyone deploys.
-pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnostic> {
+pub fn check(manifest: &Manifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let span = |path: &str| span_at(spans, path, fallback);
+    let span = |path: &str| manifest.spans.span(path);
+    let (manifest, spans) = (&manifest.value, &manifest.spans);
     let targets = manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret);
     if let Some(Value::Map(targets)) = targets {
         for (name, target) in targets {
@@ -137,7 +134,7 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
                 ),
         );
     }
-    out.extend(destination_check(manifest, spans, fallback));
+    out.extend(destination_check(manifest, spans));
     out
 }
 
@@ -146,7 +143,7 @@ pub fn check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Vec<Diagnosti
 /// directory: the value is known now, and finding out at deploy time is late.
 /// An instance with nothing to install never deploys, so its `home` is
 /// only data.
-fn destination_check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Option<Diagnostic> {
+fn destination_check(manifest: &Value, spans: &Spans) -> Option<Diagnostic> {
     if !has_install(manifest) {
         return None;
     }
@@ -167,7 +164,7 @@ fn destination_check(manifest: &Value, spans: &SpanMap, fallback: Span) -> Optio
         return None;
     }
     let refusal = home::normalise(&text, remote).err()?;
-    Some(refused(span_at(spans, key, fallback), &text, &refusal, remote))
+    Some(refused(spans.span(key), &text, &refusal, remote))
 }
 
 fn has_install(manifest: &Value) -> bool {
@@ -231,25 +228,11 @@ fn bad_port(span: Span, port: i64) -> Diagnostic {
         .with_help("A target's `port` is the ssh port of its nodes: a number from 1 to 65535 (ssh's default is 22).")
 }
 
-/// The span recorded for `path`, else for its nearest recorded ancestor.
-fn span_at(spans: &SpanMap, path: &str, fallback: Span) -> Span {
-    let mut key = path;
-    loop {
-        if let Some(span) = spans.get(key) {
-            return *span;
-        }
-        match key.rfind('.') {
-            Some(dot) => key = &key[..dot],
-            None => return fallback,
-        }
-    }
-}
-
 /// Plans a deploy. Errors are diagnostics (a missing `home`, an unknown
 /// target, a destination facs must not write to).
 pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
-    let span = |path: &str| span_at(req.spans, path, req.fallback);
-    let manifest = req.manifest;
+    let span = |path: &str| req.manifest.spans.span(path);
+    let manifest = &req.manifest.value;
     let targets: Vec<(&String, &Value)> = match manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret) {
         Some(Value::Map(m)) => m.iter().collect(),
         _ => Vec::new(),
@@ -268,9 +251,13 @@ pub fn plan(req: &Request<'_>) -> Result<Plan, Vec<Diagnostic>> {
         }
     }
     if !has_install(manifest) {
-        let d = Diagnostic::error(Code::E023, req.fallback, "this instance has no deploy tree: its `install` is empty")
-            .with_primary_label("nothing to deploy")
-            .with_help("Add an install group, such as `install: [{ type: \"tmpl\", dir: \"tmpl\" }]`.");
+        let d = Diagnostic::error(
+            Code::E023,
+            req.manifest.spans.instance(),
+            "this instance has no deploy tree: its `install` is empty",
+        )
+        .with_primary_label("nothing to deploy")
+        .with_help("Add an install group, such as `install: [{ type: \"tmpl\", dir: \"tmpl\" }]`.");
         return Err(vec![d]);
     }
     let postcmds = postcmd_words(manifest.get_path(&["instance", "deploy", "postcmd"]));
@@ -370,7 +357,8 @@ fn destinations(manifest: &Value, targets: &[(&String, &Value)], only: Option<&s
 }
 
 fn home_word(req: &Request<'_>, key: &str) -> Option<Word> {
-    let value = req.manifest.get_path(&["instance"]).and_then(|i| i.get_path(&key.split('.').collect::<Vec<_>>()))?;
+    let value =
+        req.manifest.value.get_path(&["instance"]).and_then(|i| i.get_path(&key.split('.').collect::<Vec<_>>()))?;
     Some(Word { text: value.interpolated()?, secret: value.is_secret() })
 }
 
@@ -414,7 +402,7 @@ fn remote_plan(
     let Some(home) = home_word(req, "home").filter(|h| !h.text.is_empty()) else {
         if !destinations.is_empty() {
             errors.push(
-                Diagnostic::error(Code::E009, req.fallback, "`home` is required to deploy to nodes")
+                Diagnostic::error(Code::E009, req.manifest.spans.instance(), "`home` is required to deploy to nodes")
                     .with_primary_label("this instance has targets but no `home`")
                     .with_help("Set `home: \"/srv/<name>\"`: the directory on each node the tree is copied into."),
             );
@@ -426,7 +414,7 @@ fn remote_plan(
     let home = match home::normalise(&home.text, true) {
         Ok(Dest::Absolute(path) | Dest::InHome(path) | Dest::InProject(path)) => Word { text: path, ..home },
         Err(refusal) => {
-            let span = span_at(req.spans, "home", req.fallback);
+            let span = req.manifest.spans.span("home");
             errors.push(refused(span, if home.secret { "home" } else { &home.text }, &refusal, true));
             return Plan { nodes: Vec::new(), remote: true };
         }
@@ -473,7 +461,7 @@ fn script(dir: &Word, post: &Word) -> Vec<Word> {
 }
 
 fn project_name(req: &Request<'_>) -> String {
-    req.manifest.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string()
+    req.manifest.value.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
 fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>) -> Plan {
@@ -481,12 +469,16 @@ fn local_plan(req: &Request<'_>, postcmds: &[Word], errors: &mut Vec<Diagnostic>
         Some(w) => ("deploy.destdir", Some(w)),
         None => ("home", home_word(req, "home")),
     };
-    let span = span_at(req.spans, key, req.fallback);
+    let span = req.manifest.spans.span(key);
     let Some(word) = word.filter(|w| !w.text.is_empty()) else {
         errors.push(
-            Diagnostic::error(Code::E009, req.fallback, "`home` or `deploy.destdir` is required to deploy locally")
-                .with_primary_label("this instance has no targets and no destination")
-                .with_help("Set `home` (or `deploy { destdir: \"...\" }`) to the directory to deploy into."),
+            Diagnostic::error(
+                Code::E009,
+                req.manifest.spans.instance(),
+                "`home` or `deploy.destdir` is required to deploy locally",
+            )
+            .with_primary_label("this instance has no targets and no destination")
+            .with_help("Set `home` (or `deploy { destdir: \"...\" }`) to the directory to deploy into."),
         );
         return Plan { nodes: Vec::new(), remote: false };
     };

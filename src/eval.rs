@@ -13,6 +13,7 @@ mod evaluate;
 pub mod explain;
 mod fill;
 mod finish;
+mod manifest;
 pub mod merge;
 pub(crate) mod operators;
 pub mod value;
@@ -23,6 +24,7 @@ mod expression_tests;
 mod tests;
 
 pub use bodies::check_bodies;
+pub use manifest::{Manifest, Spans};
 pub use value::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -62,65 +64,20 @@ pub struct EnvVar {
 /// One compiled instance.
 #[derive(Debug)]
 pub struct Compiled {
-    /// The manifest (secrets wrapped).
-    pub manifest: Value,
+    /// The manifest (secrets wrapped) and the spans of its parts.
+    pub manifest: Manifest,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
     /// The manifest as written (pretty JSON, secrets revealed), once serialized.
     pub json: String,
-    /// Spans of `instance.install` entries (`0`, `0.files.1`, `0.pattern`...;
-    /// `""` for the whole list), for render's diagnostics.
-    pub install_spans: SpanMap,
-    /// Spans of `home`, `deploy` and `targets` entries (`targets.web.nodes.0`),
-    /// for deploy's diagnostics.
-    pub deploy_spans: SpanMap,
     /// The values of its `unique` fields, compared across instances by the driver.
     pub uniques: Vec<evaluate::UniqueValue>,
 }
 
-/// Source spans of a manifest's parts, by dotted path.
-pub type SpanMap = std::collections::HashMap<String, crate::source::Span>;
-
-/// Where each part of `install` was written (`""` for the whole list, then
-/// `0`, `0.files.1`, `0.pattern`...).
-fn install_spans(instance: &Node<'_>) -> SpanMap {
-    let mut spans = SpanMap::new();
-    if let Some(install) = instance.map().and_then(|m| m.get("install")) {
-        collect_spans(install, String::new(), &mut spans);
+impl Compiled {
+    fn failed(spans: Spans, diagnostics: Vec<Diagnostic>) -> Self {
+        Compiled { manifest: Manifest::failed(spans), diagnostics, json: String::new(), uniques: Vec::new() }
     }
-    spans
-}
-
-/// Where the fields deploy reads were written: `home`, `deploy.user`,
-/// `targets.web.nodes.0`...
-fn deploy_spans(instance: &Node<'_>) -> SpanMap {
-    let mut spans = SpanMap::new();
-    for key in ["home", "deploy", "targets"] {
-        if let Some(node) = instance.map().and_then(|m| m.get(key)) {
-            collect_spans(node, key.to_string(), &mut spans);
-        }
-    }
-    spans
-}
-
-/// Records the span of `node` under `path` and of every map entry and list
-/// item below it (nesting is bounded by the parser's depth limit).
-fn collect_spans(node: &Node<'_>, path: String, out: &mut SpanMap) {
-    let child = |key: &dyn std::fmt::Display| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
-    match &node.kind {
-        NodeKind::Map(map) => {
-            for (key, value) in map {
-                collect_spans(value, child(key), out);
-            }
-        }
-        NodeKind::List(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect_spans(item, child(&i), out);
-            }
-        }
-        _ => {}
-    }
-    out.insert(path, node.span);
 }
 
 /// The constant value of a built-in default.
@@ -274,21 +231,12 @@ fn evaluate_trees<'a>(
 ) -> Compiled {
     let Trees { instance, modules, module_names, module_spans, project, facs, mut errors, shadowed, hints } = trees;
     let info = &resolved.instances[id];
-    let (Some(project_decl), Some(lineage)) = (resolved.project, info.lineage.as_ref()) else {
-        return Compiled {
-            manifest: Value::Null,
-            diagnostics: errors,
-            json: String::new(),
-            install_spans: SpanMap::new(),
-            deploy_spans: SpanMap::new(),
-            uniques: Vec::new(),
-        };
+    let (Some(project_decl), Some(_)) = (resolved.project, info.lineage.as_ref()) else {
+        return Compiled::failed(Spans::root(info.decl.name.span), errors);
     };
     let instance_ty = Type::Record(schemas.instance);
     let module_ty = Type::Record(schemas.module);
     let project_ty = Type::Record(schemas.project);
-    let lineage_names: Vec<Value> = resolved.instances.names(lineage).map(|n| Value::Str(n.to_string())).collect();
-    let owner_name = resolved.instances[info.state_owner].name();
     let roots = Roots {
         project: &project,
         instance: &instance,
@@ -336,37 +284,21 @@ fn evaluate_trees<'a>(
         }
     }
     let uniques = std::mem::take(&mut eval.uniques);
-    let spans = install_spans(&instance);
-    let deploy = deploy_spans(&instance);
+    let spans = Spans::of(&instance, info.decl.name.span);
     let (Some(project_value), Some(instance_value)) = (project_value, instance_value) else {
-        return Compiled {
-            manifest: Value::Null,
-            diagnostics: errors,
-            json: String::new(),
-            install_spans: spans,
-            deploy_spans: deploy,
-            uniques: Vec::new(),
-        };
+        return Compiled::failed(spans, errors);
     };
     let project_value = reorder(project_value, &["name", "version", "repo", "src_dir"]);
     let version = project_value.get_path(&["version"]).cloned().unwrap_or(Value::Str(String::new()));
-    let mut facs_block = IndexMap::default();
-    facs_block.insert("instance".to_string(), Value::Str(info.name().to_string()));
-    facs_block.insert("project".to_string(), Value::Str(project_decl.name.text.clone()));
-    facs_block.insert("version".to_string(), version);
-    facs_block.insert("lineage".to_string(), Value::List(lineage_names));
-    facs_block.insert("state".to_string(), Value::Str(owner_name.to_string()));
     let mut manifest = IndexMap::default();
-    manifest.insert("facs".to_string(), Value::Map(facs_block));
+    manifest.insert("facs".to_string(), Value::Map(manifest_facs(&facs, version)));
     manifest.insert("project".to_string(), project_value);
     manifest.insert("instance".to_string(), instance_value);
     manifest.insert("module".to_string(), Value::Map(module_values));
     Compiled {
-        manifest: Value::Map(manifest),
+        manifest: Manifest { value: Value::Map(manifest), spans },
         diagnostics: errors,
         json: String::new(),
-        install_spans: spans,
-        deploy_spans: deploy,
         uniques,
     }
 }
@@ -466,6 +398,22 @@ fn facs_root<'a>(
         map.shift_insert(2, "version".to_string(), version);
     }
     node
+}
+
+/// The manifest's `facs` block: the entries of the `facs` root (built once,
+/// by [`facs_root`]) that describe the build rather than this machine's
+/// paths, with the project's evaluated version.
+fn manifest_facs(facs: &Node<'_>, version: Value) -> IndexMap<String, Value> {
+    let mut block = IndexMap::default();
+    for key in ["instance", "project", "version", "lineage", "state"] {
+        let value = match facs.map().and_then(|m| m.get(key)).map(|n| &n.kind) {
+            _ if key == "version" => version.clone(),
+            Some(NodeKind::Const(v)) => v.clone(),
+            _ => continue,
+        };
+        block.insert(key.to_string(), value);
+    }
+    block
 }
 
 /// Moves the named keys (those present) to the front, in the given order.

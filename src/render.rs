@@ -23,7 +23,7 @@ mod unused;
 pub use unused::unused_folders;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::eval::Value;
+use crate::eval::{Manifest, Value};
 use crate::source::{SourceMap, Span};
 use handlebars::Handlebars;
 use regex::Regex;
@@ -86,14 +86,18 @@ pub struct Job<'j> {
     pub instance: &'j str,
     /// Names of its lineage, most-base first.
     pub lineage: Vec<String>,
-    /// Its manifest.
-    pub manifest: &'j Value,
-    /// Spans of `install` entries by path (`0`, `0.files.1`, `0.pattern`...).
-    pub install_spans: &'j HashMap<String, Span>,
-    /// Fallback span (the instance's name).
-    pub span: Span,
+    /// Its manifest, and where its `install` entries were written.
+    pub manifest: &'j Manifest,
     /// `<out>/<instance>/<project>` (absolute), for `facs.release_dir`.
     pub release_dir: String,
+}
+
+impl Job<'_> {
+    /// The whole `install` list (else the instance's name), for errors
+    /// about the tree rather than one entry.
+    fn install_span(&self) -> Span {
+        self.manifest.spans.span("install")
+    }
 }
 
 enum Template {
@@ -157,7 +161,7 @@ impl Renderer {
             over_count: false,
         };
         for job in jobs {
-            for group in tmpl_groups(job.manifest) {
+            for group in tmpl_groups(&job.manifest.value) {
                 let Some(dir) = group.get_path(&["dir"]).and_then(Value::as_str) else { continue };
                 let Ok(dir) = paths::relative_inside(dir) else { continue };
                 // Never read state or outputs as templates (E018 at render).
@@ -311,18 +315,20 @@ impl Renderer {
     pub fn render(&self, sources: &SourceMap, job: &Job<'_>) -> Result<FileTree, Vec<Diagnostic>> {
         let mut tree = FileTree::new();
         let mut errors = Vec::new();
-        let project = job.manifest.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string();
-        let version = job.manifest.get_path(&["facs", "version"]).and_then(Value::interpolated).unwrap_or_default();
+        let project =
+            job.manifest.value.get_path(&["facs", "project"]).and_then(Value::as_str).unwrap_or("").to_string();
+        let version =
+            job.manifest.value.get_path(&["facs", "version"]).and_then(Value::interpolated).unwrap_or_default();
         let release = project.clone();
         let deploy = crate::layout::tree_deploy_dir(&project);
         let context = self.context(job);
         let secrets = Secrets {
-            taint: reads::Taint::context(job.manifest),
-            text: job.manifest.secret_strings(),
-            all: job.manifest.secret_strings_from(1),
+            taint: reads::Taint::context(&job.manifest.value),
+            text: job.manifest.value.secret_strings(),
+            all: job.manifest.value.secret_strings_from(1),
         };
-        let span_of = |key: &str| job.install_spans.get(key).copied().unwrap_or(job.span);
-        let install = match job.manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
+        let span_of = |key: &str| job.manifest.spans.span(&format!("install.{key}"));
+        let install = match job.manifest.value.get_path(&["instance", "install"]).map(Value::unwrap_secret) {
             Some(Value::List(groups)) => groups.clone(),
             _ => Vec::new(),
         };
@@ -389,22 +395,22 @@ impl Renderer {
                                 &mut tree,
                                 &format!("{deploy}/{rel}"),
                                 (&path, base),
-                                job.span,
+                                job.install_span(),
                                 &mut errors,
                             );
                         }
                     }
-                    Err(why) => errors.push(escape_error(job.span, &why)),
+                    Err(why) => errors.push(escape_error(job.install_span(), &why)),
                 }
             }
         }
         // A version computed from a secret makes the version file secret too.
-        let version_secret = job.manifest.get_path(&["facs", "version"]).is_some_and(Value::contains_secret);
+        let version_secret = job.manifest.value.get_path(&["facs", "version"]).is_some_and(Value::contains_secret);
         tree.insert(
             format!("{deploy}/etc/{project}.version"),
             TreeFile::rendered(format!("{version}\n").into_bytes(), version_secret, false),
         );
-        genconfig(job.manifest, &deploy, &mut tree);
+        genconfig(&job.manifest.value, &deploy, &mut tree);
         if let Err(e) = within_tree_limit(&tree, job) {
             errors.push(e);
         }
@@ -582,7 +588,7 @@ impl Renderer {
     }
 
     fn context(&self, job: &Job<'_>) -> serde_json::Value {
-        let mut ctx = serde_json::Value::from(job.manifest);
+        let mut ctx = serde_json::Value::from(&job.manifest.value);
         if let Some(obj) = ctx.as_object_mut() {
             if let Some(instance) = obj.get("instance").cloned() {
                 obj.insert("env".into(), instance);
@@ -694,7 +700,7 @@ fn output_too_large(template: &str, job: &Job<'_>) -> Diagnostic {
     let limit = crate::limits::current().file_bytes;
     Diagnostic::error(
         Code::E024,
-        job.span,
+        job.install_span(),
         format!(
             "rendering `{template}` for instance `{}` produced more than {}, the limit for one file",
             job.instance,
@@ -717,7 +723,7 @@ fn within_tree_limit(tree: &FileTree, job: &Job<'_>) -> Result<(), Diagnostic> {
     }
     Err(Diagnostic::error(
         Code::E024,
-        job.span,
+        job.install_span(),
         format!(
             "the tree of instance `{}` would be over {} ({} so far), the limit for one tree",
             job.instance,

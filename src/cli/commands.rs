@@ -384,7 +384,7 @@ pub fn manifest(options: &Options, name: &str, reveal: bool, ui: &mut Ui) -> i32
     let mut status = 0;
     if !session.has_errors() && failures.is_empty() {
         if let Some((_, compiled)) = compilation.instances().first() {
-            status = ui.out(compiled.manifest.to_pretty_json(reveal).as_bytes());
+            status = ui.out(compiled.manifest.value.to_pretty_json(reveal).as_bytes());
         }
     }
     finish(ui, &session.sources, session.sink, &failures).max(status)

@@ -82,8 +82,6 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
         };
         let request = Request {
             manifest: &unit.manifest,
-            spans: unit.spans,
-            fallback: instance.span,
             target: args.target,
             deploy_dir: deploy_dir.clone(),
             has_project_dir,
@@ -122,7 +120,7 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
             if let Some(label) = &unit.label {
                 out.push_str(&format!("### {label}: {}\n", request.deploy_dir.display()));
             }
-            let secrets = unit.manifest.secret_strings();
+            let secrets = unit.manifest.value.secret_strings();
             let tree = instance.rendered.as_ref();
             let (changes, failed) = dry_run_changes(request, tree, &unit.project, &secrets);
             failures.extend(failed);
@@ -171,7 +169,7 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
                 ui.verbose(&format!("{node}: {}", cmd.display(false)));
             }
         }
-        let secrets = unit.manifest.secret_strings();
+        let secrets = unit.manifest.value.secret_strings();
         let outcomes = run_with_progress(ui, &instance.name, &plan.nodes, &secrets, args.pace);
         ui.verbose(&format!("deployed to {} destinations", outcomes.ran.len()));
         status = conclude(ui, &instance.name, &outcomes, args.pace);
@@ -198,8 +196,7 @@ pub fn deploy(options: &Options, args: &DeployArgs<'_>, ui: &mut Ui) -> i32 {
 struct Unit<'b> {
     /// `component `shop` (project `shop`)` for a component's tree.
     label: Option<String>,
-    manifest: std::borrow::Cow<'b, Value>,
-    spans: &'b crate::eval::SpanMap,
+    manifest: std::borrow::Cow<'b, crate::eval::Manifest>,
     project: String,
 }
 
@@ -214,8 +211,7 @@ fn units<'b>(instance: &'b BuiltInstance, target: Option<&str>) -> Result<Vec<Un
         return Ok(vec![Unit {
             label: None,
             manifest: std::borrow::Cow::Borrowed(manifest),
-            spans: &instance.compiled.deploy_spans,
-            project: project(manifest),
+            project: project(&manifest.value),
         }]);
     }
     let mut units = Vec::new();
@@ -223,7 +219,7 @@ fn units<'b>(instance: &'b BuiltInstance, target: Option<&str>) -> Result<Vec<Un
     for component in &instance.components {
         let manifest = &component.compiled.manifest;
         let has_tree = matches!(
-            manifest.get_path(&["instance", "install"]).map(Value::unwrap_secret),
+            manifest.value.get_path(&["instance", "install"]).map(Value::unwrap_secret),
             Some(Value::List(groups)) if !groups.is_empty()
         );
         if !has_tree {
@@ -231,7 +227,7 @@ fn units<'b>(instance: &'b BuiltInstance, target: Option<&str>) -> Result<Vec<Un
         }
         let mut manifest = manifest.clone();
         if let Some(allowed) = &component.targets {
-            let known: Vec<String> = match manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret) {
+            let known: Vec<String> = match manifest.value.get_path(&["instance", "targets"]).map(Value::unwrap_secret) {
                 Some(Value::Map(m)) => m.keys().cloned().collect(),
                 _ => Vec::new(),
             };
@@ -256,13 +252,13 @@ fn units<'b>(instance: &'b BuiltInstance, target: Option<&str>) -> Result<Vec<Un
                     });
                 }
             }
-            if let Some(Value::Map(targets)) = manifest.get_path_mut(&["instance", "targets"]) {
+            if let Some(Value::Map(targets)) = manifest.value.get_path_mut(&["instance", "targets"]) {
                 targets.retain(|name, _| allowed.iter().any(|(a, _)| a == name));
             }
         }
         if let Some(wanted) = target {
             let deploys_there = matches!(
-                manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret),
+                manifest.value.get_path(&["instance", "targets"]).map(Value::unwrap_secret),
                 Some(Value::Map(m)) if m.contains_key(wanted)
             );
             if !deploys_there {
@@ -273,7 +269,6 @@ fn units<'b>(instance: &'b BuiltInstance, target: Option<&str>) -> Result<Vec<Un
             label: Some(format!("component `{}` (project `{}`)", component.name, component.project)),
             project: component.project.clone(),
             manifest: std::borrow::Cow::Owned(manifest),
-            spans: &component.compiled.deploy_spans,
         });
     }
     if !errors.is_empty() {

@@ -317,7 +317,7 @@ pub fn diff(options: &Options, a: &str, b: &str, json: bool, exit_code: bool, ui
                 .instances()
                 .into_iter()
                 .find(|(id, _)| resolved.instances[*id].name() == name)
-                .map(|(_, c)| c.manifest.clone())
+                .map(|(_, c)| c.manifest.value.clone())
         };
         Some(Ok((manifest(a)?, manifest(b)?)))
     });
@@ -431,7 +431,7 @@ pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &
             }
             "modules" => {
                 rows.push(vec!["NAME".into(), "USER".into(), "SERVICE".into(), "DEFINED".into()]);
-                let first = compiled().next().map(|(_, c)| c.manifest.clone());
+                let first = compiled().next().map(|(_, c)| c.manifest.value.clone());
                 for (name, decl) in &resolved.modules {
                     let module = first.as_ref().and_then(|m| m.get_path(&["module", name]));
                     let get = |p: &[&str]| module.and_then(|m| m.get_path(p)).map_or_else(|| "-".into(), cell);
@@ -452,10 +452,10 @@ pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &
                 rows.push(header.iter().map(|s| s.to_string()).collect());
                 for (id, compiled) in compiled() {
                     let name = resolved.instances[id].name();
-                    let Some(Value::Map(targets)) = compiled.manifest.get_path(&["instance", "targets"]) else {
+                    let Some(Value::Map(targets)) = compiled.manifest.value.get_path(&["instance", "targets"]) else {
                         continue;
                     };
-                    let deploy_user = compiled.manifest.get_path(&["instance", "deploy", "user"]);
+                    let deploy_user = compiled.manifest.value.get_path(&["instance", "deploy", "user"]);
                     for (target, t) in targets {
                         let user = t.get_path(&["user"]).or(deploy_user).map_or_else(|| "-".into(), cell);
                         let nodes: Vec<String> = match t.get_path(&["nodes"]) {

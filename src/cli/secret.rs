@@ -84,7 +84,7 @@ fn uses(options: &Options, name: &str, ui: &mut Ui) -> Result<Uses, i32> {
         if !seen.insert(key.clone()) {
             continue;
         }
-        let paths = paths_of(&key, &compiled.manifest, &state);
+        let paths = paths_of(&key, &compiled.manifest.value, &state);
         if !paths.is_empty() {
             stored.push(Stored { key, paths });
         }

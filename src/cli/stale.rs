@@ -22,7 +22,7 @@ pub fn built_is_current(options: &Options, instance: &BuiltInstance) -> Result<(
     let name = &instance.name;
     let again = format!("deploy without --no-build, or run `facs build {name}` first");
     let path = crate::layout::manifest_path(&options.out_dir, name);
-    let expected = instance.compiled.manifest.to_pretty_json(true);
+    let expected = instance.compiled.manifest.value.to_pretty_json(true);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Err(format!("`{name}` has not been built ({} is missing): {again}", path.display()));
     };

@@ -19,18 +19,17 @@ fn value(json: serde_json::Value) -> Value {
     }
 }
 
-fn manifest(instance: serde_json::Value) -> Value {
-    value(serde_json::json!({
+fn manifest(instance: serde_json::Value) -> Manifest {
+    let value = value(serde_json::json!({
         "facs": { "instance": "dev", "project": "proj0" },
         "instance": instance,
-    }))
+    }));
+    Manifest { value, spans: Spans::root(Span::new(crate::source::FileId(0), 0, 3)) }
 }
 
-fn request<'a>(manifest: &'a Value, spans: &'a SpanMap, target: Option<&'a str>) -> Request<'a> {
+fn request<'a>(manifest: &'a Manifest, target: Option<&'a str>) -> Request<'a> {
     Request {
         manifest,
-        spans,
-        fallback: Span::new(crate::source::FileId(0), 0, 3),
         target,
         deploy_dir: PathBuf::from("/out/dev/proj0/_DEPLOY_"),
         has_project_dir: true,
@@ -62,8 +61,7 @@ fn remote_plan_dedupes_nodes_and_prefers_the_target_user() {
             "more": { "nodes": ["web2"], "user": "www" },
         }
     }));
-    let spans = SpanMap::new();
-    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let plan = plan(&request(&m, None)).expect("plan");
     let labels: Vec<&str> = plan.nodes.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(labels, ["www@web1", "www@web2", "deployer@db1", "deployer@web1"]);
     let text = lines(&plan).join("\n");
@@ -90,10 +88,9 @@ fn target_filter_and_unknown_target() {
         "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
         "targets": { "web": { "nodes": ["web1"] }, "db": { "nodes": ["db1"] } }
     }));
-    let spans = SpanMap::new();
-    let plan = plan(&request(&m, &spans, Some("db"))).expect("plan");
+    let plan = plan(&request(&m, Some("db"))).expect("plan");
     assert_eq!(plan.nodes.len(), 1);
-    let errors = super::plan(&request(&m, &spans, Some("wbe"))).expect_err("unknown target");
+    let errors = super::plan(&request(&m, Some("wbe"))).expect_err("unknown target");
     let d = &errors[0];
     assert_eq!(d.code, Code::E023);
     assert!(d.help.as_deref().unwrap_or("").contains("Did you mean `web`?"), "{d:?}");
@@ -101,26 +98,24 @@ fn target_filter_and_unknown_target() {
 
 #[test]
 fn remote_deploy_needs_a_home_and_refuses_the_root() {
-    let spans = SpanMap::new();
     let m = manifest(
         serde_json::json!({ INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } } }),
     );
-    let errors = plan(&request(&m, &spans, None)).expect_err("no home");
+    let errors = plan(&request(&m, None)).expect_err("no home");
     assert_eq!(errors[0].code, Code::E009);
     let m = manifest(
         serde_json::json!({ "home": "/", INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } } }),
     );
-    assert_eq!(plan(&request(&m, &spans, None)).expect_err("root")[0].code, Code::E023);
+    assert_eq!(plan(&request(&m, None)).expect_err("root")[0].code, Code::E023);
 }
 
 #[test]
 fn local_plan_uses_destdir_and_refuses_facs_directories() {
-    let spans = SpanMap::new();
     let m = manifest(serde_json::json!({
         "home": "/srv/x", INSTALL: [{"type": "tmpl", "dir": "t"}],
         "deploy": { "destdir": "deployed", "postcmd": ["touch done"] }
     }));
-    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let plan = plan(&request(&m, None)).expect("plan");
     let text = lines(&plan);
     assert_eq!(
         text,
@@ -134,7 +129,7 @@ fn local_plan_uses_destdir_and_refuses_facs_directories() {
     );
     for bad in ["/", "/defs", ".", "..", ".facsimile/out/x", ".facsimile"] {
         let m = manifest(serde_json::json!({ "home": bad, INSTALL: [{"type": "tmpl", "dir": "t"}] }));
-        let errors = super::plan(&request(&m, &spans, None)).expect_err(bad);
+        let errors = super::plan(&request(&m, None)).expect_err(bad);
         assert_eq!(errors[0].code, Code::E023, "{bad}");
     }
 }
@@ -145,7 +140,7 @@ fn names_that_are_not_plain_hosts_are_refused() {
         "targets": { "web": { "nodes": ["ok-1.example.com", "-oProxyCommand=sh", "a b", "", "x@y"], "user": "-l" } },
         "deploy": { "user": "fine_user" }
     }));
-    let found = check(&m, &SpanMap::new(), Span::new(crate::source::FileId(0), 0, 1));
+    let found = check(&m);
     assert_eq!(found.len(), 5, "{found:?}");
     assert!(found.iter().all(|d| d.code == Code::E023));
 }
@@ -153,7 +148,7 @@ fn names_that_are_not_plain_hosts_are_refused() {
 #[test]
 fn an_instance_without_install_has_nothing_to_deploy() {
     let m = manifest(serde_json::json!({ "home": "/srv/x", INSTALL: [] }));
-    let errors = plan(&request(&m, &SpanMap::new(), None)).expect_err("nothing to deploy");
+    let errors = plan(&request(&m, None)).expect_err("nothing to deploy");
     assert_eq!(errors[0].code, Code::E023);
 }
 
@@ -163,8 +158,7 @@ fn a_target_port_is_the_ssh_port_of_its_nodes() {
         "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
         "targets": { "web": { "nodes": ["web1"], "port": 2222 }, "db": { "nodes": ["web1"] } }
     }));
-    let spans = SpanMap::new();
-    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let plan = plan(&request(&m, None)).expect("plan");
     let labels: Vec<&str> = plan.nodes.iter().map(|(n, _)| n.as_str()).collect();
     // The same node on two ports is two destinations.
     assert_eq!(labels, ["web1 (port 2222)", "web1"]);
@@ -180,7 +174,7 @@ fn a_target_port_is_the_ssh_port_of_its_nodes() {
             "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
             "targets": { "web": { "nodes": ["web1"], "port": bad } }
         }));
-        let ds = check(&m, &spans, Span::new(crate::source::FileId(0), 0, 3));
+        let ds = check(&m);
         assert!(ds.iter().any(|d| d.code == Code::E023 && d.message.contains("out of range")), "{bad}: {ds:?}");
     }
 }
@@ -190,16 +184,20 @@ fn destinations_are_checked_on_every_build_where_deploy_would_use_them() {
     let fallback = Span::new(crate::source::FileId(0), 0, 3);
     let home_span = Span::new(crate::source::FileId(0), 10, 20);
     let destdir_span = Span::new(crate::source::FileId(0), 30, 40);
-    let mut spans = SpanMap::new();
-    spans.insert("home".into(), home_span);
-    spans.insert("deploy.destdir".into(), destdir_span);
+    let mut spans = Spans::root(fallback);
+    spans.insert("home", home_span);
+    spans.insert("deploy.destdir", destdir_span);
+    let check = |mut m: Manifest| {
+        m.spans = spans.clone();
+        check(&m)
+    };
     let remote = |home: &str| {
         manifest(serde_json::json!({
             "home": home, INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } }
         }))
     };
     for bad in ["/", "/srv/../", "//", "~", "./", "x/..", "../x", "/etc", "$HOME/shop"] {
-        let found = check(&remote(bad), &spans, fallback);
+        let found = check(remote(bad));
         assert_eq!(found.len(), 1, "{bad}: {found:?}");
         let d = &found[0];
         assert_eq!((d.code, d.primary.as_ref().map(|l| l.span)), (Code::E023, Some(home_span)), "{bad}");
@@ -207,36 +205,35 @@ fn destinations_are_checked_on_every_build_where_deploy_would_use_them() {
         assert!(d.help.as_deref().is_some_and(|h| h.contains("directory of its own")), "{d:?}");
     }
     for good in ["/srv/shop", "deploy/shop", "./deploy/shop", "~/deploy/shop", "/etc/shop"] {
-        assert!(check(&remote(good), &spans, fallback).is_empty(), "{good}");
+        assert!(check(remote(good)).is_empty(), "{good}");
     }
     // Locally `deploy.destdir` is the destination, so a `home` of `~` is only data.
     let local = manifest(serde_json::json!({
         "home": "~", INSTALL: [{"type": "tmpl", "dir": "t"}], "deploy": { "destdir": "/usr/./" }
     }));
-    let found = check(&local, &spans, fallback);
+    let found = check(local);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].primary.as_ref().map(|l| l.span), Some(destdir_span));
     assert!(found[0].message.contains("`/usr` is a system directory"), "{}", found[0].message);
     let local = manifest(serde_json::json!({ "home": "~/", INSTALL: [{"type": "tmpl", "dir": "t"}] }));
-    assert!(check(&local, &spans, fallback)[0].message.contains("your home directory itself"));
+    assert!(check(local)[0].message.contains("your home directory itself"));
     // Nothing to install, nothing deployed: `home` is data.
     let data = manifest(serde_json::json!({ "home": "/", INSTALL: [], "targets": { "web": { "nodes": ["w"] } } }));
-    assert!(check(&data, &spans, fallback).is_empty());
+    assert!(check(data).is_empty());
     // A secret `home` is refused as a secret, never quoted.
     let secret = remote("secret:/");
-    let found = check(&secret, &spans, fallback);
+    let found = check(secret);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].message.contains("computed from a secret"));
 }
 
 #[test]
 fn a_remote_home_reaches_rsync_and_the_shell_normalised() {
-    let spans = SpanMap::new();
     let m = manifest(serde_json::json!({
         "home": "~/./deploy//shop/", INSTALL: [{"type": "tmpl", "dir": "t"}],
         "deploy": { "postcmd": ["true"] }, "targets": { "web": { "nodes": ["w"] } }
     }));
-    let text = lines(&plan(&request(&m, &spans, None)).expect("plan")).join("\n");
+    let text = lines(&plan(&request(&m, None)).expect("plan")).join("\n");
     // `~` would be a literal directory to rsync with --secluded-args and
     // expanded by the shell: neither sees it.
     assert!(text.contains("-- /out/dev/proj0/_DEPLOY_/ w:deploy/shop/\n"), "{text}");
@@ -247,7 +244,7 @@ fn a_remote_home_reaches_rsync_and_the_shell_normalised() {
         let m = manifest(serde_json::json!({
             "home": bad, INSTALL: [{"type": "tmpl", "dir": "t"}], "targets": { "web": { "nodes": ["w"] } }
         }));
-        assert_eq!(plan(&request(&m, &spans, None)).expect_err(bad)[0].code, Code::E023, "{bad}");
+        assert_eq!(plan(&request(&m, None)).expect_err(bad)[0].code, Code::E023, "{bad}");
     }
 }
 
@@ -263,8 +260,7 @@ fn target_postcmds_run_after_the_instance_ones_on_that_targets_nodes() {
             "plain": { "nodes": ["plain1"] },
         }
     }));
-    let spans = SpanMap::new();
-    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let plan = plan(&request(&m, None)).expect("plan");
     let posts = |node: &str| -> Vec<(String, String)> {
         let (_, cmds) = plan.nodes.iter().find(|(n, _)| n == node).expect("node");
         cmds.iter()
@@ -306,7 +302,7 @@ fn target_postcmds_run_after_the_instance_ones_on_that_targets_nodes() {
     assert!(!text.contains("echo pw"), "{text}");
     assert!(plan.nodes.iter().flat_map(|(_, c)| c).all(|c| c.argv.iter().all(|w| !w.text.contains("echo pw"))));
     // `--target db` runs only db's postcmds.
-    let only = super::plan(&request(&m, &spans, Some("db"))).expect("plan");
+    let only = super::plan(&request(&m, Some("db"))).expect("plan");
     let (_, cmds) = only.nodes.iter().find(|(n, _)| n == "both").expect("both");
     let purposes: Vec<&str> = cmds.iter().map(|c| c.purpose.as_str()).filter(|p| p.starts_with("postcmd")).collect();
     assert_eq!(purposes, ["postcmd 1", "postcmd 1 of target db"]);
@@ -320,8 +316,7 @@ fn the_preview_is_the_rsync_commands_as_a_dry_run() {
         "deploy": { "postcmd": ["echo all"] },
         "targets": { "web": { "nodes": ["web1"] } }
     }));
-    let spans = SpanMap::new();
-    let plan = plan(&request(&m, &spans, None)).expect("plan");
+    let plan = plan(&request(&m, None)).expect("plan");
     let preview = preview(&plan.nodes[0].1);
     let purposes: Vec<&str> = preview.iter().map(|c| c.purpose.as_str()).collect();
     assert_eq!(purposes, [RSYNC, RSYNC_DELETE], "no postcmd, no mkdir");

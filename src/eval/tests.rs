@@ -75,11 +75,11 @@ fn secrets_derive_secrecy() {
     let a = session.select(&["a".to_string()])[0];
     let mut state = crate::state::State::default();
     let compiled = session.compile_one(a, &mut state).expect("compiled");
-    let redacted: Value = serde_json::from_str(&compiled.manifest.to_pretty_json(false)).expect("json");
+    let redacted: Value = serde_json::from_str(&compiled.manifest.value.to_pretty_json(false)).expect("json");
     assert_eq!(redacted["instance"]["url"], "********");
     assert_eq!(redacted["instance"]["key"], "********");
     assert_eq!(redacted["module"]["app"]["password"], "********");
-    let revealed: Value = serde_json::from_str(&compiled.manifest.to_pretty_json(true)).expect("json");
+    let revealed: Value = serde_json::from_str(&compiled.manifest.value.to_pretty_json(true)).expect("json");
     assert!(revealed["instance"]["url"].as_str().is_some_and(|u| u.starts_with("x:") && u.len() == 38));
 }
 

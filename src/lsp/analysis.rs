@@ -243,7 +243,7 @@ fn remember(
         let info = &resolved.instances[id];
         // Only the affected instances were compiled.
         let Some(footprint) = affected.remove(&id) else { continue };
-        let manifest = Arc::new(compiled.manifest.clone());
+        let manifest = Arc::new(compiled.manifest.value.clone());
         instances.insert(info.name().to_string(), (footprint.lineage.clone(), Arc::clone(&manifest)));
         let diagnostics = compiled.diagnostics.clone();
         cache.insert(info.name().to_string(), Cached { footprint, manifest, diagnostics });
