@@ -115,6 +115,8 @@ pub struct FieldType<'a> {
     pub doc: Option<&'a str>,
     /// A constraint on its value (spec §7).
     pub check: Option<constraints::Check>,
+    /// A constraint on each item of its list or map value (`[int(1..9)]`).
+    pub items: Option<constraints::Check>,
     /// Declared `unique`: no two concrete instances may hold one value here.
     pub unique: Option<Span>,
 }
@@ -321,7 +323,7 @@ fn record_fields<'a>(
             continue;
         }
         let nullable = matches!(type_, Type::Nullable(_) | Type::Any);
-        let check = constraints::check_of(&decl.type_, &type_, sink);
+        let (check, items) = constraints::check_of(&decl.type_, &type_, sink);
         fields.insert(
             decl.name.text.clone(),
             FieldType {
@@ -333,6 +335,7 @@ fn record_fields<'a>(
                 span: Some(decl.name.span),
                 doc: decl.doc.as_deref(),
                 check,
+                items,
                 unique: decl.unique,
             },
         );

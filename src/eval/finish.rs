@@ -151,8 +151,16 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                     if let Some(f) = field {
                         if let Some(check) = f.check.as_ref() {
                             if let Some(why) = violation(check, &v) {
-                                self.violated(key, child, check, &why);
+                                self.violated(key, child.span, check, &why);
                                 failed = true;
+                            }
+                        }
+                        if let Some(check) = f.items.as_ref() {
+                            for (label, item, span) in items_of(key, &v, child) {
+                                if let Some(why) = violation(check, item) {
+                                    self.violated(&label, span, check, &why);
+                                    failed = true;
+                                }
                             }
                         }
                         if let (Some(at), false) = (f.unique, v == Value::Null) {
@@ -190,8 +198,8 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
 
     /// E025 at the value, with a label on the constraint (spec §7). A
     /// secret's value is not quoted.
-    fn violated(&mut self, key: &str, child: &Node<'a>, check: &Check, (is, must): &(String, String)) {
-        let d = Diagnostic::error(Code::E025, child.span, format!("`{key}` {is}, but {must}"))
+    fn violated(&mut self, key: &str, span: Span, check: &Check, (is, must): &(String, String)) {
+        let d = Diagnostic::error(Code::E025, span, format!("`{key}` {is}, but {must}"))
             .with_primary_label(must.clone())
             .with_label(check.span, "the constraint")
             .with_help(match &check.kind {
@@ -454,6 +462,31 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                 )),
             );
         }
+    }
+}
+
+/// The items of a list or map field's value, each with how messages name
+/// it (`ports[1]`, `by_region.eu`) and where it was written: its own
+/// node when the list or map was written out, else the whole value's.
+fn items_of<'v>(key: &str, value: &'v Value, node: &Node<'_>) -> Vec<(String, &'v Value, Span)> {
+    match value.unwrap_secret() {
+        Value::List(items) => {
+            let nodes = match &node.kind {
+                NodeKind::List(nodes) if nodes.len() == items.len() => Some(nodes),
+                _ => None,
+            };
+            let span = |i: usize| nodes.and_then(|n| n.get(i)).map_or(node.span, |n| n.span);
+            items.iter().enumerate().map(|(i, item)| (format!("{key}[{i}]"), item, span(i))).collect()
+        }
+        Value::Map(entries) => {
+            let nodes = match &node.kind {
+                NodeKind::Map(nodes) => Some(nodes),
+                _ => None,
+            };
+            let span = |k: &str| nodes.and_then(|n| n.get(k)).map_or(node.span, |n| n.span);
+            entries.iter().map(|(k, item)| (format!("{key}.{k}"), item, span(k))).collect()
+        }
+        _ => Vec::new(),
     }
 }
 

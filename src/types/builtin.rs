@@ -13,6 +13,7 @@ fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'stat
         span: None,
         doc: None,
         check: None,
+        items: None,
         unique: None,
     }
 }
@@ -44,6 +45,7 @@ pub fn schemas<'a>() -> Schemas<'a> {
         span: None,
         doc: None,
         check: None,
+        items: None,
         unique: None,
     };
     let project = push(record(

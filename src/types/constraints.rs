@@ -38,19 +38,40 @@ fn bad(span: Span, message: impl Into<String>, help: impl Into<String>) -> Diagn
     Diagnostic::error(Code::E017, span, message).with_primary_label("this constraint").with_help(help)
 }
 
-/// The check of a field declared with type `t` (typed `ty`); constraints
-/// anywhere but on the field's own type are reported.
-pub fn check_of(t: &TypeExpr, ty: &Type, sink: &mut Sink) -> Option<Check> {
-    let own = match &t.kind {
+/// The checks of a field declared with type `t` (typed `ty`): the one on
+/// the field's own type (`[int](1..)`) and the one on each item of a list
+/// or map field (`[int(1..9)]`, `{string(/^[a-z]+$/)}`). Constraints any
+/// deeper are reported.
+pub fn check_of(t: &TypeExpr, ty: &Type, sink: &mut Sink) -> (Option<Check>, Option<Check>) {
+    let own = strip_nullable(t);
+    nested(own, 0, sink);
+    let ty = strip_nullable_type(ty);
+    let check = own.constraint.as_ref().and_then(|c| build(c, ty, sink));
+    let items = match (&own.kind, ty) {
+        (TypeExprKind::List(inner), Type::List(item)) | (TypeExprKind::Map(inner), Type::Map(item)) => {
+            strip_nullable(inner).constraint.as_ref().and_then(|c| build(c, strip_nullable_type(item), sink))
+        }
+        _ => None,
+    };
+    (check, items)
+}
+
+fn strip_nullable(t: &TypeExpr) -> &TypeExpr {
+    match &t.kind {
         TypeExprKind::Nullable(inner) => inner,
         _ => t,
-    };
-    nested(own, true, sink);
-    let c = own.constraint.as_ref()?;
-    let ty = match ty {
+    }
+}
+
+fn strip_nullable_type(ty: &Type) -> &Type {
+    match ty {
         Type::Nullable(inner) => inner,
         other => other,
-    };
+    }
+}
+
+/// One written constraint on a value of type `ty`, ready to check.
+fn build(c: &crate::syntax::ast::Constraint, ty: &Type, sink: &mut Sink) -> Option<Check> {
     let span = c.span;
     let kind = match (&c.kind, ty) {
         (ConstraintKind::Range(lo, hi), Type::Int | Type::Float) => {
@@ -148,22 +169,22 @@ pub fn check_of(t: &TypeExpr, ty: &Type, sink: &mut Sink) -> Option<Check> {
     Some(Check { kind, span, text, bounds })
 }
 
-/// Constraints inside a field's type (`[int(1..3)]`) are not supported:
-/// each is reported. `top` is the field's own type, which may have one.
-fn nested(t: &TypeExpr, top: bool, sink: &mut Sink) {
-    if !top {
+/// Constraints deeper than a list's or map's items (`[[int(1..3)]]`) are
+/// not supported: each is reported. `depth` 0 is the field's own type, 1
+/// its items (a `?` adds no depth).
+fn nested(t: &TypeExpr, depth: usize, sink: &mut Sink) {
+    if depth > 1 {
         if let Some(c) = &t.constraint {
             sink.push(bad(
                 c.span,
-                "constraints apply to a field's own type",
-                "Put the constraint on the field (`ports: [int](1..)` for the list); items of a list or map cannot be constrained yet.",
+                "constraints apply to a field's own type or to its items",
+                "Constrain the field (`ports: [int](1..)`) or its items (`ports: [int(1..65535)]`); items of nested lists or maps cannot be constrained.",
             ));
         }
     }
     match &t.kind {
-        TypeExprKind::List(inner) | TypeExprKind::Map(inner) | TypeExprKind::Nullable(inner) => {
-            nested(inner, false, sink)
-        }
+        TypeExprKind::List(inner) | TypeExprKind::Map(inner) => nested(inner, depth + 1, sink),
+        TypeExprKind::Nullable(inner) => nested(inner, depth, sink),
         _ => {}
     }
 }

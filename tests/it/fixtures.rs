@@ -172,6 +172,7 @@ cases! { errors:
     E025_bad_state_recipient,
     E025_pattern_and_length,
     E025_range_constraint,
+    E025_item_constraint,
     E025_unique_clash,
     E026_division_by_zero,
     E026_overflow,
