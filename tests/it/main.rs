@@ -33,6 +33,7 @@ mod malformed;
 mod oracle;
 mod secrets;
 mod state;
+mod tree_sitter;
 mod tree_swap;
 
 /// Tidy check: `tests/` holds no second test target. Cargo would build a new

@@ -92,12 +92,16 @@ syn region facsOn       matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!on[A-Za
 
 " Instance and overlay bodies also hold `target NAME { }` and `module NAME { }`.
 syn region facsTargetItem matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!target[A-Za-z0-9_.-]\@!" end="}\@1<=" end="}\@=" contained contains=facsDeclName,facsBlock,@facsComments
+" The project body also holds `component NAME { }`. Contextual: `component` is
+" a keyword only before a name and `{`; `component: 3` stays a field.
+syn region facsComponentItem matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!component\ze\s\+[A-Za-z_][A-Za-z0-9_-]*\s*{" end="}\@1<=" end="}\@=" contained contains=facsDeclName,facsBlock,@facsComments
+syn region facsProjectBody matchgroup=facsDelimiter start="{" end="}" contained contains=facsComponentItem,@facsBlockItems fold
 syn region facsInstanceBody matchgroup=facsDelimiter start="{" end="}" contained contains=facsTargetItem,facsModuleDecl,@facsBlockItems fold
 
 " Top level. A declaration ends after its body, or before the next declaration
 " keyword at the start of a line when its body is missing.
 syn match  facsKeyword "[A-Za-z0-9_.-]\@1<!abstract[A-Za-z0-9_-]\@!"
-syn region facsProjectDecl  matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!project[A-Za-z0-9_.-]\@!"  end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsBlock,@facsComments
+syn region facsProjectDecl  matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!project[A-Za-z0-9_.-]\@!"  end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsProjectBody,@facsComments
 syn region facsSchemaDecl   matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!schema[A-Za-z0-9_.-]\@!"   end="}\@1<=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsSchemaBody,@facsComments
 " Also the module overlay inside instance bodies; `module.x` is a reference.
 syn region facsModuleDecl   matchgroup=facsKeyword start="[A-Za-z0-9_.-]\@1<!module[A-Za-z0-9_.-]\@!"   end="}\@1<=" end="}\@=" end="^\ze\s*\%(project\|schema\|module\|abstract\|instance\|overlay\)[A-Za-z0-9_-]\@!" contains=facsDeclName,facsBlock,@facsComments
