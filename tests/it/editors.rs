@@ -50,3 +50,52 @@ fn grammars_list_every_builtin_function() {
     assert_eq!(tm, names, "TextMate builtin functions");
     assert_eq!(vi, names, "Vim builtin functions");
 }
+
+/// The VS Code extension packages into a `.vsix` with `@vscode/vsce` (the
+/// pinned one in editors/vscode, `npm ci` there, which .ci/run does), and the
+/// package holds the extension, its grammar, its licence and the language
+/// client it starts `facs lsp` with — and nothing built or tested.
+#[test]
+fn vscode_extension_packages_into_a_vsix() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("editors/vscode");
+    if !common::have_tools("vscode_extension_packages_into_a_vsix", &["node"]) {
+        return;
+    }
+    let vsce = root.join("node_modules/@vscode/vsce/vsce");
+    if !vsce.is_file()
+        && !common::may_skip(
+            "vscode_extension_packages_into_a_vsix",
+            "editors/vscode/node_modules is missing (run `npm ci` in editors/vscode)",
+        )
+    {
+        return;
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let vsix = out.path().join("facs.vsix");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output =
+            std::process::Command::new("node").arg(&vsce).args(args).current_dir(&root).output().expect("run vsce");
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "vsce {args:?} failed:\n{text}");
+        text
+    };
+    run(&["package".as_ref(), "--allow-missing-repository".as_ref(), "-o".as_ref(), vsix.as_os_str()]);
+    let bytes = std::fs::read(&vsix).expect("the .vsix");
+    assert!(bytes.starts_with(b"PK"), "a .vsix is a zip file");
+    let listed = run(&["ls".as_ref()]);
+    let files: Vec<&str> = listed.lines().collect();
+    for wanted in [
+        "package.json",
+        "extension.js",
+        "language-configuration.json",
+        "syntaxes/facs.tmLanguage.json",
+        "LICENSE",
+        "README.md",
+        "node_modules/vscode-languageclient/package.json",
+    ] {
+        assert!(files.contains(&wanted), "{wanted} is not packaged:\n{listed}");
+    }
+    for line in &files {
+        assert!(!line.ends_with(".vsix") && !line.starts_with("node_modules/@vscode/vsce/"), "{line} is packaged");
+    }
+}
