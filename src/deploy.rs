@@ -72,36 +72,9 @@ pub fn check(manifest: &Manifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let span = |path: &str| manifest.spans.span(path);
     let (manifest, spans) = (&manifest.value, &manifest.spans);
+    // Plain host and login names and ports are checked with the schema
+    // (types::constraints, `CheckKind::Host`...).
     let targets = manifest.get_path(&["instance", "targets"]).map(Value::unwrap_secret);
-    if let Some(Value::Map(targets)) = targets {
-        for (name, target) in targets {
-            // Values computed from a secret are E023 below, and never quoted.
-            if let Some(Value::List(nodes)) = target.get_path(&["nodes"]).map(Value::unwrap_secret) {
-                for (i, node) in nodes.iter().enumerate() {
-                    if let Some(node) = Some(node).filter(|n| !n.contains_secret()).and_then(Value::as_str) {
-                        if let Err(why) = plain_name(node) {
-                            out.push(bad_name(span(&format!("targets.{name}.nodes.{i}")), "node", node, &why));
-                        }
-                    }
-                }
-            }
-            if let Some(user) = target.get_path(&["user"]).filter(|u| !u.contains_secret()).and_then(Value::as_str) {
-                if let Err(why) = plain_name(user) {
-                    out.push(bad_name(span(&format!("targets.{name}.user")), "user", user, &why));
-                }
-            }
-            if let Err(port) = target_port(target).or_else(|e| if secret_port(target) { Ok(None) } else { Err(e) }) {
-                out.push(bad_port(span(&format!("targets.{name}.port")), port));
-            }
-        }
-    }
-    if let Some(user) =
-        manifest.get_path(&["instance", "deploy", "user"]).filter(|u| !u.contains_secret()).and_then(Value::as_str)
-    {
-        if let Err(why) = plain_name(user) {
-            out.push(bad_name(span("deploy.user"), "user", user, &why));
-        }
-    }
     // These end up in rsync's and ssh's argv, which every user of the machine
     // can read (/proc/*/cmdline): none may come from a secret.
     let mut secret_paths = Vec::new();
@@ -182,50 +155,12 @@ fn refused(span: Span, shown: &str, refusal: &Refusal, remote: bool) -> Diagnost
         .with_help(refusal.help(remote))
 }
 
-/// A host or login name as ssh and rsync take it without surprises.
-fn plain_name(name: &str) -> Result<(), String> {
-    let Some(first) = name.chars().next() else { return Err("it is empty".into()) };
-    if first == '-' {
-        return Err("it starts with `-`, so ssh and rsync would read it as an option".into());
-    }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
-        return Err(format!("it contains {c:?}; only letters, digits, `.`, `-` and `_` are allowed"));
-    }
-    if !first.is_ascii_alphanumeric() && first != '_' {
-        return Err("it must start with a letter, a digit or `_`".into());
-    }
-    Ok(())
-}
-
-fn secret_port(target: &Value) -> bool {
-    target.get_path(&["port"]).is_some_and(Value::contains_secret)
-}
-
-fn bad_name(span: Span, what: &str, name: &str, why: &str) -> Diagnostic {
-    let help = if what == "node" {
-        "A node is a host name, an address or an ssh alias (set its login name with the target's `user`; \
-         options and IPv6 addresses go in ~/.ssh/config under an alias)."
-    } else {
-        "A user is a login name: letters, digits, `.`, `-` and `_`."
-    };
-    let kind = if what == "node" { "host" } else { "login" };
-    Diagnostic::error(Code::E023, span, format!("{what} `{}` is not a plain {kind} name: {why}", name.escape_debug()))
-        .with_primary_label(format!("this {what}"))
-        .with_help(help)
-}
-
 /// A target's ssh `port`: `Ok(None)` when unset, `Err(n)` outside 1..=65535.
 fn target_port(target: &Value) -> Result<Option<u16>, i64> {
     match target.get_path(&["port"]).map(Value::unwrap_secret) {
         Some(Value::Int(port)) => u16::try_from(*port).ok().filter(|p| *p != 0).map(Some).ok_or(*port),
         _ => Ok(None),
     }
-}
-
-fn bad_port(span: Span, port: i64) -> Diagnostic {
-    Diagnostic::error(Code::E023, span, format!("ssh port {port} is out of range"))
-        .with_primary_label("not a TCP port")
-        .with_help("A target's `port` is the ssh port of its nodes: a number from 1 to 65535 (ssh's default is 22).")
 }
 
 /// Plans a deploy. Errors are diagnostics (a missing `home`, an unknown

@@ -239,9 +239,14 @@ pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut U
                 if let Some(field) = declared_field(schemas, path) {
                     let mut what: Vec<String> = Vec::new();
                     let mut at = None;
-                    if let Some(check) = &field.check {
+                    // Written constraints only: a built-in check has no span.
+                    if let Some((check, span)) = field.check.as_ref().and_then(|c| Some((c, c.span?))) {
                         what.push(format!("`{}`", check.text));
-                        at = Some(check.span);
+                        at = Some(span);
+                    }
+                    if let Some((check, span)) = field.items.as_ref().and_then(|c| Some((c, c.span?))) {
+                        what.push(format!("`{}` on each item", check.text));
+                        at = at.or(Some(span));
                     }
                     if let Some(unique) = field.unique {
                         what.push("unique across instances".to_string());

@@ -135,17 +135,6 @@ fn local_plan_uses_destdir_and_refuses_facs_directories() {
 }
 
 #[test]
-fn names_that_are_not_plain_hosts_are_refused() {
-    let m = manifest(serde_json::json!({
-        "targets": { "web": { "nodes": ["ok-1.example.com", "-oProxyCommand=sh", "a b", "", "x@y"], "user": "-l" } },
-        "deploy": { "user": "fine_user" }
-    }));
-    let found = check(&m);
-    assert_eq!(found.len(), 5, "{found:?}");
-    assert!(found.iter().all(|d| d.code == Code::E023));
-}
-
-#[test]
 fn an_instance_without_install_has_nothing_to_deploy() {
     let m = manifest(serde_json::json!({ "home": "/srv/x", INSTALL: [] }));
     let errors = plan(&request(&m, None)).expect_err("nothing to deploy");
@@ -169,14 +158,6 @@ fn a_target_port_is_the_ssh_port_of_its_nodes() {
         ),
         "{text}"
     );
-    for bad in [0, 65536, -1] {
-        let m = manifest(serde_json::json!({
-            "home": "/srv/dev", INSTALL: [{"type": "tmpl", "dir": "t"}],
-            "targets": { "web": { "nodes": ["web1"], "port": bad } }
-        }));
-        let ds = check(&m);
-        assert!(ds.iter().any(|d| d.code == Code::E023 && d.message.contains("out of range")), "{bad}: {ds:?}");
-    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::value::Value;
 use crate::diagnostic::{article, Code, Diagnostic, Reported};
 use crate::map::IndexMap;
 use crate::source::Span;
-use crate::types::constraints::{Check, CheckKind};
+use crate::types::constraints::{bad_name, bad_port, plain_name, Check, CheckKind};
 use crate::types::{Record, Schemas, Type};
 
 /// Where missing required fields are reported (spec §11: the declaration's name).
@@ -152,14 +152,17 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
                         if let Some(check) = f.check.as_ref() {
                             if let Some(why) = violation(check, &v) {
                                 self.violated(key, child.span, check, &why);
-                                failed = true;
+                                // A built-in check (a host, login or port) keeps the
+                                // value, so deploy's checks of the same instance are
+                                // reported in the same run; the error fails the build.
+                                failed |= check.span.is_some();
                             }
                         }
                         if let Some(check) = f.items.as_ref() {
                             for (label, item, span) in items_of(key, &v, child) {
                                 if let Some(why) = violation(check, item) {
                                     self.violated(&label, span, check, &why);
-                                    failed = true;
+                                    failed |= check.span.is_some();
                                 }
                             }
                         }
@@ -199,13 +202,20 @@ impl<'a, 'e, 'r> Finisher<'a, 'e, 'r> {
     /// E025 at the value, with a label on the constraint (spec §7). A
     /// secret's value is not quoted.
     fn violated(&mut self, key: &str, span: Span, check: &Check, (is, must): &(String, String)) {
-        let d = Diagnostic::error(Code::E025, span, format!("`{key}` {is}, but {must}"))
-            .with_primary_label(must.clone())
-            .with_label(check.span, "the constraint")
-            .with_help(match &check.kind {
-                CheckKind::Pattern(_) => "The pattern must match the whole value (Rust `regex` syntax).".to_string(),
-                _ => format!("Change the value, or the constraint `{}` in the schema if it is too strict.", check.text),
-            });
+        match &check.kind {
+            kind @ (CheckKind::Host | CheckKind::Login) => return self.eval.report(bad_name(span, kind, is, must)),
+            CheckKind::Port => return self.eval.report(bad_port(span, is.parse().unwrap_or_default())),
+            _ => {}
+        }
+        let mut d =
+            Diagnostic::error(Code::E025, span, format!("`{key}` {is}, but {must}")).with_primary_label(must.clone());
+        if let Some(at) = check.span {
+            d = d.with_label(at, "the constraint");
+        }
+        let d = d.with_help(match &check.kind {
+            CheckKind::Pattern(_) => "The pattern must match the whole value (Rust `regex` syntax).".to_string(),
+            _ => format!("Change the value, or the constraint `{}` in the schema if it is too strict.", check.text),
+        });
         self.eval.report(d);
     }
 
@@ -531,6 +541,12 @@ fn violation(check: &Check, value: &Value) -> Option<(String, String)> {
         (CheckKind::Pattern(re), Value::Str(s)) if !re.is_match(s) => {
             Some((format!("is {}", shown()), format!("it must match {}", check.text)))
         }
+        // A name or port computed from a secret is deploy's E023 ("computed
+        // from a secret"), never quoted here. For these kinds the pair is
+        // the value and why it is refused.
+        _ if value.contains_secret() => None,
+        (CheckKind::Host | CheckKind::Login, Value::Str(s)) => plain_name(s).err().map(|why| (s.clone(), why)),
+        (CheckKind::Port, Value::Int(port)) if !(1..=65535).contains(port) => Some((port.to_string(), String::new())),
         _ => None,
     }
 }

@@ -177,3 +177,23 @@ fn deep_inheritance_chains_are_bounded() {
     assert!(found.iter().any(|(c, _)| c == "E005"), "a lineage over the limit is reported");
     assert!(started.elapsed().as_secs() < 30);
 }
+
+/// Hosts, logins and ports deploy passes to ssh and rsync are checked with
+/// the built-in schema on every build (E023), each at its item.
+#[test]
+fn names_that_are_not_plain_hosts_and_bad_ports_are_refused() {
+    let found = codes(
+        "instance prod {\n\
+         targets { web { nodes: [\"ok-1.example.com\", \"-oProxyCommand=sh\", \"a b\", \"\", \"x@y\"] user: \"-l\" } }\n\
+         deploy { user: \"fine_user\" }\n}\n\
+         instance dev { targets { web { nodes: [\"w\"] port: 65536 } db { nodes: [\"d\"] port: 0 } } }\n",
+    );
+    let e023: Vec<usize> = found.iter().filter(|(c, _)| c == "E023").map(|(_, l)| *l).collect();
+    assert_eq!(e023, [4, 4, 4, 4, 4, 7, 7], "{found:?}");
+    assert_eq!(found.len(), 7, "{found:?}");
+    let fine = instance(
+        "instance prod { targets { web { nodes: [\"web-1\", \"10.0.0.2\"] user: \"deploy\" port: 2222 } } }",
+        "prod",
+    );
+    assert_eq!(fine["targets"]["web"]["port"], json!(2222));
+}

@@ -1,5 +1,6 @@
 //! The built-in schemas of spec §7.
 
+use super::constraints::{Check, CheckKind};
 use super::{Const, DefaultValue, FieldType, Record, RecordId, Records, Schemas, Type};
 use crate::map::IndexMap;
 
@@ -16,6 +17,13 @@ fn field(type_: Type, default: Option<Const>, required: bool) -> FieldType<'stat
         items: None,
         unique: None,
     }
+}
+
+/// `field` with a built-in check on its value and one on each of its items.
+fn checked(mut field: FieldType<'static>, check: Option<CheckKind>, items: Option<CheckKind>) -> FieldType<'static> {
+    field.check = check.map(Check::builtin);
+    field.items = items.map(Check::builtin);
+    field
 }
 
 fn optional(type_: Type) -> FieldType<'static> {
@@ -63,7 +71,7 @@ pub fn schemas<'a>() -> Schemas<'a> {
         "Deploy",
         false,
         vec![
-            ("user", optional(Type::String)),
+            ("user", checked(optional(Type::String), Some(CheckKind::Login), None)),
             ("destdir", optional(Type::String)),
             ("postcmd", field(strings(), Some(Const::EmptyList), false)),
         ],
@@ -72,9 +80,9 @@ pub fn schemas<'a>() -> Schemas<'a> {
         "Target",
         true,
         vec![
-            ("nodes", field(strings(), None, true)),
-            ("user", optional(Type::String)),
-            ("port", optional(Type::Int)),
+            ("nodes", checked(field(strings(), None, true), None, Some(CheckKind::Host))),
+            ("user", checked(optional(Type::String), Some(CheckKind::Login), None)),
+            ("port", checked(optional(Type::Int), Some(CheckKind::Port), None)),
             // Absent = none, so manifests of targets without it keep their v1
             // shape; run on the target's nodes after `deploy.postcmd`.
             ("postcmd", optional(strings())),

@@ -13,8 +13,8 @@ use crate::syntax::ast::{ConstraintKind, TypeExpr, TypeExprKind};
 pub struct Check {
     /// What it checks.
     pub kind: CheckKind,
-    /// The constraint as written (`(1024..65535)`).
-    pub span: Span,
+    /// The constraint as written (`(1024..65535)`); `None` for a built-in one.
+    pub span: Option<Span>,
     /// How messages name it (`1024..65535`, `/^[a-z]+$/`).
     pub text: String,
     /// A range's bounds as written (`0.0`, not `0`).
@@ -32,6 +32,62 @@ pub enum CheckKind {
     Pattern(regex::Regex),
     /// `secret(external)`: never generated; `facs secret set` supplies it.
     External,
+    /// Built in: a host name ssh and rsync take without surprises (a
+    /// target's `nodes`; E023, spec §11).
+    Host,
+    /// Built in: a login name (`user` of a target or of `deploy`; E023).
+    Login,
+    /// Built in: an ssh port, 1 to 65535 (a target's `port`; E023).
+    Port,
+}
+
+impl Check {
+    /// One of the built-in checks of the names and numbers deploy puts on
+    /// ssh's and rsync's command lines: checked on every build like any
+    /// constraint, so a bad name is caught before anyone deploys.
+    pub fn builtin(kind: CheckKind) -> Check {
+        Check { kind, span: None, text: String::new(), bounds: (None, None) }
+    }
+}
+
+/// A host or login name as ssh and rsync take it without surprises, else
+/// why not.
+pub fn plain_name(name: &str) -> Result<(), String> {
+    let Some(first) = name.chars().next() else { return Err("it is empty".into()) };
+    if first == '-' {
+        return Err("it starts with `-`, so ssh and rsync would read it as an option".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
+        return Err(format!("it contains {c:?}; only letters, digits, `.`, `-` and `_` are allowed"));
+    }
+    if !first.is_ascii_alphanumeric() && first != '_' {
+        return Err("it must start with a letter, a digit or `_`".into());
+    }
+    Ok(())
+}
+
+/// E023 for a host or login name `plain_name` refuses.
+pub fn bad_name(span: Span, kind: &CheckKind, name: &str, why: &str) -> Diagnostic {
+    let (what, help) = if matches!(kind, CheckKind::Host) {
+        (
+            "node",
+            "A node is a host name, an address or an ssh alias (set its login name with the target's `user`; \
+             options and IPv6 addresses go in ~/.ssh/config under an alias).",
+        )
+    } else {
+        ("user", "A user is a login name: letters, digits, `.`, `-` and `_`.")
+    };
+    let plain = if what == "node" { "host" } else { "login" };
+    Diagnostic::error(Code::E023, span, format!("{what} `{}` is not a plain {plain} name: {why}", name.escape_debug()))
+        .with_primary_label(format!("this {what}"))
+        .with_help(help)
+}
+
+/// E023 for an ssh port out of range.
+pub fn bad_port(span: Span, port: i64) -> Diagnostic {
+    Diagnostic::error(Code::E023, span, format!("ssh port {port} is out of range"))
+        .with_primary_label("not a TCP port")
+        .with_help("A target's `port` is the ssh port of its nodes: a number from 1 to 65535 (ssh's default is 22).")
 }
 
 fn bad(span: Span, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
@@ -166,7 +222,7 @@ fn build(c: &crate::syntax::ast::Constraint, ty: &Type, sink: &mut Sink) -> Opti
         ConstraintKind::Range(lo, hi) => (lo.clone(), hi.clone()),
         _ => (None, None),
     };
-    Some(Check { kind, span, text, bounds })
+    Some(Check { kind, span: Some(span), text, bounds })
 }
 
 /// Constraints deeper than a list's or map's items (`[[int(1..3)]]`) are
