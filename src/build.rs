@@ -550,6 +550,12 @@ impl Session {
         paths(self.resolved(), &self.options)
     }
 
+    /// What `facs.src_dir` and `facs.out_dir` evaluate to in component
+    /// `index`'s view (spec §4: its own directory).
+    pub fn component_paths(&mut self, index: usize) -> Option<Paths> {
+        component_paths(self.program.front(), &self.components, &self.options, &mut self.sink).into_iter().nth(index)
+    }
+
     /// `project.state_recipients` (E025 for a bad one).
     pub fn recipients(&mut self) -> Vec<String> {
         state_recipients(&self.program.front().resolved, &mut self.sink)
@@ -779,6 +785,20 @@ fn paths_from(src_dir: &Path, options: &Options, env: Vec<eval::EnvVar>) -> Path
     }
 }
 
+/// Each component view's `facs.src_dir` (the component's directory, or its
+/// own `src_dir`/checkout) and declared environment, in component order.
+fn component_paths(front: &Front<'_>, components: &[Component], options: &Options, sink: &mut Sink) -> Vec<Paths> {
+    front
+        .components
+        .iter()
+        .zip(components)
+        .map(|(view, component)| {
+            let src = src_dir(&view.own, &component.dir);
+            paths_from(&src, options, declared_env(&view.own, sink))
+        })
+        .collect()
+}
+
 /// The environment variables `project { env: [...] }` declares, with their
 /// values now (spec §12): a definition reads only those, as `facs.env.X`.
 /// The list is read before evaluation, so it is a literal list of names.
@@ -940,6 +960,13 @@ fn compile_group(
                     part.diagnostics.extend(found);
                     let failed = part.diagnostics.iter().any(Diagnostic::is_error);
                     compiled.diagnostics.append(&mut part.diagnostics);
+                    // `unique` holds among the instances as each component
+                    // sees them: its own schema's fields, and the
+                    // conglomerate's as the component may override them.
+                    for mut u in part.uniques.drain(..) {
+                        u.field = format!("component.{}.{}", view.name, u.field);
+                        compiled.uniques.push(u);
+                    }
                     let mut entry = crate::map::IndexMap::default();
                     for key in ["project", "instance", "module"] {
                         if let Some(value) = part.manifest.value.get_path(&[key]) {
@@ -991,15 +1018,7 @@ fn compile(
     // One lookup: choosing the source directory may stat a checkout.
     let (src, src_origin) = src_dir_and_origin(resolved, &options.project_dir);
     let paths = paths_from(&src, options, declared_env(resolved, sink));
-    let component_paths: Vec<Paths> = front
-        .components
-        .iter()
-        .zip(components)
-        .map(|(view, component)| {
-            let src = src_dir(&view.own, &component.dir);
-            paths_from(&src, options, declared_env(&view.own, sink))
-        })
-        .collect();
+    let component_paths = component_paths(front, components, options, sink);
     let recipients = state_recipients(resolved, sink);
     let state_dir = StateDir::new(&options.state_dir).with_recipients(recipients.clone());
     let mut groups: Vec<Group> = Vec::new();
@@ -1082,6 +1101,9 @@ fn unique_clashes(resolved: &Resolved<'_>, groups: &[Group], sink: &mut Sink) {
     }
     all.sort_by_key(|(id, _, _)| *id);
     let mut seen: std::collections::HashMap<(&str, &str), (InstanceId, usize, Span)> = std::collections::HashMap::new();
+    // Components' views repeat the conglomerate's values (spec §4): a clash
+    // between the same two places is reported once, under the first field.
+    let mut reported: std::collections::HashSet<(Span, Span)> = std::collections::HashSet::new();
     for (id, owner, compiled) in all {
         for u in &compiled.uniques {
             match seen.get(&(u.field.as_str(), u.key.as_str())) {
@@ -1089,6 +1111,7 @@ fn unique_clashes(resolved: &Resolved<'_>, groups: &[Group], sink: &mut Sink) {
                     seen.insert((&u.field, &u.key), (id, owner, u.span));
                 }
                 Some(&(_, first_owner, first_span)) if first_owner == owner && first_span == u.span => {}
+                Some(&(_, _, first_span)) if !reported.insert((first_span, u.span)) => {}
                 Some(&(first, _, first_span)) => {
                     let name = |i: InstanceId| resolved.instances[i].name().to_string();
                     let value =

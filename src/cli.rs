@@ -283,7 +283,7 @@ pub enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
-    /// List instances, modules, targets or nodes.
+    /// List instances, modules, targets, nodes or components.
     List {
         /// What to list.
         #[arg(value_enum, default_value_t = ListWhat::Instances)]
@@ -461,6 +461,8 @@ pub enum ListWhat {
     Targets,
     /// One row per node of every target.
     Nodes,
+    /// The components of a conglomerate: project, source, deploy targets.
+    Components,
 }
 
 /// `facs graph --format`
@@ -616,6 +618,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                 ListWhat::Modules => "modules",
                 ListWhat::Targets => "targets",
                 ListWhat::Nodes => "nodes",
+                ListWhat::Components => "components",
             };
             let json = *format == MessageFormat::Json;
             inspect::list(&opts(None, state.as_deref()), what, name.as_deref(), json, &mut ui)

@@ -24,6 +24,7 @@ mod expression_tests;
 mod tests;
 
 pub use bodies::check_bodies;
+pub use evaluate::UniqueValue;
 pub use manifest::{Manifest, Spans};
 pub use value::Value;
 

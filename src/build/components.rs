@@ -31,6 +31,9 @@ pub struct Component {
     /// The directory as diagnostics name it, relative to the conglomerate's
     /// (`../shop`, `.facsimile/src/component-billing-1.4.0/config/facs`).
     pub shown: String,
+    /// `repo @ version` (password hidden) for a component checked out from
+    /// git; `None` for one given by `dir` alone.
+    pub checkout: Option<String>,
     /// Its files: this range of the loaded files.
     pub files: std::ops::Range<usize>,
     /// The directories it includes.
@@ -370,6 +373,10 @@ pub(super) fn load(
             project: project.name.text.clone(),
             dir: root,
             shown: path,
+            checkout: settings.repo.as_ref().map(|(repo, _)| {
+                let version = settings.version.as_ref().map_or("", |(v, _)| v.as_str());
+                format!("{} @ {version}", crate::checkout::hide_password(repo))
+            }),
             files: start..files.len(),
             includes,
             targets: settings.targets,

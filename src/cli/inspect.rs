@@ -3,9 +3,10 @@
 //! secrets as placeholders) and write nothing.
 
 use super::{open, Ui};
-use crate::build::{Front, Mode, Options, Session};
+use crate::build::{Mode, Options, Session};
 use crate::eval::explain::{self, ExplainError, Explanation};
 use crate::eval::Value;
+use crate::resolve::InstanceId;
 use crate::source::SourceMap;
 use crate::state::StateDir;
 
@@ -206,9 +207,25 @@ fn declared_field<'s>(schemas: &'s crate::types::Schemas<'s>, path: &str) -> Opt
 pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut Ui) -> i32 {
     let result = analysed(options, ui, |session| {
         let selected = session.select(&[name.to_string()]);
-        let (sources, Front { resolved, schemas, .. }) = (&session.sources, session.program.front());
         let id = *selected.first()?;
-        let owner = Some(resolved.instances.owner(id))?.name().to_string();
+        // `component.C.PATH`: the value as component C sees NAME (spec §4).
+        let component = match split_component(session, path) {
+            None => None,
+            Some(Ok((index, rest))) => Some((index, rest, session.component_paths(index)?)),
+            Some(Err(message)) => return Some(Err(message)),
+        };
+        let (sources, front) = (&session.sources, session.program.front());
+        let owner = front.resolved.instances.owner(id).name().to_string();
+        let viewed = match &component {
+            Some((index, rest, paths)) => {
+                Some((session.components.get(*index)?, front.components.get(*index)?, *rest, paths.clone()))
+            }
+            None => None,
+        };
+        let (resolved, schemas, paths, path) = match &viewed {
+            Some((_, view, rest, paths)) => (&view.resolved, &view.schemas, paths.clone(), *rest),
+            None => (&front.resolved, &front.schemas, session.paths(), path),
+        };
         // Corrupt state is refused, never read as empty: explain would show
         // values that the next build would not produce.
         let mut state = match StateDir::new(&options.state_dir).load(&owner) {
@@ -216,10 +233,32 @@ pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut U
             Err(e) => return Some(Err(e.to_string())),
         };
         state.placeholders = true;
-        let paths = session.paths();
         Some(match explain::explain(resolved, schemas, id, &mut state, &paths, path) {
             Ok(e) => {
-                let mut out = format!("{path} in {name}:\n");
+                let mut out = match &viewed {
+                    Some((c, view, rest, _)) => {
+                        let mut out = format!("component.{}.{rest} in {name}:\n", c.name);
+                        let lineage = view.resolved.instances[id].lineage.as_deref().unwrap_or_default();
+                        let own = front.resolved.instances.len();
+                        let (base, tail): (Vec<_>, Vec<_>) = lineage.iter().partition(|i| i.index() < own);
+                        let names =
+                            |ids: &[InstanceId]| view.resolved.instances.names(ids).collect::<Vec<_>>().join(" -> ");
+                        out.push_str(&format!(
+                            "  as component `{}` (project {}, {}) sees it: {}{}\n",
+                            c.name,
+                            c.project,
+                            c.shown,
+                            names(&base),
+                            if tail.is_empty() {
+                                format!(", then nothing of its own (it declares no `instance {name}`)")
+                            } else {
+                                format!(", then its own {}", names(&tail))
+                            }
+                        ));
+                        out
+                    }
+                    None => format!("{path} in {name}:\n"),
+                };
                 let mut generated = None;
                 // A generated instance says where it came from (spec §4).
                 if let Some(origin) = resolved.instances[id].decl.origin.as_deref() {
@@ -288,6 +327,28 @@ pub fn explain(options: &Options, name: &str, path: &str, json: bool, ui: &mut U
         }
         None => 1,
     }
+}
+
+/// `component.C.REST` in a conglomerate: C's index and REST, or an error
+/// naming the components (with the closest one). `None` for any other
+/// path, or in a project without components.
+fn split_component<'p>(session: &Session, path: &'p str) -> Option<Result<(usize, &'p str), String>> {
+    let rest = path.strip_prefix("component.").filter(|_| !session.components.is_empty())?;
+    let (name, inner) = rest.split_once('.').unwrap_or((rest, ""));
+    Some(match session.components.iter().position(|c| c.name == name) {
+        Some(_) if inner.is_empty() => {
+            Err(format!("`{path}` is a whole component: explain one value of it, such as `{path}.instance.name`"))
+        }
+        Some(index) => Ok((index, inner)),
+        None => {
+            let names = session.components.iter().map(|c| c.name.as_str());
+            let known = names.clone().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            Err(match crate::diagnostic::closest(name, names) {
+                Some(s) => format!("no component `{name}`; did you mean `{s}`? (components: {known})"),
+                None => format!("no component `{name}` (components: {known})"),
+            })
+        }
+    })
 }
 
 /// Every leaf of a manifest with its dotted path (lists by index).
@@ -435,16 +496,67 @@ pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &
                 }
             }
             "modules" => {
-                rows.push(vec!["NAME".into(), "USER".into(), "SERVICE".into(), "DEFINED".into()]);
                 let first = compiled().next().map(|(_, c)| c.manifest.value.clone());
+                let get = |module: Option<&Value>, p: &[&str]| {
+                    module.and_then(|m| m.get_path(p)).map_or_else(|| "-".into(), cell)
+                };
+                if session.components.is_empty() {
+                    rows.push(vec!["NAME".into(), "USER".into(), "SERVICE".into(), "DEFINED".into()]);
+                } else {
+                    rows.push(vec![
+                        "NAME".into(),
+                        "COMPONENT".into(),
+                        "USER".into(),
+                        "SERVICE".into(),
+                        "DEFINED".into(),
+                    ]);
+                }
                 for (name, decl) in &resolved.modules {
                     let module = first.as_ref().and_then(|m| m.get_path(&["module", name]));
-                    let get = |p: &[&str]| module.and_then(|m| m.get_path(p)).map_or_else(|| "-".into(), cell);
-                    rows.push(vec![
+                    let mut row = vec![
                         name.to_string(),
-                        get(&["username"]),
-                        get(&["service", "name"]),
+                        get(module, &["username"]),
+                        get(module, &["service", "name"]),
                         defined(decl.name.span),
+                    ];
+                    if !session.components.is_empty() {
+                        // A conglomerate's module is every component's (spec §4).
+                        row.insert(1, "(shared)".into());
+                    }
+                    rows.push(row);
+                }
+                for (component, view) in session.components.iter().zip(&session.front().components) {
+                    for (name, decl) in view.own.modules.iter().filter(|(m, _)| !resolved.modules.contains_key(*m)) {
+                        let module =
+                            first.as_ref().and_then(|m| m.get_path(&["component", &component.name, "module", name]));
+                        rows.push(vec![
+                            name.to_string(),
+                            component.name.clone(),
+                            get(module, &["username"]),
+                            get(module, &["service", "name"]),
+                            defined(decl.name.span),
+                        ]);
+                    }
+                }
+            }
+            "components" => {
+                rows.push(
+                    ["NAME", "PROJECT", "SOURCE", "DIR", "TARGETS", "DECLARES", "DEFINED"].map(String::from).to_vec(),
+                );
+                for (component, view) in session.components.iter().zip(&session.front().components) {
+                    let targets = component.targets.as_ref().map_or_else(
+                        || "(all)".to_string(),
+                        |t| t.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(" "),
+                    );
+                    let own: Vec<&str> = view.own.instances.iter().map(|i| i.name()).collect();
+                    rows.push(vec![
+                        component.name.clone(),
+                        component.project.clone(),
+                        component.checkout.clone().unwrap_or_else(|| "dir".into()),
+                        component.shown.clone(),
+                        targets,
+                        if own.is_empty() { "-".into() } else { own.join(" ") },
+                        defined(component.span),
                     ]);
                 }
             }
@@ -484,9 +596,14 @@ pub fn list(options: &Options, what: &str, only: Option<&str>, json: bool, ui: &
     });
     match rows {
         Some(Some(rows)) if json => ui.out(format!("{}\n", json_rows(&rows)).as_bytes()),
-        Some(Some(rows)) => ui.out(table(&rows).as_bytes()),
+        Some(Some(rows)) => {
+            if what == "components" && rows.len() == 1 {
+                ui.note("this project declares no components (`component NAME { dir: ... }` in its `project` block, spec §4)");
+            }
+            ui.out(table(&rows).as_bytes())
+        }
         Some(None) => {
-            ui.failure(&format!("unknown list `{what}`: use instances, modules, targets or nodes"));
+            ui.failure(&format!("unknown list `{what}`: use instances, modules, targets, nodes or components"));
             2
         }
         None => 1,
@@ -524,6 +641,19 @@ pub fn graph(options: &Options, format: super::GraphFormat, ui: &mut Ui) -> i32 
                     edges.push(serde_json::json!({"from": info.name(), "to": base.text, "kind": "on"}));
                 }
             }
+            let (mut nodes, mut edges) = (nodes, edges);
+            for (component, view) in session.components.iter().zip(&session.front().components) {
+                for info in &view.own.instances {
+                    let (file, line, _) = place(&session.sources, info.decl.name.span);
+                    nodes.push(serde_json::json!({
+                        "name": format!("{}:{}", component.name, info.name()), "kind": kind_of(info),
+                        "component": component.name, "file": file, "line": line,
+                    }));
+                }
+                for (from, to, kind) in component_edges(&component.name, view, resolved) {
+                    edges.push(serde_json::json!({"from": from, "to": to, "kind": kind}));
+                }
+            }
             return format!("{}\n", serde_json::json!({"nodes": nodes, "edges": edges}));
         }
         let id = |name: &str| format!("n_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
@@ -545,6 +675,23 @@ pub fn graph(options: &Options, format: super::GraphFormat, ui: &mut Ui) -> i32 
                 }
                 if let Some(base) = &info.decl.overlay_base {
                     out.push_str(&format!("  {} -.->|on| {}\n", id(info.name()), id(&base.text)));
+                }
+            }
+            for (component, view) in session.components.iter().zip(&session.front().components) {
+                out.push_str(&format!(
+                    "  subgraph {}[\"component {} (project {})\"]\n",
+                    id(&format!("c_{}", component.name)),
+                    component.name,
+                    component.project
+                ));
+                for info in &view.own.instances {
+                    let node = id(&format!("{}:{}", component.name, info.name()));
+                    out.push_str(&format!("    {node}[\"{}\"]\n", info.name()));
+                }
+                out.push_str("  end\n");
+                for (from, to, kind) in component_edges(&component.name, view, resolved) {
+                    let arrow = if kind == "component" { "-.->|then|" } else { "-->" };
+                    out.push_str(&format!("  {} {arrow} {}\n", id(&from), id(&to)));
                 }
             }
         } else {
@@ -571,6 +718,26 @@ pub fn graph(options: &Options, format: super::GraphFormat, ui: &mut Ui) -> i32 
                     ));
                 }
             }
+            for (component, view) in session.components.iter().zip(&session.front().components) {
+                out.push_str(&format!(
+                    "  subgraph \"cluster_{0}\" {{\n    label=\"component {0} (project {1})\";\n",
+                    component.name, component.project
+                ));
+                for info in &view.own.instances {
+                    let style = if info.decl.is_abstract { ", style=dashed" } else { "" };
+                    out.push_str(&format!(
+                        "    \"{}:{}\" [label=\"{}\"{style}];\n",
+                        component.name,
+                        info.name(),
+                        info.name()
+                    ));
+                }
+                out.push_str("  }\n");
+                for (from, to, kind) in component_edges(&component.name, view, resolved) {
+                    let style = if kind == "component" { " [style=dotted, label=\"then\"]" } else { "" };
+                    out.push_str(&format!("  \"{from}\" -> \"{to}\"{style};\n"));
+                }
+            }
             out.push_str("}\n");
         }
         out
@@ -579,6 +746,41 @@ pub fn graph(options: &Options, format: super::GraphFormat, ui: &mut Ui) -> i32 
         Some(t) => ui.out(t.as_bytes()),
         None => 1,
     }
+}
+
+/// `instance`, `abstract` or `overlay`.
+fn kind_of(info: &crate::resolve::InstanceInfo<'_>) -> &'static str {
+    if info.is_overlay() {
+        "overlay"
+    } else if info.decl.is_abstract {
+        "abstract"
+    } else {
+        "instance"
+    }
+}
+
+/// A component's edges for `facs graph`, its nodes named `C:NAME`: its own
+/// inheritance (`inherits`, `on`), and `component` from its `instance X`
+/// to the conglomerate's X, whose lineage it follows (spec §4).
+fn component_edges(
+    component: &str,
+    view: &crate::build::View<'_>,
+    conglomerate: &crate::resolve::Resolved<'_>,
+) -> Vec<(String, String, &'static str)> {
+    let node = |name: &str| format!("{component}:{name}");
+    let mut edges = Vec::new();
+    for info in &view.own.instances {
+        for parent in &info.decl.parents {
+            edges.push((node(info.name()), node(&parent.text), "inherits"));
+        }
+        if let Some(base) = &info.decl.overlay_base {
+            edges.push((node(info.name()), node(&base.text), "on"));
+        }
+        if conglomerate.by_name.contains_key(info.name()) {
+            edges.push((node(info.name()), info.name().to_string(), "component"));
+        }
+    }
+    edges
 }
 
 /// Rows (the first one the header) as a JSON array of objects keyed by the

@@ -365,3 +365,107 @@ fn errors_in_a_component_name_its_files_by_path() {
     let text = common::text(&out);
     assert!(text.contains("┌─ ../shop/tmpl/dev/bad.conf:1:"), "{text}");
 }
+
+/// `explain`, `list` and `graph` show the components (issue 17): a value
+/// as a component sees an instance, with the steps from both directories.
+#[test]
+fn explain_list_and_graph_understand_components() {
+    if !common::have_tools("explain_list_and_graph_understand_components", &["git"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let platform = setup(work.path());
+    let state = work.path().join("state");
+    ok(&build(&platform, "out", &state));
+    let state = state.to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        if args[0] != "graph" {
+            all.extend(["--state", &state]);
+        }
+        let out = facs(&platform, &all);
+        format!("$ facs {}\n{}", args.join(" "), common::text(&out))
+    };
+    let mut shown = String::new();
+    for args in [
+        &["explain", "prod", "component.shop.instance.tier"][..],
+        &["explain", "dev", "component.shop.tier"],
+        &["explain", "prod", "component.billing.instance.tier"],
+        &["explain", "prod", "component.billing.module.db.password"],
+        &["explain", "prod", "component.shp.tier"],
+        &["explain", "prod", "component.web"],
+        &["list", "components"],
+        &["list", "modules"],
+        &["graph"],
+        &["graph", "--format", "mermaid"],
+    ] {
+        shown.push_str(&run(args));
+        shown.push('\n');
+    }
+    // No secret in any of it: the password is the same in the state.
+    let saved = json(&work.path().join("state/prod/state.json"));
+    let password = saved["passwd"]["db"].as_str().expect("password");
+    assert!(!shown.contains(password), "{shown}");
+    insta::assert_snapshot!("components_inspected", shown);
+
+    let graph: serde_json::Value =
+        serde_json::from_str(&common::text(&facs(&platform, &["graph", "--format", "json"]))).expect("json");
+    let edges = graph["edges"].as_array().expect("edges");
+    assert!(edges.iter().any(|e| e["from"] == "shop:prod" && e["to"] == "prod" && e["kind"] == "component"), "{graph}");
+    assert!(
+        edges.iter().any(|e| e["from"] == "web:dev" && e["to"] == "web:site" && e["kind"] == "inherits"),
+        "{graph}"
+    );
+    let nodes = graph["nodes"].as_array().expect("nodes");
+    assert!(nodes.iter().any(|n| n["name"] == "billing:prod" && n["component"] == "billing"), "{graph}");
+
+    // A project without components says so.
+    let alone = facs(&work.path().join("shop"), &["list", "components"]);
+    assert!(alone.status.success());
+    assert!(common::text(&alone).contains("declares no components"), "{}", common::text(&alone));
+}
+
+/// `unique` holds among the instances as each component sees them: a
+/// component's own `instance prod` giving prod dev's port is E025 under
+/// `component.web...`; a clash of the conglomerate's own values is reported
+/// once, not once more per component.
+#[test]
+fn unique_holds_in_each_components_view() {
+    if !common::have_tools("unique_holds_in_each_components_view", &["git"]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let platform = setup(work.path());
+    let main = platform.join("main.facs");
+    let text = std::fs::read_to_string(&main)
+        .expect("read")
+        .replace("{ tier: \"dev\" }", "{ tier: \"dev\" http_port: 8001 }")
+        .replace("{ tier: \"prod\" }", "{ tier: \"prod\" http_port: 8002 }")
+        + "schema Instance {\n  http_port: int unique = 8000\n  ...\n}\n";
+    write(&main, &text);
+    let check = |dir: &Path| facs(dir, &["check"]);
+    ok(&check(&platform));
+
+    let web = work.path().join("web/main.facs");
+    let text = std::fs::read_to_string(&web)
+        .expect("read")
+        .replace("instance prod inherits site {}", "instance prod inherits site { http_port: 8001 }");
+    write(&web, &text);
+    let out = check(&platform);
+    let shown = common::text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert_eq!(shown.matches("error[E025]").count(), 1, "{shown}");
+    assert!(
+        shown.contains("`component.web.instance.http_port` must be unique, but `dev` and `prod` both have `8001`"),
+        "{shown}"
+    );
+    assert!(shown.contains("../web/main.facs"), "{shown}");
+
+    // The conglomerate's own clash: one error, not one per component.
+    write(&web, &text.replace(" http_port: 8001 ", ""));
+    write(&main, &std::fs::read_to_string(&main).expect("read").replace("http_port: 8002", "http_port: 8001"));
+    let out = check(&platform);
+    let shown = common::text(&out);
+    assert_eq!(shown.matches("error[E025]").count(), 1, "{shown}");
+    assert!(shown.contains("`instance.http_port` must be unique"), "{shown}");
+}
