@@ -34,6 +34,7 @@ the totals to benches/results-callgrind-<N>.txt. `--callgrind-peers` also counts
 jrsonnet (Pkl is a GraalVM native image; see README).
 """
 import argparse
+import atexit
 import contextlib
 import datetime
 import glob
@@ -134,9 +135,27 @@ def floor_argv(project, out, scratch, case):
     return ["sh", "-c", script, "floor", project, out, scratch]
 
 
+# Scratch directories are removed when the whole run ends, not after each N:
+# on ext4 without a journal (this machine's disk), inodes freed in the last
+# 60 s are skipped by the inode allocator one by one (`recently_deleted` in
+# `find_inode_bit`, seen with `perf record`: half of a first build's time), so
+# deleting N=1000's 10,000 files made N=10000's first build, the first
+# process to create files after it, 2-4x slower for a reason no tool controls.
+PENDING_REMOVAL = []
+
+
+def remove_scratch():
+    for work in PENDING_REMOVAL:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+atexit.register(remove_scratch)
+
+
 @contextlib.contextmanager
 def scratch_dir(args, prefix):
-    """A fresh directory for one measurement, removed afterwards unless --keep."""
+    """A fresh directory for one measurement, removed at the end of the run
+    unless --keep (see PENDING_REMOVAL)."""
     work = tempfile.mkdtemp(prefix=prefix, dir=args.workdir)
     try:
         yield work
@@ -144,7 +163,7 @@ def scratch_dir(args, prefix):
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
         else:
-            shutil.rmtree(work, ignore_errors=True)
+            PENDING_REMOVAL.append(work)
 
 
 def bench_one(args, n):
