@@ -52,10 +52,11 @@ REPO_DIR = os.path.dirname(BENCH_DIR)
 GEN = os.path.join(BENCH_DIR, "gen_project.py")
 TIME = "/usr/bin/time"
 DEFAULT_N = {"build": [100, 1000, 10000], "render": [1000], "peers": [1000, 10000],
-             "check": [10000, 100000], "generators": [1000, 10000]}
+             "check": [10000, 100000], "generators": [1000, 10000], "components": [100, 1000]}
 RESULTS = {"build": "results.txt", "render": "results-render.txt",
            "peers": "results-peers.txt", "check": "results-check.txt",
-           "generators": "results-generators.txt"}
+           "generators": "results-generators.txt", "components": "results-components.txt"}
+GEN_COMPONENTS = os.path.join(BENCH_DIR, "gen_components.py")
 
 
 class Run:
@@ -398,6 +399,48 @@ def report_peers(args, rows):
     return "\n".join(lines) + "\n"
 
 
+def bench_components(args, n):
+    """Issue 17: a conglomerate of 10 components x N instances; every
+    manifest holds the 10 component views and every component its tree."""
+    with scratch_dir(args, f"facs-bench-components-{n}-") as work:
+        subprocess.run([sys.executable, GEN_COMPONENTS, str(n), work], check=True)
+        project = os.path.join(work, "platform")
+        out = os.path.join(project, ".facsimile", "out")
+        build = [args.facs, "-p", project, "build"]
+        row = {"n": n}
+        row["first"] = check(timed(build), f"first build (N={n})")
+        manifests = glob.glob(os.path.join(out, "*.json"))
+        if len(manifests) != n:
+            sys.exit(f"N={n}: expected {n} manifests in {out}, found {len(manifests)}")
+        with open(sorted(manifests)[0], encoding="utf-8") as f:
+            views = len(json.load(f).get("component", {}))
+        if views != 10:
+            sys.exit(f"N={n}: expected 10 component views in {manifests[0]}, found {views}")
+        row["trees"] = len(glob.glob(os.path.join(out, "*", "*", "")))
+        row["rebuild"] = best_of(args.repeat, build, f"rebuild (N={n})")
+        row["check"] = best_of(args.repeat, [args.facs, "-p", project, "check"], f"check (N={n})")
+        return row
+
+
+def report_components(args, rows):
+    lines = [
+        f"facs conglomerate benchmark, case components ({datetime.datetime.now().isoformat(timespec='seconds')})",
+        f"binary {args.facs}, git {git_revision()}, {os.cpu_count()} CPUs, best of {args.repeat} "
+        "except the first build (once), sync before each run",
+        "workload: gen_components.py N: 10 components x N instances, a shared module, "
+        "one template and an `instance` override every tenth environment per component",
+        "",
+        f"{'N':>7} {'first s':>9} {'rebuild s':>10} {'check s':>9} {'peak MB':>8} {'trees':>7} {'ms/inst':>8}",
+    ]
+    for r in rows:
+        peak = max(mb(r["first"]), mb(r["rebuild"]))
+        lines.append(f"{r['n']:>7} {r['first'].seconds:>9.3f} {r['rebuild'].seconds:>10.3f} "
+                     f"{r['check'].seconds:>9.3f} {peak:>8.1f} {r['trees']:>7} "
+                     f"{1e3 * r['rebuild'].seconds / r['n']:>8.3f}")
+    lines += linearity(rows, ("first", "rebuild"))
+    return "\n".join(lines) + "\n"
+
+
 def report_check(args, rows):
     lines = [
         f"facs check benchmark, case check ({datetime.datetime.now().isoformat(timespec='seconds')})",
@@ -600,7 +643,8 @@ def main():
                         help="instance counts (multiples of 5); default 100 1000 10000, "
                              "1000 with --case render, 1000 10000 with --case peers, "
                              "100000 with --case check")
-    parser.add_argument("--case", choices=["build", "render", "peers", "check", "generators"], default="build",
+    parser.add_argument("--case", choices=["build", "render", "peers", "check", "generators", "components"],
+                        default="build",
                         help="build: manifests only; render: also 20 templates per instance; "
                              "peers: against jrsonnet and Pkl (issue 13); check: facs check only")
     parser.add_argument("--facs", default=os.path.join(REPO_DIR, "target", "release", "facs"))
@@ -650,14 +694,15 @@ def main():
                 parser.error(f"{tool} not found: pass --{tool} PATH, or --no-peers (see benches/README.md)")
 
     global SYNC_FIRST
-    SYNC_FIRST = args.case in ("peers", "check", "generators")
-    bench = {"peers": bench_peers, "check": bench_check, "generators": bench_generators}.get(args.case, bench_one)
+    SYNC_FIRST = args.case in ("peers", "check", "generators", "components")
+    bench = {"peers": bench_peers, "check": bench_check, "generators": bench_generators,
+             "components": bench_components}.get(args.case, bench_one)
     rows = []
     for n in ns:
         print(f"N={n} ...", file=sys.stderr, flush=True)
         rows.append(bench(args, n))
-    text = {"peers": report_peers, "check": report_check,
-            "generators": report_generators}.get(args.case, report)(args, rows)
+    text = {"peers": report_peers, "check": report_check, "generators": report_generators,
+            "components": report_components}.get(args.case, report)(args, rows)
     sys.stdout.write(text)
     results = RESULTS[args.case]
     if args.case == "check" and args.check_workload == "build":

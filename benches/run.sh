@@ -9,6 +9,7 @@
 #   benches/run.sh --case peers       # against jrsonnet and Pkl, N = 1000 10000 (issue 13)
 #   benches/run.sh --case check       # facs check of 10,000 and 100,000 small instances
 #   benches/run.sh --case generators  # the peers workload with generators vs plain (issue 14)
+#   benches/run.sh --case components  # a conglomerate of 10 components x 100, 1000 instances (issue 17)
 #   benches/run.sh --callgrind 1000   # instruction counts and profiles (valgrind)
 #
 # Peers: jrsonnet on PATH or in ~/.cargo/bin, pkl on PATH or PKL_NPM_DIR=DIR
